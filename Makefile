@@ -1,0 +1,45 @@
+# Local entry points. Everything runs from the checkout with a virtualenv in .venv/.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
+
+.PHONY: demo test lint bench install airflow lock clean
+
+demo: install  ## run every pipeline once through Airflow on the local target
+	$(PY) -m data_platform.local.demo
+
+test: install  ## lint, then the whole test suite
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install  ## benchmarks: figures against a reference measured in the same run
+	$(PY) -m benchmarks
+
+airflow: install  ## a local Airflow UI on http://localhost:8080 (no Docker)
+	$(PY) -m data_platform.local.runtime standalone
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	grep -v -- '--constraint' requirements.txt > $(VENV)/requirements-mwaa.txt
+	$(VENV)/bin/uv pip install --python $(PY) --quiet \
+	  -r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -c constraints.txt
+	touch $(STAMP)
+
+lock:  ## re-resolve and pin everything (needs network to PyPI)
+	grep -v -- '--constraint' requirements.txt > $(VENV)/requirements-mwaa.txt
+	$(VENV)/bin/uv pip compile --python-version 3.11 $(VENV)/requirements-mwaa.txt requirements-dev.txt \
+	  --no-header --no-annotate -o constraints.txt
+
+clean:  ## stop the embedded PostgreSQL and remove local state
+	-$(PY) -c "from pathlib import Path; from data_platform.local.postgres import stop_local_postgres as s; s(Path('.local/postgres'))"
+	rm -rf .local

@@ -1,0 +1,42 @@
+"""Cached reading of YAML configuration from include/.
+
+DAG files may call these at top level: the files are parsed once per process.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from data_platform.paths import include_dir
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing or invalid; the message names the file and the fix."""
+
+
+@cache
+def _read_yaml(path: Path) -> Any:
+    try:
+        with path.open() as handle:
+            return yaml.safe_load(handle)
+    except FileNotFoundError as err:
+        raise ConfigError(f"Configuration file {path} does not exist.") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"Configuration file {path} is not valid YAML: {err}") from err
+
+
+def load_yaml(relative_path: str) -> Any:
+    """Load ``include/<relative_path>`` (cached per process)."""
+    return _read_yaml(include_dir() / relative_path)
+
+
+def load_yaml_dir(relative_dir: str) -> dict[str, Any]:
+    """Load every ``*.yaml`` file of ``include/<relative_dir>``, keyed by file stem, sorted."""
+    folder = include_dir() / relative_dir
+    if not folder.is_dir():
+        raise ConfigError(f"Configuration folder {folder} does not exist.")
+    return {p.stem: _read_yaml(p) for p in sorted(folder.glob("*.yaml"))}

@@ -1,0 +1,52 @@
+"""Test-wide setup: an isolated Airflow home and local runtime folder, and a real PostgreSQL.
+
+Environment variables are set in ``pytest_configure`` so they are in place before any test
+module imports Airflow.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="dp-tests-"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(_SESSION_DIR / "airflow"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).resolve().parents[1] / "dags"),
+            "PLATFORM_LOCAL_DIR": str(_SESSION_DIR / "local"),
+            "PIPELINE_TARGET": "local",
+        }
+    )
+    os.environ.pop("PIPELINE_ENV", None)
+
+
+@pytest.fixture(scope="session")
+def local_postgres():
+    """A real embedded PostgreSQL (started once per test session)."""
+    from data_platform.local.postgres import ensure_local_postgres
+
+    return ensure_local_postgres(_SESSION_DIR / "postgres", databases=("airflow", "warehouse"))
+
+
+@pytest.fixture
+def warehouse_conn_id(local_postgres, monkeypatch) -> Iterator[str]:
+    """The ``warehouse`` Airflow connection pointing at the embedded PostgreSQL."""
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", local_postgres.airflow_connection_json("warehouse"))
+    yield "warehouse"
+
+
+@pytest.fixture
+def local_dir(tmp_path, monkeypatch) -> Path:
+    """A fresh local runtime folder (lake, artifacts, alerts) for one test."""
+    monkeypatch.setenv("PLATFORM_LOCAL_DIR", str(tmp_path / "local"))
+    return tmp_path / "local"
