@@ -122,8 +122,13 @@ def send_alert(
                 write_local_alert(channel.value, subject, message, dict(details or {}))
             else:
                 deliver(
-                    channel.value, settings, subject, message, policy.severity,
-                    policy.slack_channel, context,
+                    channel.value,
+                    settings,
+                    subject,
+                    message,
+                    policy.severity,
+                    policy.slack_channel,
+                    context,
                 )
             sent.append(channel.value)
         except Exception:  # noqa: BLE001 - see docstring
@@ -148,7 +153,10 @@ class PolicyNotifier(BaseNotifier):
         subject = f"[{self.policy.name}] {dag_id}.{task_id} {self.event.value}"
         message = f"run {run_id}, try {getattr(ti, 'try_number', '?')}: {error or 'no error text'}"
         send_alert(
-            self.policy, self.event, subject, message,
+            self.policy,
+            self.event,
+            subject,
+            message,
             details={"dag_id": dag_id, "task_id": task_id, "run_id": run_id},
             context=context,
         )

@@ -28,12 +28,19 @@ class LocalPostgres:
     def airflow_connection_json(self, database: str) -> str:
         """Value for an ``AIRFLOW_CONN_<ID>`` environment variable (JSON form)."""
         return json.dumps(
-            {"conn_type": "postgres", "host": str(self.socket_dir), "login": self.user,
-             "schema": database, "port": 5432}
+            {
+                "conn_type": "postgres",
+                "host": str(self.socket_dir),
+                "login": self.user,
+                "schema": database,
+                "port": 5432,
+            }
         )
 
 
-def ensure_local_postgres(data_dir: Path, databases: tuple[str, ...] = (AIRFLOW_DB, WAREHOUSE_DB)) -> LocalPostgres:
+def ensure_local_postgres(
+    data_dir: Path, databases: tuple[str, ...] = (AIRFLOW_DB, WAREHOUSE_DB)
+) -> LocalPostgres:
     """Start (or reuse) the embedded server in ``data_dir`` and create ``databases``."""
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
     with warnings.catch_warnings():

@@ -1,0 +1,168 @@
+"""``make demo``: run every registered DAG once through Airflow on the local target.
+
+For each entry of ``include/local/demo.yaml``: prepare sample inputs, run the DAG with
+``airflow dags test`` (real Airflow: scheduler-free, but tasks, XCom, mapping, deferral and the
+metadata DB are the real ones), verify the outputs, then print one summary line per DAG.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from data_platform.config import load_yaml
+from data_platform.local.runtime import init, lineage_events_file, local_environment
+from data_platform.paths import REPO_ROOT, local_dir
+
+REGISTRY = "local/demo.yaml"
+_PROGRESS = re.compile(r"\[DAG TEST\] (starting|end task) task_id=(\S+) map_index=(-?\d+)")
+
+
+@dataclass
+class DagOutcome:
+    dag_id: str
+    state: str = "not run"
+    seconds: float = 0.0
+    rows_in: int | None = None
+    rows_out: int | None = None
+    checks_passed: int = 0
+    checks_total: int = 0
+    verified: str = "-"
+    outputs: list[str] = field(default_factory=list)
+    log_file: Path | None = None
+
+
+def _call(reference: str, *args: Any) -> Any:
+    module_name, _, function_name = reference.partition(":")
+    return getattr(importlib.import_module(module_name), function_name)(*args)
+
+
+def _run_dag(dag_id: str, logical_date: str, env: dict[str, str], log_file: Path) -> int:
+    """Run one DAG run, streaming task progress to the console and everything to ``log_file``."""
+    command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, logical_date]
+    with (
+        log_file.open("a") as log,
+        subprocess.Popen(
+            command, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as process,
+    ):
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.write(line)
+            match = _PROGRESS.search(line)
+            if match:
+                verb, task_id, map_index = match.groups()
+                suffix = f"[{map_index}]" if map_index != "-1" else ""
+                arrow = "->" if verb == "starting" else "ok"
+                print(f"    {arrow} {task_id}{suffix}", flush=True)
+        return process.wait()
+
+
+def _collect(outcome: DagOutcome, entry: dict[str, Any]) -> None:
+    """Read the run's state and the tasks' returned metrics from the Airflow metadata DB."""
+    from airflow.models import DagRun
+    from airflow.models.xcom import XCOM_RETURN_KEY, XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        run = session.query(DagRun).filter(DagRun.dag_id == outcome.dag_id).order_by(DagRun.id.desc()).first()
+        if run is None:
+            return
+        outcome.state = str(run.state)
+        rows = session.query(XComModel).filter(
+            XComModel.dag_id == outcome.dag_id,
+            XComModel.run_id == run.run_id,
+            XComModel.key == XCOM_RETURN_KEY,
+        )
+        values: dict[str, list[dict]] = {}
+        for row in rows:
+            value = XComModel.deserialize_value(row)
+            if isinstance(value, dict):
+                values.setdefault(row.task_id, []).append(value)
+    for metrics in (m for task_values in values.values() for m in task_values):
+        outcome.checks_passed += int(metrics.get("checks_passed", 0))
+        outcome.checks_total += int(metrics.get("checks_total", 0))
+    for attribute in ("rows_in", "rows_out"):
+        if entry.get(attribute):
+            task_id, _, key = entry[attribute].partition(".")
+            found = [m[key] for m in values.get(task_id, []) if key in m]
+            setattr(outcome, attribute, sum(found) if found else None)
+
+
+def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
+    from data_platform.settings import get_settings
+
+    settings = get_settings()
+    dag_id = entry["dag_id"]
+    logs = local_dir() / "demo" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    outcome = DagOutcome(dag_id=dag_id, log_file=logs / f"{dag_id}.log")
+    outcome.log_file.write_text("")
+    expand = {"lake_root": settings.lake_root, "local_dir": str(local_dir())}
+    outcome.outputs = [o.format(**expand) for o in entry.get("outputs", [])]
+    started = time.monotonic()
+    if entry.get("prepare"):
+        print(f"  preparing sample inputs ({entry['prepare']})", flush=True)
+        _call(entry["prepare"], settings)
+    for logical_date in entry["logical_dates"]:
+        print(f"  run {dag_id} for {logical_date}", flush=True)
+        code = _run_dag(dag_id, logical_date, env, outcome.log_file)
+        _collect(outcome, entry)
+        if code != 0 or outcome.state != "success":
+            outcome.state = f"{outcome.state} (exit {code})" if code else outcome.state
+            break
+    else:
+        if entry.get("verify"):
+            try:
+                outcome.verified = str(_call(entry["verify"], settings))
+            except AssertionError as err:
+                outcome.verified = f"MISMATCH: {err}"
+                outcome.state = "failed verification"
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def print_summary(outcomes: list[DagOutcome]) -> None:
+    print("\n=== demo summary ===")
+    header = f"{'dag':32} {'state':10} {'rows in':>9} {'rows out':>9} {'checks':>8} {'secs':>6}"
+    print(header)
+    print("-" * len(header))
+    for o in outcomes:
+        rows_in = "-" if o.rows_in is None else str(o.rows_in)
+        rows_out = "-" if o.rows_out is None else str(o.rows_out)
+        checks = f"{o.checks_passed}/{o.checks_total}"
+        print(f"{o.dag_id:32} {o.state:10} {rows_in:>9} {rows_out:>9} {checks:>8} {o.seconds:6.1f}")
+    for o in outcomes:
+        print(f"\n{o.dag_id}: verified: {o.verified}")
+        for output in o.outputs:
+            print(f"  {output}")
+        print(f"  log: {o.log_file}")
+    print(f"\nlineage events: {lineage_events_file()}")
+    print(f"alerts (local): {local_dir() / 'alerts' / 'alerts.jsonl'}")
+
+
+def main(argv: list[str]) -> int:
+    only = set(argv)
+    registry: list[dict[str, Any]] = load_yaml(REGISTRY)
+    print("Preparing the local runtime (embedded PostgreSQL, Airflow metadata DB)...", flush=True)
+    env = init(local_environment())
+    os.environ.update(env)  # this process reads the same metadata DB for the summary
+    outcomes = []
+    for entry in registry:
+        if only and entry["dag_id"] not in only:
+            continue
+        print(f"\n[{entry['dag_id']}]", flush=True)
+        outcomes.append(run_entry(entry, env))
+    print_summary(outcomes)
+    return 0 if all(o.state == "success" for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
