@@ -8,6 +8,8 @@ OpenLineage events to a file, and ``PIPELINE_TARGET=local``.
     python -m data_platform.local.runtime init             # start PostgreSQL, migrate the DB
     python -m data_platform.local.runtime airflow dags list
     python -m data_platform.local.runtime standalone       # UI on http://localhost:8080
+
+docker compose runs its services through this same module.
 """
 
 from __future__ import annotations
@@ -86,7 +88,10 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 0
     command, rest = argv[0], argv[1:]
-    env = init()
+    env = local_environment()
+    # docker compose migrates once in airflow-init and sets PLATFORM_DB_MIGRATE=0 elsewhere
+    if command == "init" or env.get("PLATFORM_DB_MIGRATE", "1") != "0":
+        init(env)
     if command == "init":
         print(f"Airflow home: {airflow_home()}\nMetadata DB: {env[METADATA_CONN_VAR]}")
         return 0

@@ -1,0 +1,76 @@
+"""DAG parse time of the dags folder, against a one-task reference DAG parsed the same way.
+
+Each measurement parses in a fresh interpreter with Airflow's DagBag (what the dag-processor
+does) and reports DagBag's own per-file timings; best of ``REPEATS``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REPEATS = 3
+REFERENCE_DAG = """
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+with DAG(dag_id="reference", schedule=None, start_date=datetime(2026, 1, 1), tags=["ref"]):
+    EmptyOperator(task_id="noop")
+"""
+_PARSE = """
+import json, sys, time
+from airflow.dag_processing.dagbag import DagBag
+started = time.perf_counter()
+bag = DagBag(dag_folder=sys.argv[1])
+total = time.perf_counter() - started
+stats = [{"file": s.file, "seconds": s.duration.total_seconds(), "dags": s.dag_num, "tasks": s.task_num}
+         for s in bag.dagbag_stats]
+print(json.dumps({"total": total, "files": stats, "errors": len(bag.import_errors)}))
+"""
+
+
+def parse_folder(folder: Path, extra_env: dict[str, str] | None = None) -> dict:
+    """Best-of-REPEATS parse of ``folder`` in fresh interpreters."""
+    env = dict(os.environ, **(extra_env or {}))
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT / "plugins"), str(REPO_ROOT)])
+    env.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
+    runs = []
+    for _ in range(REPEATS):
+        out = subprocess.run(
+            [sys.executable, "-c", _PARSE, str(folder)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return min(runs, key=lambda r: sum(f["seconds"] for f in r["files"]))
+
+
+def report(label: str, result: dict) -> float:
+    seconds = sum(f["seconds"] for f in result["files"])
+    dags = sum(f["dags"] for f in result["files"])
+    tasks = sum(f["tasks"] for f in result["files"])
+    print(f"{label:28} {seconds * 1000:9.1f} ms  {dags:5} dags {tasks:6} tasks  errors={result['errors']}")
+    return seconds
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "reference.py").write_text(REFERENCE_DAG)
+        reference = report("reference (1 task DAG)", parse_folder(Path(folder)))
+    result = parse_folder(REPO_ROOT / "dags")
+    total = report("dags/ (all files)", result)
+    for item in sorted(result["files"], key=lambda f: -f["seconds"]):
+        print(f"    {Path(item['file']).name:40} {item['seconds'] * 1000:8.1f} ms")
+    if reference:
+        print(f"dags/ parse time = {total / reference:.1f} x the reference DAG")
+
+
+if __name__ == "__main__":
+    main()
