@@ -73,13 +73,15 @@ def run_airflow(args: list[str], env: dict[str, str] | None = None, **kwargs) ->
 
 
 def init(env: dict[str, str] | None = None) -> dict[str, str]:
-    """Prepare the runtime: PostgreSQL up, metadata DB migrated (a no-op when already current)."""
+    """Prepare the runtime: PostgreSQL up, metadata DB migrated (a no-op when already current),
+    DAGs serialized so ``airflow dags list`` and the UI show them before a dag-processor runs."""
     env = env or local_environment()
     airflow_home().mkdir(parents=True, exist_ok=True)
-    result = run_airflow(["db", "migrate"], env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
-        raise SystemExit(f"airflow db migrate failed (exit {result.returncode})")
+    for step in (["db", "migrate"], ["dags", "reserialize"]):
+        result = run_airflow(step, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
+            raise SystemExit(f"airflow {' '.join(step)} failed (exit {result.returncode})")
     return env
 
 
