@@ -60,6 +60,8 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
             ),
             "PIPELINE_TARGET": "local",
             "PYTHONPATH": os.pathsep.join(p for p in python_path if p),
+            # Airflow's standalone and spark-submit start sibling executables of this interpreter
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
         }
     )
     env.pop("PIPELINE_ENV", None)
