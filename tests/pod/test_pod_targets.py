@@ -59,6 +59,18 @@ def test_aws_xcom_uses_the_provider_sidecar_path(aws_target, monkeypatch):
     assert [c.name for c in pod.spec.containers] == ["base", "airflow-xcom-sidecar"]
 
 
+def test_aws_env_vars_may_read_from_the_pod(aws_target):
+    from kubernetes.client import models as k8s
+
+    node = k8s.V1EnvVar(
+        name="NODE_NAME",
+        value_from=k8s.V1EnvVarSource(field_ref=k8s.V1ObjectFieldSelector(field_path="spec.nodeName")),
+    )
+    task = make_task(cmds=["true"], env_vars=[node])
+    pod = task.build_pod_request_obj(None, dry_run=True)
+    assert pod.spec.containers[0].env[0].value_from.field_ref.field_path == "spec.nodeName"
+
+
 def test_aws_execute_hands_the_prepared_pod_to_the_provider(aws_target, monkeypatch):
     seen = {}
 

@@ -68,6 +68,15 @@ def test_a_secret_without_a_connection_fails_locally_with_the_fix(marker):
     assert not marker.exists()
 
 
+def test_value_from_env_vars_have_no_local_equivalent():
+    from kubernetes.client import models as k8s
+
+    source = k8s.V1EnvVarSource(field_ref=k8s.V1ObjectFieldSelector(field_path="spec.nodeName"))
+    task = make_task(cmds=["true"], env_vars=[k8s.V1EnvVar(name="NODE_NAME", value_from=source)])
+    with pytest.raises(AirflowFailException, match="env_vars: NODE_NAME uses value_from"):
+        task.execute(run_context(task))
+
+
 def test_local_runs_need_a_command():
     task = make_task()
     with pytest.raises(AirflowFailException, match="cmds/arguments are empty"):

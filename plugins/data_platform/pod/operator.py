@@ -152,6 +152,7 @@ class PodTask(KubernetesPodOperator):
                 for index, ref in enumerate(refs):
                     check_reference(f"{field}[{index}]", ref)
             secrets = pod_secrets(self.secret_names, settings)
+            env_vars = self._pod_env_vars()
             labels = self._pod_labels(profile.name, profile.labels)
             affinity, tolerations = kubernetes_objects(profile)
         except (ConfigError, ValueError) as err:
@@ -185,9 +186,27 @@ class PodTask(KubernetesPodOperator):
         self.annotations = {**profile.annotations, **(self.annotations or {})}
         self.name = pod_base_name(self.dag_id, self.task_id)
         self.random_name_suffix = True
-        if self.do_xcom_push:
-            self.env_vars = {**self._plain_env_vars(), XCOM_RETURN_ENV: POD_XCOM_RETURN_PATH}
+        self.env_vars = env_vars
         self._prepared = True
+
+    def _pod_env_vars(self) -> list[Any]:
+        """The task's env_vars as ``V1EnvVar``s, checked against the secrets' variables."""
+        from airflow.providers.cncf.kubernetes.backcompat.backwards_compat_converters import (
+            convert_env_vars_or_raise_error,
+        )
+        from kubernetes.client import models as k8s
+
+        from data_platform.pod.secret_refs import env_var_name
+
+        env_vars = list(convert_env_vars_or_raise_error(self.env_vars)) if self.env_vars else []
+        clashes = sorted({var.name for var in env_vars} & {env_var_name(n) for n in self.secret_names})
+        if clashes:
+            raise ValueError(
+                f"env_vars {', '.join(clashes)} clash with the variables of secrets=; rename them."
+            )
+        if self.do_xcom_push:
+            env_vars.append(k8s.V1EnvVar(name=XCOM_RETURN_ENV, value=POD_XCOM_RETURN_PATH))
+        return env_vars
 
     def _pod_labels(self, profile_name: str, profile_labels: Mapping[str, str]) -> dict[str, str]:
         required = {
@@ -207,13 +226,9 @@ class PodTask(KubernetesPodOperator):
         return {**profile_labels, **task_labels, **required}
 
     def _plain_env_vars(self) -> dict[str, str]:
-        """The task's env_vars as a plain mapping (a value_from has no local equivalent)."""
-        from airflow.providers.cncf.kubernetes.backcompat.backwards_compat_converters import (
-            convert_env_vars_or_raise_error,
-        )
-
+        """The prepared env_vars as a plain mapping (a value_from has no local equivalent)."""
         plain: dict[str, str] = {}
-        for var in convert_env_vars_or_raise_error(self.env_vars) if self.env_vars else []:
+        for var in self.env_vars:
             if var.value_from is not None:
                 raise ValueError(
                     f"env_vars: {var.name} uses value_from; pass a plain value (or a secret via secrets=)."
@@ -259,11 +274,6 @@ class PodTask(KubernetesPodOperator):
             secret_env = local_secret_env(self.secret_names, settings)
         except (ConfigError, ValueError) as err:
             raise self._fail(err) from None
-        clashes = sorted(set(task_env) & set(secret_env))
-        if clashes:
-            raise self._fail(
-                f"env_vars {', '.join(clashes)} clash with the variables of secrets=; rename them."
-            )
 
         with tempfile.TemporaryDirectory(prefix="pod-task-") as workdir:
             xcom_file = Path(workdir) / "return.json"
