@@ -131,7 +131,7 @@ class PodTask(KubernetesPodOperator):
         # Configuration errors do not heal on retry: fail without retrying.
         return AirflowFailException(f"PodTask {self.task_id!r}: {problem}")
 
-    def _prepare(self, context: Context | None, settings: PlatformSettings) -> None:
+    def _prepare(self, settings: PlatformSettings) -> None:
         """Resolve profile, image, resources, secrets and labels onto the provider's attributes."""
         if self._prepared:
             return
@@ -240,7 +240,7 @@ class PodTask(KubernetesPodOperator):
         """The pod the provider would create; also works without a cluster (``dry_run=True``)."""
         from data_platform.settings import get_settings
 
-        self._prepare(context, get_settings())
+        self._prepare(get_settings())
         return super().build_pod_request_obj(context, dry_run=dry_run)
 
     # -- execution ------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ class PodTask(KubernetesPodOperator):
         from data_platform.settings import get_settings
 
         settings = get_settings()
-        self._prepare(context, settings)
+        self._prepare(settings)
         if settings.is_local:
             return self._execute_locally(settings)
         return super().execute(context)
@@ -258,7 +258,7 @@ class PodTask(KubernetesPodOperator):
         # A deferred task resumes on a fresh operator: resolve the profile again first.
         from data_platform.settings import get_settings
 
-        self._prepare(context, get_settings())
+        self._prepare(get_settings())
         return super().trigger_reentry(context, event)
 
     def _execute_locally(self, settings: PlatformSettings) -> Any:
