@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
-.PHONY: demo test lint bench install airflow lock clean
+.PHONY: demo test lint bench install airflow lock clean check-images
 
 demo: install  ## run every pipeline once through Airflow on the local target
 	$(PY) -m data_platform.local.demo
@@ -20,6 +20,9 @@ lint: install
 
 bench: install  ## benchmarks: figures against a reference measured in the same run
 	$(PY) -m benchmarks
+
+check-images: install  ## flag pod images older than the monthly refresh policy
+	$(PY) -m data_platform.pod.images check
 
 airflow: install  ## a local Airflow UI on http://localhost:8080 (no Docker)
 	$(PY) -m data_platform.local.runtime standalone
