@@ -1,0 +1,25 @@
+"""OpenLineage datasets for lake files (naming as the amazon / common-io providers do it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def dataset_identity(uri: str) -> tuple[str, str]:
+    """``(namespace, name)``: ``s3://bucket`` + key, or ``file`` + absolute path."""
+    scheme, _, rest = uri.partition("://")
+    if scheme == "s3":
+        bucket, _, key = rest.partition("/")
+        return f"s3://{bucket}", key or "/"
+    if scheme == "file":
+        return "file", "/" + rest.lstrip("/")
+    raise ValueError(f"No OpenLineage naming for {uri!r}; expected s3:// or file://.")
+
+
+def folder_datasets(uris: Iterable[str]) -> list[Any]:
+    """One dataset per distinct folder of ``uris`` (a file set is one dataset, not N)."""
+    from airflow.providers.common.compat.openlineage.facet import Dataset
+
+    folders = sorted({uri.rsplit("/", 1)[0] for uri in uris})
+    return [Dataset(namespace=ns, name=name) for ns, name in map(dataset_identity, folders)]

@@ -1,0 +1,277 @@
+"""One warehouse load: lake Parquet files -> staging table -> target, in ONE transaction.
+
+Steps (all on one connection, committed together or rolled back together):
+
+1. create the audit table and the target from ``include/warehouse/tables/`` if missing;
+2. ``LOCK`` the target (concurrent loads of one table queue up);
+3. ``append`` only: skip files already recorded in ``dp_audit.load_log`` for this table;
+4. create the temp staging table ``stage_<table>`` shaped after the files, bulk-load it
+   (Redshift ``COPY`` from a manifest / PostgreSQL ``COPY FROM STDIN``);
+5. apply the mode: ``merge`` (delete / update / insert by key, latest change per key when
+   ``order_by`` is given), ``append``, ``replace`` (one partition value), or ``procedure``
+   (``CALL schema.proc(...)`` that reads ``stage_<table>`` itself);
+6. record the files in ``dp_audit.load_log``; commit.
+
+Reruns leave the same table state: merge and replace are idempotent by construction, append
+skips files it has already loaded (recorded in the same transaction as the rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from data_platform.lake.storage import LakeFile
+from data_platform.warehouse import bulk_copy, merge
+from data_platform.warehouse.connection import table_columns
+from data_platform.warehouse.staging import StagingColumn, common_schema, create_stage_sql, staging_columns
+from data_platform.warehouse.tables import TableName, identifier, procedure_file, table_ddl_file
+from data_platform.warehouse.translate import for_dialect
+
+MODES = ("merge", "append", "replace", "procedure")
+LOAD_LOG = TableName("dp_audit", "load_log")
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """What to load and how; validated on creation (so DAG authors see mistakes at parse time)."""
+
+    table: TableName
+    mode: str = "merge"
+    primary_key: tuple[str, ...] = ()
+    delete_column: str | None = None
+    delete_value: Any = "D"
+    order_by: tuple[str, ...] = ()
+    partition_column: str | None = None
+    partition_value: Any = None
+    procedure: TableName | None = None
+    procedure_args: tuple[Any, ...] = ()
+    create_table: bool = True
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode={self.mode!r} is not one of {MODES}.")
+        if self.mode == "merge" and not self.primary_key:
+            raise ValueError(f"mode='merge' into {self.table} needs primary_key=[...].")
+        if self.mode != "merge" and (self.delete_column or self.order_by):
+            raise ValueError("delete_column and order_by only apply to mode='merge'.")
+        if self.mode == "replace" and not self.partition_column:
+            raise ValueError("mode='replace' needs partition_column (and partition_value, e.g. '{{ ds }}').")
+        if self.mode == "procedure" and self.procedure is None:
+            raise ValueError("mode='procedure' needs procedure='schema.procedure_name'.")
+        if self.mode != "procedure" and self.procedure is not None:
+            raise ValueError("procedure= is only used with mode='procedure'.")
+
+
+@dataclass
+class LoadResult:
+    """Metrics of one load (pushed to XCom by ``LoadToWarehouse``).
+
+    ``rows_in``: rows staged from the files; ``rows_out``: rows written to the target
+    (inserted + updated; for ``procedure`` the net change of the target's row count).
+    """
+
+    table: str
+    mode: str
+    rows_in: int = 0
+    rows_out: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_deleted: int = 0
+    files_loaded: int = 0
+    files_skipped: int = 0
+    loaded_files: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    dag_id: str
+    task_id: str
+    run_id: str
+
+
+def ddl_statements(path: Path, dialect: str) -> list[str]:
+    return for_dialect(path.read_text(), dialect) if path.is_file() else []
+
+
+class WarehouseLoader:
+    """Runs :class:`LoadSpec` loads on an open DB-API connection (PostgreSQL or Redshift).
+
+    On Redshift the files are read by ``COPY`` through ``manifest_uri`` (written to S3 first)
+    with ``copy_role_arn``; on PostgreSQL they are streamed from the lake by this process.
+    """
+
+    def __init__(
+        self,
+        connection: Any,
+        dialect: str,
+        *,
+        copy_role_arn: str | None = None,
+        manifest_uri: str | None = None,
+    ) -> None:
+        if dialect == "redshift" and not manifest_uri:
+            raise ValueError("Loads into Redshift need a manifest_uri to write the COPY manifest to.")
+        self.connection = connection
+        self.dialect = dialect
+        self.copy_role_arn = copy_role_arn
+        self.manifest_uri = manifest_uri
+
+    def load(self, spec: LoadSpec, files: Sequence[LakeFile], run: RunInfo) -> LoadResult:
+        result = LoadResult(table=str(spec.table), mode=spec.mode)
+        files = list(files)
+        if not files:
+            return result
+        columns = staging_columns(common_schema([f.uri for f in files]), self.dialect)
+        try:
+            with closing(self.connection.cursor()) as cursor:
+                for statement in self._ddl(spec):
+                    cursor.execute(statement)
+                cursor.execute(merge.lock_sql(spec.table, self.dialect))
+                target_types = dict(table_columns(cursor, spec.table))
+                if spec.mode == "append":
+                    done = self._already_loaded(cursor, spec.table, files)
+                    result.files_skipped = len(done)
+                    files = [f for f in files if f.uri not in done]
+                if files:
+                    self._stage(cursor, spec.table.stage, columns, files)
+                    result.rows_in = self._count(cursor, spec.table.stage)
+                    self._apply(cursor, spec, [c.name for c in columns], target_types, result)
+                    self._record(cursor, spec, files, run)
+            self.connection.commit()
+        except BaseException:
+            self.connection.rollback()
+            raise
+        result.files_loaded = len(files)
+        result.loaded_files = [f.uri for f in files]
+        return result
+
+    def _ddl(self, spec: LoadSpec) -> list[str]:
+        statements = ddl_statements(table_ddl_file(LOAD_LOG), self.dialect)
+        if spec.create_table:
+            statements += ddl_statements(table_ddl_file(spec.table), self.dialect)
+        if spec.procedure is not None:
+            statements += ddl_statements(procedure_file(spec.procedure), self.dialect)
+        return statements
+
+    def _stage(self, cursor: Any, stage: str, columns: list[StagingColumn], files: list[LakeFile]) -> None:
+        cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+        cursor.execute(create_stage_sql(stage, columns))
+        if self.dialect == "redshift":
+            assert self.manifest_uri is not None  # checked in __init__
+            bulk_copy.write_manifest(self.manifest_uri, files)
+            cursor.execute(bulk_copy.redshift_copy_sql(stage, self.manifest_uri, self.copy_role_arn))
+        else:
+            bulk_copy.copy_parquet_into_postgres(cursor, stage, columns, files)
+
+    @staticmethod
+    def _count(cursor: Any, table: str) -> int:
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        return int(cursor.fetchone()[0])
+
+    @staticmethod
+    def _execute(cursor: Any, statement: merge.Statement) -> int:
+        sql, params = statement
+        cursor.execute(sql, params or None)
+        return max(int(cursor.rowcount or 0), 0)
+
+    def _apply(
+        self,
+        cursor: Any,
+        spec: LoadSpec,
+        staged: list[str],
+        target_types: dict[str, str],
+        result: LoadResult,
+    ) -> None:
+        table, stage = spec.table, spec.table.stage
+        key = [identifier(k) for k in spec.primary_key]
+        _require(staged, [*key, *(identifier(c) for c in spec.order_by)], "the files")
+        _require(list(target_types), key, f"table {table}")
+        common = [c for c in target_types if c in staged]
+        if spec.mode == "merge":
+            source = stage
+            if spec.order_by:
+                source = f"{stage}_latest"
+                order = [identifier(c) for c in spec.order_by]
+                cursor.execute(f"DROP TABLE IF EXISTS {source}")
+                cursor.execute(merge.latest_per_key_sql(stage, source, staged, key, order))
+            else:
+                cursor.execute(merge.duplicate_keys_sql(stage, key))
+                duplicates = int(cursor.fetchone()[0])
+                if duplicates:
+                    raise ValueError(
+                        f"{duplicates} key(s) of {table} appear more than once in the files; pass "
+                        "order_by=[...] (e.g. the change sequence or commit time) so the latest wins."
+                    )
+            delete_column = identifier(spec.delete_column) if spec.delete_column else None
+            if delete_column:
+                _require(staged, [delete_column], "the files")
+            statements = merge.merge_statements(
+                table, source, key, common, target_types, delete_column, spec.delete_value
+            )
+            if "delete" in statements:
+                result.rows_deleted = self._execute(cursor, statements["delete"])
+            if "update" in statements:
+                result.rows_updated = self._execute(cursor, statements["update"])
+            result.rows_inserted = self._execute(cursor, statements["insert"])
+        elif spec.mode == "append":
+            result.rows_inserted = self._execute(
+                cursor, merge.append_statement(table, stage, common, target_types)
+            )
+        elif spec.mode == "replace":
+            column = identifier(spec.partition_column or "")
+            _require(staged, [column], "the files")
+            _require(list(target_types), [column], f"table {table}")
+            cursor.execute(
+                *merge.foreign_partition_rows_statement(stage, column, spec.partition_value, target_types)
+            )
+            foreign = int(cursor.fetchone()[0])
+            if foreign:
+                raise ValueError(
+                    f"{foreign} row(s) in the files have {column} other than {spec.partition_value!r}; "
+                    f"a replace of that partition would not be repeatable. Load each partition separately."
+                )
+            delete = merge.delete_partition_statement(table, column, spec.partition_value, target_types)
+            result.rows_deleted = self._execute(cursor, delete)
+            result.rows_inserted = self._execute(
+                cursor, merge.append_statement(table, stage, common, target_types)
+            )
+        else:
+            assert spec.procedure is not None  # validated by LoadSpec
+            before = self._count(cursor, str(table))
+            cursor.execute(*merge.call_statement(spec.procedure, spec.procedure_args))
+            result.rows_out = self._count(cursor, str(table)) - before
+            return
+        result.rows_out = result.rows_inserted + result.rows_updated
+
+    @staticmethod
+    def _already_loaded(cursor: Any, table: TableName, files: list[LakeFile]) -> set[str]:
+        placeholders = ", ".join(["%s"] * len(files))
+        cursor.execute(
+            f"SELECT source_uri FROM {LOAD_LOG} WHERE target_table = %s AND source_uri IN ({placeholders})",
+            (str(table), *(f.uri for f in files)),
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+    @staticmethod
+    def _record(cursor: Any, spec: LoadSpec, files: list[LakeFile], run: RunInfo) -> None:
+        rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(files))
+        params: list[Any] = []
+        for f in files:
+            params += [str(spec.table), f.uri, f.size, spec.mode, run.dag_id, run.task_id, run.run_id]
+        cursor.execute(
+            f"INSERT INTO {LOAD_LOG} (target_table, source_uri, source_bytes, load_mode, dag_id, task_id, "
+            f"run_id) VALUES {rows}",
+            tuple(params),
+        )
+
+
+def _require(available: list[str], needed: list[str], where: str) -> None:
+    missing = [c for c in needed if c not in available]
+    if missing:
+        raise ValueError(f"Column(s) {missing} not found in {where} (available: {available}).")

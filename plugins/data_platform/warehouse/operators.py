@@ -1,0 +1,318 @@
+"""DAG-facing warehouse operators: load lake files into a table, and check a table's quality.
+
+Both resolve the warehouse at run time (``get_settings().warehouse_conn_id``: the ``warehouse``
+PostgreSQL connection locally, ``redshift_default`` on aws)::
+
+    load = LoadToWarehouse(task_id="load_events", table="demo.events", source_uris=admit.output["accepted"],
+                           mode="merge", primary_key=["event_id"], delete_column="op", order_by=["seq"])
+    check = CheckWarehouseTable(task_id="check_events", table="demo.events", rules="demo.events",
+                                source_row_count="{{ ti.xcom_pull('load_events')['rows_in'] }}")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import closing
+from typing import Any
+
+from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
+from airflow.sdk import BaseOperator
+
+from data_platform.alerting import ALERT_POLICY_STANDARD, AlertEvent, AlertPolicy
+
+
+def _safe_name(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
+class LoadToWarehouse(BaseOperator):
+    """Load Parquet lake files into ``table`` through a staging table, in one transaction.
+
+    ``mode``: ``merge`` (by ``primary_key``; rows whose ``delete_column`` equals ``delete_value``
+    delete their key; with ``order_by`` the last change per key wins), ``append`` (files already
+    loaded into the table are skipped), ``replace`` (``partition_column`` = ``partition_value``
+    is replaced by the files' rows) or ``procedure`` (``CALL procedure(*procedure_args)``, which
+    reads the temp table ``stage_<table>``). See ``data_platform.warehouse.loader``.
+
+    After the commit the files get processed markers for ``consumer`` (default: the DAG id), so
+    ``NewLakeFilesSensor`` stops reporting them. Returns the metrics dict of ``LoadResult``
+    (``rows_in``, ``rows_out``, ``rows_inserted``, ``rows_updated``, ``rows_deleted``,
+    ``files_loaded``, ``files_skipped``, ``table``, ``mode``) as its XCom return value.
+    """
+
+    template_fields: Sequence[str] = ("source_uris", "partition_value", "procedure_args")
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        source_uris: Any,
+        mode: str = "merge",
+        primary_key: Sequence[str] = (),
+        delete_column: str | None = None,
+        delete_value: Any = "D",
+        order_by: Sequence[str] = (),
+        partition_column: str | None = None,
+        partition_value: Any = None,
+        procedure: str | None = None,
+        procedure_args: Sequence[Any] = (),
+        create_table: bool = True,
+        mark_processed: bool = True,
+        consumer: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.table = table
+        self.source_uris = source_uris
+        self.mode = mode
+        self.primary_key = tuple(primary_key)
+        self.delete_column = delete_column
+        self.delete_value = delete_value
+        self.order_by = tuple(order_by)
+        self.partition_column = partition_column
+        self.partition_value = partition_value
+        self.procedure = procedure
+        self.procedure_args = procedure_args
+        self.create_table = create_table
+        self.mark_processed = mark_processed
+        self.consumer = consumer
+        self._spec()  # fail at DAG parse time on an invalid combination
+        self._lineage_inputs: list[str] = []
+        self._lineage_table: tuple[str, str] | None = None
+
+    def _spec(self) -> Any:
+        from data_platform.warehouse.loader import LoadSpec
+        from data_platform.warehouse.tables import TableName
+
+        return LoadSpec(
+            table=TableName.parse(self.table),
+            mode=self.mode,
+            primary_key=self.primary_key,
+            delete_column=self.delete_column,
+            delete_value=self.delete_value,
+            order_by=self.order_by,
+            partition_column=self.partition_column,
+            partition_value=self.partition_value,
+            procedure=TableName.parse(self.procedure) if self.procedure else None,
+            procedure_args=tuple(self.procedure_args or ()),
+            create_table=self.create_table,
+        )
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from data_platform.lake.markers import ProcessedMarkers
+        from data_platform.lake.storage import as_uri_list, file_info, relative_to
+        from data_platform.settings import get_settings
+        from data_platform.warehouse.connection import warehouse_dialect, warehouse_hook
+        from data_platform.warehouse.loader import RunInfo, WarehouseLoader
+
+        settings = get_settings()
+        spec = self._spec()
+        uris = as_uri_list(self.source_uris)
+        if self.mark_processed:
+            for uri in uris:
+                relative_to(uri, settings.lake_root)  # markers need files under the lake root
+        files = [file_info(uri) for uri in uris]
+        ti = context["ti"]
+        run = RunInfo(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id)
+        dialect = warehouse_dialect(settings)
+        manifest_uri = None
+        if dialect == "redshift":
+            manifest_uri = settings.lake_uri(
+                "_manifests",
+                str(spec.table),
+                f"{_safe_name(run.dag_id)}.{_safe_name(run.run_id)}.{run.task_id}.manifest",
+            )
+        hook = warehouse_hook(settings.warehouse_conn_id)
+        self.log.info("Loading %d file(s) into %s (%s, %s)", len(files), spec.table, spec.mode, dialect)
+        with closing(hook.get_conn()) as connection:
+            loader = WarehouseLoader(
+                connection, dialect, copy_role_arn=settings.warehouse_copy_role_arn, manifest_uri=manifest_uri
+            )
+            result = loader.load(spec, files, run)
+        self._remember_lineage(hook, spec.table, uris)
+        if self.mark_processed and uris:
+            markers = ProcessedMarkers(settings.lake_root, self.consumer or run.dag_id)
+            markers.mark(uris, {"dag_id": run.dag_id, "run_id": run.run_id, "table": str(spec.table)})
+        metrics = result.as_dict()
+        metrics.pop("loaded_files")
+        self.log.info("Load of %s done: %s", spec.table, metrics)
+        return metrics
+
+    def _remember_lineage(self, hook: Any, table: Any, uris: list[str]) -> None:
+        from data_platform.warehouse.connection import table_dataset_identity
+
+        self._lineage_inputs = uris
+        try:
+            self._lineage_table = table_dataset_identity(hook, table)
+        except Exception:  # noqa: BLE001 - lineage must never fail a load
+            self.log.warning("No OpenLineage naming for the warehouse connection", exc_info=True)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        from airflow.providers.common.compat.openlineage.facet import Dataset
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        from data_platform.lake.lineage import folder_datasets
+
+        outputs = (
+            [Dataset(namespace=self._lineage_table[0], name=self._lineage_table[1])]
+            if self._lineage_table
+            else []
+        )
+        return OperatorLineage(inputs=folder_datasets(self._lineage_inputs), outputs=outputs)
+
+
+class CheckWarehouseTable(SQLTableCheckOperator):
+    """Run the data-quality rules of a table (``include/warehouse/quality/<rules>.yaml`` or a dict).
+
+    A thin layer over the common-sql ``SQLTableCheckOperator``: the rules compile to its
+    ``checks`` (one boolean aggregate each, one query for all). When a rule fails, the task fails
+    with the rule, its SQL and up to ``sample_size`` offending rows, and ``alert_policy`` is
+    told (event ``check_failed``). ``source_row_count`` (templated, e.g. from the load's XCom)
+    feeds ``row_count`` rules; ``partition_clause`` limits every rule to a slice (e.g. a day).
+
+    Returns ``{"table", "rules", "checks_total", "checks_passed", "checks_failed", "rows_in",
+    "rows_out"}`` (``rows_in`` = the source count given, ``rows_out`` = rows in the checked
+    slice); on failure the same dict is pushed under the XCom key ``check_summary``.
+    """
+
+    template_fields: Sequence[str] = (*SQLTableCheckOperator.template_fields, "rules", "source_row_count")
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        rules: str | Mapping[str, Any] | None = None,
+        source_row_count: int | str | None = None,
+        partition_clause: str | None = None,
+        sample_size: int = 5,
+        alert_policy: AlertPolicy = ALERT_POLICY_STANDARD,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("retry_on_failure", False)  # bad data does not get better by retrying
+        super().__init__(table=table, checks={}, partition_clause=partition_clause, **kwargs)
+        self.rules = rules if rules is not None else table
+        self.source_row_count = source_row_count
+        self.sample_size = sample_size
+        self.alert_policy = alert_policy
+        self._lineage_table: tuple[str, str] | None = None
+
+    def _source_count(self) -> int | None:
+        value = self.source_row_count
+        if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"source_row_count must be a whole number, got {value!r}.") from None
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+        from data_platform.settings import get_settings
+        from data_platform.warehouse.connection import table_columns, table_dataset_identity
+        from data_platform.warehouse.quality import compile_checks, load_rules
+        from data_platform.warehouse.tables import TableName
+
+        self.conn_id = get_settings().warehouse_conn_id
+        table = TableName.parse(self.table)
+        hook = self.get_db_hook()
+        origin, rules = load_rules(self.rules)
+        with closing(hook.get_conn()) as connection, closing(connection.cursor()) as cursor:
+            column_types = dict(table_columns(cursor, table))
+        checks = compile_checks(
+            table,
+            rules,
+            origin=origin,
+            column_types=column_types,
+            source_row_count=self._source_count(),
+            interval_end=context.get("data_interval_end") or context.get("logical_date"),
+            partition_clause=self.partition_clause,
+            sample_size=self.sample_size,
+        )
+        self.table = str(table)
+        self.checks = {
+            c.name: {"check_statement": c.statement, **({"partition_clause": c.where} if c.where else {})}
+            for c in checks
+        }
+        self.sql = f"SELECT check_name, check_result FROM ({self._generate_sql_query()}) AS check_table"
+        try:
+            self._lineage_table = table_dataset_identity(hook, table)
+        except Exception:  # noqa: BLE001 - lineage must never fail a check
+            self.log.warning("No OpenLineage naming for the warehouse connection", exc_info=True)
+
+        error: AirflowException | None = None
+        try:
+            super().execute(context)
+        except AirflowException as err:
+            error = err
+        failed = [c for c in checks if not self.checks[c.name].get("success", False)]
+        if error is not None and not failed:
+            raise error
+        summary = {
+            "table": str(table),
+            "rules": origin,
+            "checks_total": len(checks),
+            "checks_passed": len(checks) - len(failed),
+            "checks_failed": [c.name for c in failed],
+            "rows_in": self._source_count(),
+            "rows_out": self._row_count(hook, table),
+        }
+        if not failed:
+            self.log.info("All %d data-quality checks passed on %s", len(checks), table)
+            return summary
+        report, samples = self._failure_report(hook, table, origin, checks, failed)
+        context["ti"].xcom_push(key="check_summary", value=summary)
+        from data_platform.alerting import send_alert
+
+        send_alert(
+            self.alert_policy,
+            AlertEvent.CHECK_FAILED,
+            subject=f"Data-quality check failed on {table} ({self.dag_id}.{self.task_id})",
+            message=report,
+            details={"table": str(table), "failed": summary["checks_failed"], "samples": samples},
+            context=context,
+        )
+        raise AirflowFailException(report)
+
+    def _row_count(self, hook: Any, table: Any) -> int:
+        where = f" WHERE {self.partition_clause}" if self.partition_clause else ""
+        return int(hook.get_first(f"SELECT COUNT(*) FROM {table}{where}")[0])
+
+    def _failure_report(
+        self, hook: Any, table: Any, origin: str, checks: list[Any], failed: list[Any]
+    ) -> tuple[str, dict[str, list[dict[str, str]]]]:
+        samples: dict[str, list[dict[str, str]]] = {}
+        lines = [
+            f"Data-quality check failed on {table}: {len(failed)} of {len(checks)} rule(s) failed ({origin})."
+        ]
+        with closing(hook.get_conn()) as connection, closing(connection.cursor()) as cursor:
+            for check in failed:
+                cursor.execute(check.sample_sql)
+                names = [d[0] for d in cursor.description]
+                rows = [{n: str(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+                samples[check.name] = rows
+                lines.append(f"- rule {check.name} [{check.rule_type}]: {check.description}")
+                lines.append(f"  check: {check.statement}" + (f" WHERE {check.where}" if check.where else ""))
+                lines.append(f"  sample rows (up to {self.sample_size}):" + ("" if rows else " none"))
+                lines.extend(f"    {row}" for row in rows)
+        return "\n".join(lines), samples
+
+    def get_openlineage_facets_on_start(self) -> Any:
+        return None  # the warehouse is only known at run time; see on_complete
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        from airflow.providers.common.compat.openlineage.facet import Dataset
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        inputs = (
+            [Dataset(namespace=self._lineage_table[0], name=self._lineage_table[1])]
+            if self._lineage_table
+            else []
+        )
+        lineage = OperatorLineage(inputs=inputs)
+        if self.check_results:
+            try:
+                lineage = self._attach_check_facets(lineage)
+            except Exception:  # noqa: BLE001 - optional facets (needs a recent openlineage client)
+                self.log.debug("Could not attach data-quality facets", exc_info=True)
+        return lineage

@@ -1,0 +1,262 @@
+"""Data-quality rules (YAML per table) compiled into SQL checks.
+
+Rules file ``include/warehouse/quality/<schema>.<table>.yaml``::
+
+    table: demo.events
+    rules:
+      - type: row_count            # COUNT(*) equals the source count given at run time
+        equals: source             # or a number
+      - type: primary_key          # unique and not null (one or more columns)
+        columns: [event_id]
+      - type: not_null
+        columns: [user_id, event_type]
+      - type: accepted_values
+        column: event_type
+        values: [view, click, purchase]
+      - type: range                # min and/or max, inclusive
+        column: amount
+        min: 0
+        max: 100000
+      - type: freshness            # MAX(column) within N hours before the data interval end
+        column: updated_at
+        max_age_hours: 48
+
+Every rule may carry ``name`` (default: derived) and ``where`` (a SQL filter for that rule).
+Each rule becomes one boolean aggregate (run by ``SQLTableCheckOperator``) plus a query that
+fetches a few offending rows to show when the rule fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from data_platform.config import ConfigError, load_yaml
+from data_platform.warehouse.tables import TableName, identifier, rules_file
+
+RULE_TYPES = ("row_count", "primary_key", "not_null", "accepted_values", "range", "freshness")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # unique, a valid SQL identifier (the check operator uses it as a column alias)
+    rule_type: str
+    description: str
+    statement: str  # boolean aggregate over the table, e.g. "COUNT(*) = 1000"
+    sample_sql: str  # offending rows (or the measured value), limited
+    where: str | None = None
+
+
+def load_rules(rules: str | Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """``(origin, rules)`` from a rules name (``include/warehouse/quality/<name>.yaml``) or a dict."""
+    if isinstance(rules, str):
+        origin = str(rules_file(rules))
+        document = load_yaml(f"warehouse/quality/{rules}.yaml")
+    else:
+        origin, document = "inline rules", rules
+    if not isinstance(document, Mapping) or not isinstance(document.get("rules"), list):
+        raise ConfigError(f"{origin}: expected a mapping with a 'rules:' list.")
+    return origin, [dict(rule) for rule in document["rules"]]
+
+
+def literal(value: Any) -> str:
+    """A SQL literal for a rule value (no backslashes: Redshift treats them as escapes)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value)
+    if "\\" in text or any(ord(ch) < 32 for ch in text):
+        raise ConfigError(f"Rule value {text!r} contains a backslash or control character.")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _check_name(index: int, rule_type: str, detail: str) -> str:
+    raw = f"r{index:02d}_{rule_type}_{detail}".lower()
+    return re.sub(r"[^a-z0-9_]", "_", raw)[:60]
+
+
+def _and(*clauses: str | None) -> str:
+    present = [f"({c})" for c in clauses if c]
+    return f" WHERE {' AND '.join(present)}" if present else ""
+
+
+def _timestamp_literal(moment: datetime, column_type: str) -> str:
+    utc = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    if column_type == "date":
+        return f"CAST('{utc:%Y-%m-%d}' AS DATE)"
+    if "with time zone" in column_type:
+        return f"CAST('{utc:%Y-%m-%d %H:%M:%S}+00' AS TIMESTAMPTZ)"
+    return f"CAST('{utc:%Y-%m-%d %H:%M:%S}' AS TIMESTAMP)"
+
+
+def compile_checks(
+    table: TableName,
+    rules: Sequence[Mapping[str, Any]],
+    *,
+    origin: str,
+    column_types: Mapping[str, str],
+    source_row_count: int | None = None,
+    interval_end: datetime | None = None,
+    partition_clause: str | None = None,
+    sample_size: int = 5,
+) -> list[Check]:
+    """The checks of ``rules`` on ``table``; ``partition_clause`` filters every check."""
+    checks: list[Check] = []
+    for index, rule in enumerate(rules, start=1):
+        try:
+            checks.extend(
+                _compile_rule(
+                    index,
+                    rule,
+                    table,
+                    column_types,
+                    source_row_count,
+                    interval_end,
+                    partition_clause,
+                    sample_size,
+                )
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ConfigError(f"{origin}: rule #{index} {dict(rule)} is invalid: {err}") from err
+    names = [c.name for c in checks]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{origin}: rule names must be unique, got {names}.")
+    return checks
+
+
+def _column(rule: Mapping[str, Any], column_types: Mapping[str, str], key: str = "column") -> str:
+    column = identifier(rule[key])
+    if column not in column_types:
+        raise ValueError(f"column {column!r} is not in the table (columns: {sorted(column_types)})")
+    return column
+
+
+def _compile_rule(
+    index: int,
+    rule: Mapping[str, Any],
+    table: TableName,
+    column_types: Mapping[str, str],
+    source_row_count: int | None,
+    interval_end: datetime | None,
+    partition_clause: str | None,
+    sample_size: int,
+) -> list[Check]:
+    rule_type = rule["type"]
+    where = rule.get("where")
+    scope = _and(partition_clause, where)
+    limit = f" LIMIT {int(sample_size)}"
+
+    def named(detail: str) -> str:
+        return str(rule.get("name") or _check_name(index, rule_type, detail))
+
+    if rule_type == "row_count":
+        expected = rule.get("equals", "source")
+        if expected == "source":
+            if source_row_count is None:
+                raise ValueError("equals: source needs source_row_count passed to the check task")
+            expected = source_row_count
+        expected = int(expected)
+        return [
+            Check(
+                named("equals"),
+                rule_type,
+                f"row count equals {expected}",
+                f"COUNT(*) = {expected}",
+                f"SELECT COUNT(*) AS row_count, {expected} AS expected FROM {table}{scope}",
+                where,
+            )
+        ]
+    if rule_type == "primary_key":
+        key = [identifier(c) for c in rule["columns"]]
+        for column in key:
+            _column({"column": column}, column_types)
+        if len(key) == 1:
+            distinct = key[0]
+        else:
+            distinct = " || '|' || ".join(f"CAST({c} AS VARCHAR(256))" for c in key)
+        nulls = " OR ".join(f"{c} IS NULL" for c in key)
+        return [
+            Check(
+                named("_".join(key)),
+                rule_type,
+                f"primary key ({', '.join(key)}) is unique and not null",
+                f"COUNT(*) = COUNT(DISTINCT {distinct})",
+                f"SELECT {', '.join(key)}, COUNT(*) AS occurrences FROM {table}{scope} "
+                f"GROUP BY {', '.join(key)} HAVING COUNT(*) > 1 OR {nulls} ORDER BY 1{limit}",
+                where,
+            )
+        ]
+    if rule_type == "not_null":
+        columns = rule["columns"] if "columns" in rule else [rule["column"]]
+        checks = []
+        for raw in columns:
+            column = _column({"column": raw}, column_types)
+            checks.append(
+                Check(
+                    f"{rule['name']}_{column}" if rule.get("name") else _check_name(index, rule_type, column),
+                    rule_type,
+                    f"{column} is never null",
+                    f"COUNT(*) = COUNT({column})",
+                    f"SELECT * FROM {table}{_and(partition_clause, where, f'{column} IS NULL')}{limit}",
+                    where,
+                )
+            )
+        return checks
+    if rule_type == "accepted_values":
+        column = _column(rule, column_types)
+        values = list(rule["values"])
+        if not values:
+            raise ValueError("values must not be empty")
+        listed = ", ".join(literal(v) for v in values)
+        outside = f"{column} NOT IN ({listed})"
+        return [
+            Check(
+                named(column),
+                rule_type,
+                f"{column} only takes the values {values}",
+                f"COUNT(CASE WHEN {outside} THEN 1 END) = 0",
+                f"SELECT * FROM {table}{_and(partition_clause, where, outside)}{limit}",
+                where,
+            )
+        ]
+    if rule_type == "range":
+        column = _column(rule, column_types)
+        bounds = []
+        if rule.get("min") is not None:
+            bounds.append(f"{column} < {literal(rule['min'])}")
+        if rule.get("max") is not None:
+            bounds.append(f"{column} > {literal(rule['max'])}")
+        if not bounds:
+            raise ValueError("give min and/or max")
+        outside = " OR ".join(bounds)
+        return [
+            Check(
+                named(column),
+                rule_type,
+                f"{column} within [{rule.get('min', '-inf')}, {rule.get('max', '+inf')}]",
+                f"COUNT(CASE WHEN {outside} THEN 1 END) = 0",
+                f"SELECT * FROM {table}{_and(partition_clause, where, outside)}{limit}",
+                where,
+            )
+        ]
+    if rule_type == "freshness":
+        column = _column(rule, column_types)
+        hours = float(rule["max_age_hours"])
+        if interval_end is None:
+            raise ValueError("freshness needs the data interval end of the run")
+        threshold = _timestamp_literal(interval_end - timedelta(hours=hours), column_types[column])
+        return [
+            Check(
+                named(column),
+                rule_type,
+                f"MAX({column}) is at most {hours:g} h older than the data interval end {interval_end.isoformat()}",
+                f"MAX({column}) >= {threshold}",
+                f"SELECT MAX({column}) AS latest, {threshold} AS oldest_allowed FROM {table}{scope}",
+                where,
+            )
+        ]
+    raise ValueError(f"unknown rule type {rule_type!r}; use one of {RULE_TYPES}")

@@ -1,0 +1,14 @@
+"""Fixtures of the sensor tests: a local lake root and the moto S3 lake."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.lake.moto_s3 import aws_lake, moto_endpoint  # noqa: F401 - fixtures
+
+
+@pytest.fixture
+def local_lake(local_dir) -> str:
+    from data_platform.settings import get_settings
+
+    return get_settings().lake_root
