@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from types import SimpleNamespace
 
@@ -47,6 +48,12 @@ def test_destination_swaps_the_last_received_folder():
         ("events_20240101.parquet", b"not parquet at all", AdmissionRules(), "not a readable Parquet"),
         ("events_20240101.parquet", None, AdmissionRules(required_columns=("user_id",)), "lacks required"),
         ("events.csv", b"event_id,user_id\n1,u\n", AdmissionRules(required_columns=("user_id",)), None),
+        (
+            "events.csv.gz",
+            gzip.compress(b"Op,event_id\nI,1\n"),
+            AdmissionRules(required_columns=("op",)),
+            None,
+        ),
         ("events.csv", b"1,u\n2,v\n", AdmissionRules(), "looks like data"),
         ("events.csv", b"event_id,,x\n", AdmissionRules(), "empty column name"),
         ("events.csv", b"\xff\xfe\x00bad", AdmissionRules(), "not readable"),

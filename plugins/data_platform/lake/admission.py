@@ -33,7 +33,7 @@ class AdmissionRules:
 
     ``name_pattern`` is a regular expression the file *name* must fully match (e.g.
     ``r"events_\\d{8}\\.parquet"``); ``file_format`` is ``parquet`` or ``csv`` (``None``: from the
-    extension); ``required_columns`` must appear in the Parquet schema / CSV header.
+    extension); ``required_columns`` must appear in the Parquet schema / CSV header (any case).
     """
 
     name_pattern: str | None = None
@@ -96,7 +96,8 @@ def _header_problem(columns: list[str], required: tuple[str, ...], kind: str) ->
         return f"{kind} has an empty column name: {columns}"
     if len(set(columns)) != len(columns):
         return f"{kind} has duplicate column names: {columns}"
-    missing = [c for c in required if c not in columns]
+    present = {c.lower() for c in columns}  # the warehouse folds names to lower case
+    missing = [c for c in required if c.lower() not in present]
     if missing:
         return f"{kind} lacks required column(s) {missing} (has {columns})"
     return None

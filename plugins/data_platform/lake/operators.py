@@ -37,6 +37,7 @@ class AdmitLakeFiles(BaseOperator):
         alert_policy: AlertPolicy = ALERT_POLICY_STANDARD,
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("multiple_outputs", True)  # admit.output["accepted"] in DAGs
         super().__init__(**kwargs)
         self.source_uris = source_uris
         self.name_pattern = name_pattern

@@ -61,6 +61,7 @@ class LoadToWarehouse(BaseOperator):
         consumer: str | None = None,
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("multiple_outputs", True)  # load.output["rows_in"] in DAGs
         super().__init__(**kwargs)
         self.table = table
         self.source_uris = source_uris
@@ -189,6 +190,7 @@ class CheckWarehouseTable(SQLTableCheckOperator):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("retry_on_failure", False)  # bad data does not get better by retrying
+        kwargs.setdefault("multiple_outputs", True)
         super().__init__(table=table, checks={}, partition_clause=partition_clause, **kwargs)
         self.rules = rules if rules is not None else table
         self.source_row_count = source_row_count

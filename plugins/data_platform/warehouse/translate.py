@@ -102,13 +102,12 @@ def _strip_physical_design(node):  # sqlglot transform callback
 def translate_statement(statement: str) -> str:
     """One non-procedure Redshift statement in PostgreSQL."""
     import sqlglot
+    from sqlglot import exp
     from sqlglot.errors import ErrorLevel
 
     for pattern in _UNPARSEABLE_CLAUSES:
         statement = pattern.sub("", statement)
     tree = sqlglot.parse_one(statement, read="redshift", error_level=ErrorLevel.RAISE)
-    from sqlglot import exp
-
     if isinstance(tree, exp.Command):
         raise ValueError(
             "sqlglot could not parse this statement as Redshift SQL, so it cannot be translated; "
