@@ -1,0 +1,156 @@
+"""Spark conf layering: precedence, list keys, null drops, local exclusions, refused secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from data_platform.config import ConfigError
+from data_platform.settings import Target
+from data_platform.spark.conf import ConfLayer, SparkDefaults, build_spark_conf, merge_layers
+
+LIST_KEYS = frozenset({"spark.jars", "spark.extraListeners"})
+
+
+def defaults(**profiles) -> SparkDefaults:
+    return SparkDefaults(
+        conf={"spark.a": "platform", "spark.b": "platform", "spark.c": "platform", "spark.d": "platform"},
+        by_target={
+            "aws": {"spark.jars": ["/usr/lib/hudi/bundle.jar"]},
+            "local": {"spark.b": "platform-local"},
+        },
+        profiles=profiles,
+        list_keys=LIST_KEYS,
+        local_exclude_keys=("spark.emr-serverless.*",),
+        local_exclude_entries=("/usr/lib/*", "s3://*"),
+        secret_key_patterns=("*secret*", "*password*"),
+    )
+
+
+def test_precedence_platform_environment_profile_artifact_task():
+    conf = build_spark_conf(
+        target=Target.AWS,
+        environment="dev",
+        environment_conf={"spark.b": "environment", "spark.c": "environment", "spark.d": "environment"},
+        profiles=["p"],
+        artifact={"spark.d": "artifact"},
+        overrides={"spark.d": "task", "spark.e": 5, "spark.f": True},
+        defaults=defaults(p={"conf": {"spark.c": "profile", "spark.d": "profile"}}),
+    )
+    assert conf.values == {
+        "spark.a": "platform",
+        "spark.b": "environment",
+        "spark.c": "profile",
+        "spark.d": "task",
+        "spark.e": "5",
+        "spark.f": "true",
+        "spark.jars": "/usr/lib/hudi/bundle.jar",
+    }
+    assert conf.origins["spark.c"] == "profile:p" and conf.origins["spark.d"] == "task"
+    assert "  spark.b=environment  [environment:dev]" in conf.log_lines()
+
+
+def test_list_keys_accumulate_without_duplicates_and_null_drops_a_key():
+    conf = merge_layers(
+        [
+            ConfLayer("platform", {"spark.jars": ["a.jar"], "spark.x": "1", "spark.extraListeners": "L1"}),
+            ConfLayer("profile:p", {"spark.jars": "b.jar,a.jar"}),
+            ConfLayer("task", {"spark.jars": ["c.jar"], "spark.x": None}),
+        ],
+        LIST_KEYS,
+    )
+    assert conf.values == {"spark.jars": "a.jar,b.jar,c.jar", "spark.extraListeners": "L1"}
+    assert conf.origins["spark.jars"] == "platform+profile:p+task"
+
+
+def test_target_sections_of_profiles_apply_only_to_their_target():
+    hudi = {"conf": {"spark.serializer": "kryo"}, "aws": {"spark.sql.extensions": "hudi"}}
+    aws = build_spark_conf(
+        target=Target.AWS,
+        environment="dev",
+        environment_conf={},
+        profiles=["hudi"],
+        defaults=defaults(hudi=hudi),
+    )
+    local = build_spark_conf(
+        target=Target.LOCAL,
+        environment="local",
+        environment_conf={},
+        profiles=["hudi"],
+        defaults=defaults(hudi=hudi),
+    )
+    assert aws.values["spark.sql.extensions"] == "hudi"
+    assert "spark.sql.extensions" not in local.values
+    assert local.values["spark.serializer"] == "kryo"
+    assert local.values["spark.b"] == "platform-local"
+
+
+def test_local_target_drops_aws_only_settings_from_any_layer():
+    conf = build_spark_conf(
+        target=Target.LOCAL,
+        environment="local",
+        environment_conf={},
+        profiles=[],
+        overrides={
+            "spark.emr-serverless.driver.disk": "40g",
+            "spark.jars": "s3://bucket/x.jar,/opt/local.jar",
+        },
+        defaults=defaults(),
+    )
+    assert conf.values["spark.jars"] == "/opt/local.jar"
+    assert "spark.emr-serverless.driver.disk" not in conf.values
+    assert set(conf.dropped) == {"spark.emr-serverless.driver.disk=40g", "spark.jars entry s3://bucket/x.jar"}
+
+
+def test_unknown_profile_and_credentials_are_refused():
+    with pytest.raises(ConfigError, match="Spark profile 'nope' is not defined"):
+        build_spark_conf(
+            target=Target.AWS, environment="dev", environment_conf={}, profiles=["nope"], defaults=defaults()
+        )
+    with pytest.raises(
+        ConfigError, match=r"'spark.hadoop.fs.s3a.secret.key' \(from task\) looks like a credential"
+    ):
+        build_spark_conf(
+            target=Target.AWS,
+            environment="dev",
+            environment_conf={},
+            profiles=[],
+            overrides={"spark.hadoop.fs.s3a.secret.key": "x"},
+            defaults=defaults(),
+        )
+    with pytest.raises(ConfigError, match="use a string or number"):
+        build_spark_conf(
+            target=Target.AWS,
+            environment="dev",
+            environment_conf={},
+            profiles=[],
+            overrides={"spark.x": {"nested": 1}},
+            defaults=defaults(),
+        )
+
+
+def test_shipped_defaults_give_a_lean_local_conf_for_a_hudi_job(spark_include):
+    """The real include/spark files: the local conf of a Hudi + Glue job keeps nothing EMR-only."""
+    aws_only = {
+        "spark.jars": "/usr/lib/hudi/hudi-spark-bundle.jar",
+        "spark.hadoop.hive.metastore.client.factory.class": "com.amazonaws.glue.Factory",
+        "spark.emr-serverless.driverEnv.PYTHONPATH": "./deps",
+    }
+    conf = build_spark_conf(
+        target=Target.LOCAL,
+        environment="local",
+        environment_conf={},
+        profiles=["hudi", "glue"],
+        overrides=aws_only,
+    )
+    assert len(conf.dropped) == 3
+    assert conf.values == {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.sql.adaptive.enabled": "true",
+        "spark.log.level": "WARN",
+        "spark.driver.memory": "1g",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.default.parallelism": "2",
+        "spark.ui.enabled": "false",
+        "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
+    }

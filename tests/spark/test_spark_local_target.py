@@ -1,0 +1,73 @@
+"""SparkJob on the local target: real spark-submit runs of the tiny job (each JVM start costs seconds,
+so there are three: a real Spark run, a failing exit code, a timeout that kills the process group)."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+
+import pytest
+from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
+from spark_testing import run_context
+
+pytestmark = pytest.mark.spark
+
+
+def make_task(**kwargs):
+    from airflow.sdk import DAG
+
+    from data_platform.spark import SparkJob
+
+    with DAG("spark_local_tests", schedule=None):
+        return SparkJob(task_id="count_words", job="tinyjob", version="1", **kwargs)
+
+
+def test_job_runs_with_spark_submit_and_writes_its_output(spark_include, local_dir, tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    output = tmp_path / "counts"
+    task = make_task(
+        entry_point="tinyjob.wordcount",
+        args=["--words", "b,a,b,c,b", "--output", str(output)],
+        conf={"spark.tinyjob.marker": "from-task", "spark.emr-serverless.driver.disk": "40g"},
+    )
+    context = run_context(task)
+    result = task.execute(context)
+
+    counts = dict(zip(*pq.read_table(output).sort_by("word").to_pydict().values(), strict=True))
+    assert counts == {"a": 1, "b": 3, "c": 1}
+    assert (
+        result
+        == context["ti"].xcoms["spark_job"]
+        == {
+            "target": "local",
+            "job": "tinyjob",
+            "version": "1.0.0",
+            "module": "tinyjob.wordcount",
+            "exit_code": 0,
+        }
+    )
+    out = capsys.readouterr().out
+    # the merged conf reached the job: the task override and the local default, the EMR-only key did not
+    assert "[spark-submit] tinyjob marker=from-task shuffle=4 rows=3" in out
+    assert "(dropped for this target) spark.emr-serverless.driver.disk=40g" in out
+
+
+def test_non_zero_exit_code_fails_the_task_with_the_last_lines(spark_include, local_dir):
+    task = make_task(entry_point="tinyjob.fail")
+    with pytest.raises(AirflowException, match="spark-submit exited with code 3") as failure:
+        task.execute(run_context(task))
+    assert "tinyjob: refusing to run" in str(failure.value)
+
+
+def test_execution_timeout_kills_the_spark_submit_process_group(spark_include, local_dir, capsys):
+    task = make_task(entry_point="tinyjob.sleep", execution_timeout=timedelta(seconds=8))
+    with pytest.raises(AirflowTaskTimeout, match="hit execution_timeout"):
+        task.execute(run_context(task))
+
+    out = capsys.readouterr().out
+    assert "[spark-submit] tinyjob: sleeping" in out
+    pid = int(re.search(r"spark-submit started \(pid (\d+)\)", out).group(1))
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)  # nothing of the group (JVM, Python driver) is left
