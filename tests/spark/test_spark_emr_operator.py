@@ -292,7 +292,8 @@ def test_execution_timeout_cancels_the_run(aws_stack, initial_state):
     (run,) = job_runs(aws_stack.application_id)
     assert run.state == "CANCELLED"
     assert run.execution_timeout_minutes == 10  # the service would stop it too
-    assert aws_stack.clock.sleeps == 11  # ten polls 60 s apart, then the rest up to the deadline
+    # the try gives up 30 s (5 %) before Airflow's own timeout: nine polls 60 s apart, then the rest
+    assert aws_stack.clock.sleeps == 10
 
 
 def test_deferrable_waits_on_the_trigger_until_the_deadline(aws_stack, initial_state):
@@ -310,11 +311,11 @@ def test_deferrable_waits_on_the_trigger_until_the_deadline(aws_stack, initial_s
     classpath, kwargs = defer.trigger.serialize()
     assert classpath == "data_platform.spark.emr_trigger.SparkJobRunTrigger"
     assert kwargs["job_id"] == run.id and kwargs["waiter_delay"] == 30 and kwargs["cancel_on_kill"] is True
-    assert (
-        30 * 60 <= kwargs["waiter_delay"] * kwargs["waiter_max_attempts"] < 31 * 60
-    )  # polls up to the deadline
+    # it polls up to the deadline, one minute before Airflow's own execution_timeout
+    polled = kwargs["waiter_delay"] * kwargs["waiter_max_attempts"]
+    assert 29 * 60 <= polled < 30 * 60
     assert kwargs["assume_role_arn"] is None
-    assert timedelta(minutes=32) <= defer.timeout < timedelta(minutes=33)  # execution_timeout + 2 min margin
+    assert timedelta(minutes=31) <= defer.timeout < timedelta(minutes=32)  # deadline + 2 min margin
     assert context["ti"].xcoms["spark_job"]["job_run_id"] == run.id  # visible while deferred
 
     set_state(aws_stack.application_id, run.id, "SUCCESS")
@@ -324,15 +325,20 @@ def test_deferrable_waits_on_the_trigger_until_the_deadline(aws_stack, initial_s
     assert done["state"] == "SUCCESS" and done["job_run_id"] == run.id
 
 
-def test_deferred_wait_that_gave_up_cancels_the_run(aws_stack, initial_state):
+def test_trigger_that_gave_up_waits_again_before_the_deadline_and_cancels_at_it(aws_stack, initial_state):
     initial_state("RUNNING")
     task = make_task(deferrable=True)
     context = run_context(task)
     with pytest.raises(TaskDeferred) as deferred:
         task.execute(context)
-
     event = {"status": "failure", "message": "Serverless Job failed: Waiter error: max attempts reached"}
-    with pytest.raises(AirflowTaskTimeout):
+
+    with pytest.raises(TaskDeferred) as again:  # e.g. the trigger hit an error: keep waiting
+        make_task(deferrable=True).execute_complete(context, event=event, **deferred.value.kwargs)
+    assert again.value.kwargs == deferred.value.kwargs
+
+    aws_stack.clock.now += timedelta(minutes=90)  # now the task's deadline has passed
+    with pytest.raises(AirflowTaskTimeout, match="exceeded execution_timeout"):
         make_task(deferrable=True).execute_complete(context, event=event, **deferred.value.kwargs)
     assert job_runs(aws_stack.application_id)[0].state == "CANCELLED"
 
@@ -378,3 +384,35 @@ def test_a_version_that_was_never_deployed_is_a_clear_error(aws_stack):
     with pytest.raises(ArtifactError, match="No deployed version of Spark job 'tinyjob' matches version='2'"):
         task.execute(run_context(task))
     assert job_runs(aws_stack.application_id) == []
+
+
+def test_a_run_still_cancelling_is_waited_for_before_a_new_one_starts(aws_stack, initial_state):
+    initial_state("RUNNING")
+    first = make_task(deferrable=True)
+    with pytest.raises(TaskDeferred):
+        first.execute(run_context(first, try_number=1))
+    (cancelling,) = job_runs(aws_stack.application_id)
+    set_state(aws_stack.application_id, cancelling.id, "CANCELLING")  # try 1 was killed, cancel under way
+
+    initial_state("SUCCESS")
+    starts_seen = []
+
+    def finish_cancelling(_: int) -> None:
+        starts_seen.append(len(job_runs(aws_stack.application_id)))
+        set_state(aws_stack.application_id, cancelling.id, "CANCELLED")
+
+    aws_stack.clock.on_sleep.append(finish_cancelling)
+    result = make_task().execute(run_context(first, try_number=2))
+
+    assert starts_seen == [1]  # while it was cancelling, nothing new was started
+    assert result["job_run_id"] != cancelling.id and result["state"] == "SUCCESS"
+
+
+def test_a_stopped_application_is_started_first(aws_stack):
+    import boto3
+
+    emr = boto3.client("emr-serverless", region_name="eu-west-1")
+    emr.stop_application(applicationId=aws_stack.application_id)
+    task = make_task()
+    task.execute(run_context(task))
+    assert emr.get_application(applicationId=aws_stack.application_id)["application"]["state"] == "STARTED"

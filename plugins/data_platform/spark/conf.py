@@ -34,6 +34,13 @@ class SparkConf:
     origins: dict[str, str]
     dropped: tuple[str, ...] = ()
 
+    def with_missing(self, origin: str, values: Mapping[str, str]) -> SparkConf:
+        """Add the keys of ``values`` that are not set yet (an injected layer that never overrides)."""
+        added = {k: v for k, v in values.items() if k not in self.values}
+        return SparkConf(
+            {**self.values, **added}, {**self.origins, **dict.fromkeys(added, origin)}, self.dropped
+        )
+
     def log_lines(self) -> list[str]:
         lines = [f"  {key}={self.values[key]}  [{self.origins[key]}]" for key in sorted(self.values)]
         lines += [f"  (dropped for this target) {entry}" for entry in self.dropped]

@@ -57,6 +57,7 @@ class EmrServerlessJobRunner:
         self.identity = identity
         self.poll_interval = poll_interval
         self.log = log
+        self.current: JobRunRef | None = None  # the run this task follows (what on_kill cancels)
 
     # --- reading -------------------------------------------------------------------------------
     def describe(self, ref: JobRunRef) -> dict[str, Any]:
@@ -132,6 +133,7 @@ class EmrServerlessJobRunner:
         runs = self.previous_runs()
         active = [r for r in runs if r["state"] in ACTIVE_STATES]
         if active:
+            self.current = JobRunRef(active[0]["applicationId"], active[0]["jobRunId"])
             self.log.info(
                 "Reattaching to job run %s (%s) started by an earlier try",
                 active[0]["jobRunId"],
@@ -162,7 +164,7 @@ class EmrServerlessJobRunner:
         self.ensure_application_started(deadline)
         request = build_request(self.identity.client_token(len(group)))
         response = self.hook.conn.start_job_run(**request)
-        ref = JobRunRef(response["applicationId"], response["jobRunId"])
+        self.current = ref = JobRunRef(response["applicationId"], response["jobRunId"])
         self.log.info(
             "Started EMR Serverless job run %s on application %s", ref.job_run_id, ref.application_id
         )

@@ -2,9 +2,9 @@
 
 One DAG line per job, the same on both targets (chosen at run time by PIPELINE_TARGET)::
 
-    SparkJob(task_id="merge_batch", job="cdc", version="1.2", entry_point="spark_jobs.cdc.merge",
-             args=["--date", "{{ ds }}"], conf={"spark.executor.memory": "8g"},
-             alert_policy=ALERT_POLICY_CRITICAL)
+    SparkJob(task_id="merge_batch", job="cdc_merge", version="1.2",
+             entry_point="spark_jobs.cdc.merge_job", args=["--run-id", "{{ run_id }}"],
+             conf={"spark.executor.memory": "8g"}, alert_policy=ALERT_POLICY_CRITICAL)
 
 Importing this module stays cheap (no boto3/provider imports): the AWS machinery is imported
 inside ``execute``.
@@ -22,7 +22,7 @@ from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
 
 from data_platform.alerting import AlertPolicy
-from data_platform.spark.jobs import get_job
+from data_platform.spark.jobs import get_job, normalize_entry_point
 from data_platform.spark.links import SparkDashboardLink, SparkDriverLogsLink
 from data_platform.spark.versions import VersionPin
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 DEFAULT_EXECUTION_TIMEOUT = timedelta(hours=6)
 DEFER_TIMEOUT_MARGIN = timedelta(minutes=2)
+CLEANUP_GRACE = timedelta(minutes=1)
 LOG_TAIL_LINES = 200
 XCOM_KEY = "spark_job"
 _TEMPLATED = re.compile(r"{{|{%")
@@ -115,7 +116,7 @@ class SparkJob(BaseOperator):
         self.deferrable = deferrable
         self.spark_job_run: dict[str, Any] | None = None
         self._local: LocalSparkSubmit | None = None
-        self._emr: tuple[EmrServerlessJobRunner, JobRunRef] | None = None
+        self._runner: EmrServerlessJobRunner | None = None
 
     @classmethod
     def partial(cls, **kwargs: Any) -> Any:  # type: ignore[override]
@@ -126,7 +127,10 @@ class SparkJob(BaseOperator):
 
     # --- shared ---------------------------------------------------------------------------------
     def _deadline(self) -> datetime:
-        return datetime.now(UTC) + (self.execution_timeout or DEFAULT_EXECUTION_TIMEOUT)
+        """When this try gives up: a little before Airflow's own execution_timeout fires, so the
+        run is cancelled and its logs are copied before the task is interrupted."""
+        timeout = self.execution_timeout or DEFAULT_EXECUTION_TIMEOUT
+        return datetime.now(UTC) + timeout - min(CLEANUP_GRACE, timeout * 0.05)
 
     def _log_conf(self, conf: SparkConf, target: str) -> None:
         self.log.info("Spark conf for %s (%s):\n%s", self.job, target, "\n".join(conf.log_lines()))
@@ -146,14 +150,13 @@ class SparkJob(BaseOperator):
         spec = get_job(self.job)
         if settings.is_local:
             return self._run_local(context, settings, environment, spec)
-        return self._run_emr(context, settings, environment, spec, self._deadline())
+        return self._run_emr(context, settings, environment, self._deadline())
 
     def on_kill(self) -> None:
         if self._local is not None:
             self._local.kill()
-        if self._emr is not None:
-            runner, ref = self._emr
-            runner.cancel(ref, "the task was killed")
+        if self._runner is not None and self._runner.current is not None:
+            self._runner.cancel(self._runner.current, "the task was killed")
 
     # --- local target ---------------------------------------------------------------------------
     def _run_local(
@@ -186,7 +189,10 @@ class SparkJob(BaseOperator):
             master=environment.local.master if environment.local else "local[2]",
             conf=conf,
             source_root=spec.source_root,
-            workdir=local_dir() / "spark" / "work",
+            workdir=local_dir()
+            / "spark"
+            / "work"
+            / f"{ti.dag_id}.{ti.task_id}.{getattr(ti, 'map_index', -1)}",
             module=module,
             args=self.args,
             name=f"{ti.dag_id}.{ti.task_id}",
@@ -241,7 +247,7 @@ class SparkJob(BaseOperator):
     ) -> dict[str, Any]:
         from data_platform.settings import Target
         from data_platform.spark.artifacts import open_store, resolve_artifact
-        from data_platform.spark.conf import ConfLayer, SparkConf, build_spark_conf
+        from data_platform.spark.conf import build_spark_conf
         from data_platform.spark.emr_request import build_start_job_run_request, job_tags
 
         emr = runner.emr
@@ -252,8 +258,9 @@ class SparkJob(BaseOperator):
             assume_role_arn=emr.assume_role_arn,
         )
         artifact = resolve_artifact(store, self.job, VersionPin.parse(self.version))
-        module = get_job(self.job).entry_module(self.entry_point)
-        if module not in artifact.manifest.entry_points:
+        entry_points = artifact.manifest.entry_points
+        module = normalize_entry_point(self.entry_point) if self.entry_point else entry_points[0]
+        if module not in entry_points:
             raise AirflowException(
                 f"Entry point {module!r} is not in {self.job} {artifact.version} (has "
                 f"{list(artifact.manifest.entry_points)}); pin a version that has it."
@@ -277,12 +284,7 @@ class SparkJob(BaseOperator):
             )
 
             injected = inject_parent_job_information_into_spark_properties(dict(conf.values), context)
-            added = ConfLayer(
-                "openlineage-parent", {k: v for k, v in injected.items() if k not in conf.values}
-            )
-            conf = SparkConf(
-                {**conf.values, **added.values}, {**conf.origins, **dict.fromkeys(added.values, added.name)}
-            )
+            conf = conf.with_missing("openlineage-parent", injected)
         self._log_conf(
             conf, f"EMR Serverless application {emr.application_id}, environment {environment.name}"
         )
@@ -333,12 +335,11 @@ class SparkJob(BaseOperator):
         context: Any,
         settings: PlatformSettings,
         environment: SparkEnvironment,
-        spec: JobSpec,
         deadline: datetime,
     ) -> dict[str, Any]:
         from data_platform.spark.emr_runner import TERMINAL_STATES, JobRunDeadlineExceeded, JobRunRef
 
-        runner = self._emr_runner(settings, environment, context)
+        self._runner = runner = self._emr_runner(settings, environment, context)
         try:
             run, reattached = runner.start_or_reattach(
                 lambda token: self._build_request(context, settings, environment, runner, token), deadline
@@ -346,7 +347,6 @@ class SparkJob(BaseOperator):
         except JobRunDeadlineExceeded as err:
             raise AirflowTaskTimeout(f"Spark job {self.job}: {err}") from err
         ref = JobRunRef(run["applicationId"], run["jobRunId"])
-        self._emr = (runner, ref)
         record = self._record(context, self._run_record(settings, runner, run, reattached))
         if run["state"] not in TERMINAL_STATES:
             if self.deferrable:
@@ -395,21 +395,37 @@ class SparkJob(BaseOperator):
         record: dict[str, Any] | None = None,
         deadline: str | None = None,
     ) -> dict[str, Any]:
-        """Back from the trigger: the service's state of the run decides, not the event alone."""
+        """Back from the trigger: the service's state of the run decides, not the event alone.
+
+        A run still going before the deadline (the trigger gave up on an error) is waited for
+        again; at the deadline it is cancelled.
+        """
         from data_platform.settings import get_settings
-        from data_platform.spark.emr_runner import TERMINAL_STATES, JobRunDeadlineExceeded, JobRunRef
+        from data_platform.spark.emr_runner import (
+            TERMINAL_STATES,
+            JobRunDeadlineExceeded,
+            JobRunRef,
+            seconds_until,
+        )
         from data_platform.spark.environments import load_spark_environment
 
         if not record or not deadline:
             raise AirflowException(f"execute_complete of {self.task_id} needs the deferred run record.")
         settings = get_settings()
-        runner = self._emr_runner(settings, load_spark_environment(settings), context)
-        ref = JobRunRef(record["application_id"], record["job_run_id"])
-        self._emr = (runner, ref)
+        self._runner = runner = self._emr_runner(settings, load_spark_environment(settings), context)
+        runner.current = ref = JobRunRef(record["application_id"], record["job_run_id"])
         self.spark_job_run = record
         run = runner.describe(ref)
         if run["state"] not in TERMINAL_STATES:
             message = (event or {}).get("message") or "the trigger stopped waiting"
+            if seconds_until(datetime.fromisoformat(deadline)) > self.poll_interval:
+                self.log.warning(
+                    "Trigger ended (%s) while run %s is %s; waiting again",
+                    message,
+                    ref.job_run_id,
+                    run["state"],
+                )
+                self._defer(settings, runner, ref, record, datetime.fromisoformat(deadline))
             return self._time_out(context, settings, runner, ref, record, JobRunDeadlineExceeded(message))
         return self._finish(context, settings, runner, run, record)
 
