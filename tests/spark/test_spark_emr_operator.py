@@ -173,6 +173,8 @@ def test_start_job_run_request_is_exact(aws_stack):
 
 
 def test_final_conf_and_driver_logs_go_to_the_task_log(aws_stack, initial_state, capsys):
+    from data_platform.spark.links import SparkDashboardLink, SparkDriverLogsLink
+
     initial_state("RUNNING")
     task = make_task()
 
@@ -196,6 +198,12 @@ def test_final_conf_and_driver_logs_go_to_the_task_log(aws_stack, initial_state,
     task.execute(run_context(task))
 
     out = capsys.readouterr().out
+    logs_link = SparkDriverLogsLink().get_link(task, ti_key=None)
+    assert logs_link == (
+        f"https://console.aws.amazon.com/s3/buckets/acme-test-logs?region=eu-west-1&prefix=emr-serverless/"
+        f"applications/{aws_stack.application_id}/jobs/{job_runs(aws_stack.application_id)[0].id}/SPARK_DRIVER/"
+    )
+    assert SparkDashboardLink().get_link(task, ti_key=None) == ""  # dashboard links are off in dev
     assert "spark.executor.memory=8g  [task]" in out
     assert "spark.driver.memory=7g  [platform]" in out
     assert "spark.serializer=org.apache.spark.serializer.KryoSerializer  [profile:hudi]" in out
@@ -416,3 +424,14 @@ def test_a_stopped_application_is_started_first(aws_stack):
     task = make_task()
     task.execute(run_context(task))
     assert emr.get_application(applicationId=aws_stack.application_id)["application"]["state"] == "STARTED"
+
+
+def test_dashboard_link_is_opt_in_and_never_fails_the_task(aws_stack, spark_include, capsys):
+    spark_include.edit(
+        "spark/environments.yaml", lambda envs: envs["dev"]["emr"].update(dashboard_links=True)
+    )
+    task = make_task()
+    result = task.execute(run_context(task))  # moto has no GetDashboardForJobRun: a warning, no link
+
+    assert result["state"] == "SUCCESS" and "dashboard_url" not in result
+    assert f"No Spark UI link for job run {result['job_run_id']}" in capsys.readouterr().out

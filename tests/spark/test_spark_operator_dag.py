@@ -121,3 +121,25 @@ def test_partial_expand_maps_one_job_run_per_args_list(spark_include):
     assert unmapped.args == ["--tables", "crm.customers"]
     assert unmapped.job == "tinyjob" and unmapped.version == "1.0"
     assert len(unmapped.on_failure_callback) == 1  # the policy's notifier, once
+
+
+def test_serialized_dag_keeps_links_and_the_mapped_tasks_callbacks(spark_include):
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from data_platform.alerting import ALERT_POLICY_CRITICAL
+    from data_platform.spark import SparkJob
+
+    def build():
+        SparkJob(task_id="single", job="tinyjob", version="1", alert_policy=ALERT_POLICY_CRITICAL)
+        SparkJob.partial(
+            task_id="mapped", job="tinyjob", version="1", alert_policy=ALERT_POLICY_CRITICAL
+        ).expand(args=[["1"], ["2"]])
+
+    dag = DagSerialization.from_dict(DagSerialization.to_dict(in_dag(build)))
+    single, mapped = dag.get_task("single"), dag.get_task("mapped")
+    assert [link.name for link in single.operator_extra_links] == [
+        "Spark driver logs (S3)",
+        "Spark UI (EMR Serverless)",
+    ]
+    assert single.has_on_failure_callback and single.has_on_retry_callback
+    assert mapped.has_on_failure_callback and mapped.has_on_retry_callback
