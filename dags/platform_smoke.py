@@ -1,17 +1,24 @@
-"""Platform smoke test: a small day of canary events goes lake -> warehouse -> checks."""
+"""Platform smoke test: a small day of canary events goes lake -> warehouse -> checks.
+
+The same path every pipeline takes, on whichever target the environment runs: write a day of
+synthetic events to the lake, replace that day in the warehouse through a staging table, and
+check the day with the data-quality rules in include/warehouse/quality/canary.events.yaml.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, task
+from airflow.timetables.interval import CronDataIntervalTimetable
 
 from data_platform.alerting import ALERT_POLICY_STANDARD
+from data_platform.warehouse.operators import CheckWarehouseTable, LoadToWarehouse
 
 with DAG(
     dag_id="platform_smoke",
     description="Canary events through the lake, the warehouse load and the data-quality checks",
-    schedule="@daily",
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["platform", "smoke"],
@@ -23,10 +30,26 @@ with DAG(
     },
 ):
 
-    @task
+    @task(multiple_outputs=True)
     def write_canary_events(ds: str | None = None) -> dict:
         from data_platform.canary import write_canary_events
 
         return write_canary_events(ds)
 
-    write_canary_events()
+    events = write_canary_events()
+    load = LoadToWarehouse(
+        task_id="load_canary_events",
+        table="canary.events",
+        source_uris=events["uris"],
+        mode="replace",
+        partition_column="event_day",
+        partition_value="{{ ds }}",
+    )
+    check = CheckWarehouseTable(
+        task_id="check_canary_events",
+        table="canary.events",
+        rules="canary.events",
+        source_row_count=events["rows_out"],
+        partition_clause="event_day = '{{ ds }}'",
+    )
+    load >> check

@@ -32,10 +32,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def local_postgres():
-    """A real embedded PostgreSQL (started once per test session)."""
-    from data_platform.local.postgres import ensure_local_postgres
+    """A real embedded PostgreSQL (started once per test session, stopped at its end)."""
+    from data_platform.local.postgres import ensure_local_postgres, stop_local_postgres
 
-    return ensure_local_postgres(_SESSION_DIR / "postgres", databases=("airflow", "warehouse"))
+    data_dir = _SESSION_DIR / "postgres"
+    yield ensure_local_postgres(data_dir, databases=("airflow", "warehouse"))
+    stop_local_postgres(data_dir)
 
 
 @pytest.fixture

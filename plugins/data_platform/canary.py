@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from data_platform.settings import PlatformSettings
 
 EVENT_TYPES = ("page_view", "add_to_cart", "checkout", "refund")
+DEFAULT_ROWS = 1000
 COLUMNS = ("event_id", "event_day", "event_type", "user_id", "amount", "occurred_at")
 
 
@@ -28,7 +33,7 @@ def canary_rows(day: date, rows: int) -> dict[str, list]:
     return data
 
 
-def write_canary_events(day: str, rows: int = 1000) -> dict:
+def write_canary_events(day: str, rows: int = DEFAULT_ROWS) -> dict:
     """Write the canary events of ``day`` (YYYY-MM-DD) to the lake; rerunning overwrites them."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -46,3 +51,21 @@ def write_canary_events(day: str, rows: int = 1000) -> dict:
     with target.open("wb") as handle:
         pq.write_table(table, handle)
     return {"rows_out": table.num_rows, "uris": [str(target)]}
+
+
+def verify_warehouse(settings: PlatformSettings) -> str:
+    """Demo check: every canary day in the warehouse equals the events generated for it."""
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
+    from airflow.sdk import BaseHook
+
+    hook = BaseHook.get_connection(settings.warehouse_conn_id).get_hook()
+    assert isinstance(hook, DbApiHook)
+    days = hook.get_records(
+        "SELECT event_day, COUNT(*), SUM(amount) FROM canary.events GROUP BY event_day ORDER BY 1"
+    )
+    assert days, "canary.events is empty"
+    for day, count, total in days:
+        expected = canary_rows(day, DEFAULT_ROWS)
+        assert count == DEFAULT_ROWS, f"{day}: {count} rows, expected {DEFAULT_ROWS}"
+        assert round(float(total), 2) == round(sum(expected["amount"]), 2), f"{day}: amounts differ"
+    return f"{len(days)} day(s) of canary.events equal the generated events"

@@ -29,6 +29,7 @@ _PROGRESS = re.compile(r"\[DAG TEST\] (starting|end task) task_id=(\S+) map_inde
 class DagOutcome:
     dag_id: str
     state: str = "not run"
+    runs: int = 0
     seconds: float = 0.0
     rows_in: int | None = None
     rows_out: int | None = None
@@ -92,8 +93,9 @@ def _collect(outcome: DagOutcome, entry: dict[str, Any]) -> None:
     for attribute in ("rows_in", "rows_out"):
         if entry.get(attribute):
             task_id, _, key = entry[attribute].partition(".")
-            found = [m[key] for m in values.get(task_id, []) if key in m]
-            setattr(outcome, attribute, sum(found) if found else None)
+            found = [int(m[key]) for m in values.get(task_id, []) if m.get(key) is not None]
+            if found:
+                setattr(outcome, attribute, (getattr(outcome, attribute) or 0) + sum(found))
 
 
 def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
@@ -114,6 +116,7 @@ def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
     for logical_date in entry["logical_dates"]:
         print(f"  run {dag_id} for {logical_date}", flush=True)
         code = _run_dag(dag_id, logical_date, env, outcome.log_file)
+        outcome.runs += 1
         _collect(outcome, entry)
         if code != 0 or outcome.state != "success":
             outcome.state = f"{outcome.state} (exit {code})" if code else outcome.state
@@ -130,15 +133,17 @@ def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
 
 
 def print_summary(outcomes: list[DagOutcome]) -> None:
-    print("\n=== demo summary ===")
-    header = f"{'dag':32} {'state':10} {'rows in':>9} {'rows out':>9} {'checks':>8} {'secs':>6}"
+    print("\n=== demo summary (rows and checks summed over the runs of each DAG) ===")
+    header = f"{'dag':32} {'state':10} {'runs':>4} {'rows in':>9} {'rows out':>9} {'checks':>8} {'secs':>6}"
     print(header)
     print("-" * len(header))
     for o in outcomes:
         rows_in = "-" if o.rows_in is None else str(o.rows_in)
         rows_out = "-" if o.rows_out is None else str(o.rows_out)
         checks = f"{o.checks_passed}/{o.checks_total}"
-        print(f"{o.dag_id:32} {o.state:10} {rows_in:>9} {rows_out:>9} {checks:>8} {o.seconds:6.1f}")
+        print(
+            f"{o.dag_id:32} {o.state:10} {o.runs:>4} {rows_in:>9} {rows_out:>9} {checks:>8} {o.seconds:6.1f}"
+        )
     for o in outcomes:
         print(f"\n{o.dag_id}: verified: {o.verified}")
         for output in o.outputs:

