@@ -83,11 +83,11 @@ class LocalSparkSubmit:
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(_PRIVATE_ENV_PREFIXES)}
-        python_path = [str(self.source_root), *filter(None, [env.get("PYTHONPATH")])]
         env.update(
             PYSPARK_PYTHON=sys.executable,
             PYSPARK_DRIVER_PYTHON=sys.executable,
-            PYTHONPATH=os.pathsep.join(python_path),
+            # Only the job's package, as on EMR (not the worker's plugins/: jobs never import them).
+            PYTHONPATH=str(self.source_root),
             PYTHONUNBUFFERED="1",
         )
         env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: no need to resolve the host name
