@@ -8,6 +8,7 @@ killed when the task times out or is killed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -135,18 +136,19 @@ class LocalSparkSubmit:
         return process.returncode
 
     def kill(self) -> None:
-        """Stop the whole process group: SIGTERM, then SIGKILL after a grace period."""
+        """Stop the whole process group: SIGTERM, then SIGKILL for whatever is left after a grace period."""
         process = self._process
         if process is None or process.poll() is not None:
             return
         self.log.warning("Stopping spark-submit (pid %s) and its children", process.pid)
-        for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, KILL_GRACE_SECONDS)):
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                process.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.log.warning("spark-submit did not stop within %s s", KILL_GRACE_SECONDS)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # stragglers of the group (Python driver, workers)
+        process.wait()
