@@ -36,6 +36,9 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	grep -v -- '--constraint' requirements.txt > $(VENV)/requirements-mwaa.txt
 	$(VENV)/bin/uv pip install --python $(PY) --quiet \
 	  -r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -c constraints.txt
+	# the checkout's plugins/ and root on sys.path, as Airflow and MWAA arrange it
+	printf '%s\n' "$(CURDIR)/plugins" "$(CURDIR)" > \
+	  "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/data_platform_checkout.pth"
 	touch $(STAMP)
 
 lock:  ## re-resolve and pin everything (needs network to PyPI)
