@@ -1,0 +1,392 @@
+"""Merge new DMS files into lake tables: the in-process API of the CDC merge job.
+
+Per table: take the lock, find pending files, inspect and read them, check schema drift,
+split off bad rows, reduce to the net change per key, write the change set and the table,
+then mark the files processed and release the lock. A table's failure never stops the other
+tables of the batch; every table gets a result (see :mod:`spark_jobs.cdc.results`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from spark_jobs.cdc.dms_files import FULL_LOAD, LandedFile, list_landed_files
+from spark_jobs.cdc.file_inspection import FileProblem, inspect_files
+from spark_jobs.cdc.layout import TableLayout, landing_table_uri
+from spark_jobs.cdc.lock import DEFAULT_TTL_SECONDS, TableLock
+from spark_jobs.cdc.net_change import (
+    classify_net_change,
+    history_rows,
+    latest_per_key,
+    output_frame,
+    sequence_column,
+)
+from spark_jobs.cdc.quarantine import quarantine_files, rows_uri, write_reason
+from spark_jobs.cdc.reader import ERROR_COL, FILE_COL, SRC_OP_COL, combine_groups, read_groups
+from spark_jobs.cdc.results import (
+    BAD_ROWS,
+    INTERNAL_ERROR,
+    SCHEMA_DRIFT,
+    STATUS_FAILED,
+    STATUS_LOCKED,
+    STATUS_NOOP,
+    STATUS_OK,
+    CdcInputError,
+    TableResult,
+    utc_now,
+)
+from spark_jobs.cdc.schema_drift import check_drift
+from spark_jobs.cdc.sinks import HiveSync, SinkChoice, TableSink, select_sink
+from spark_jobs.cdc.sinks.snapshot import ROWS_PER_FILE
+from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, TableConfig
+from spark_jobs.cdc.tracker import FileTracker, TableState
+from spark_jobs.common.lineage import LineageDataset, LineageEmitter
+from spark_jobs.common.logs import log_event
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MergeSettings:
+    """Run-wide settings of a merge (the job's arguments)."""
+
+    landing_root: str
+    lake_root: str
+    run_id: str
+    sink: SinkChoice = "auto"
+    hive_sync: HiveSync | None = None
+    lock_ttl_seconds: float = DEFAULT_TTL_SECONDS
+    lock_owner: str | None = None
+    rows_per_file: int = ROWS_PER_FILE
+    lineage: LineageEmitter | None = field(default=None, compare=False)
+
+
+def _problems_error(problems: list[FileProblem]) -> CdcInputError:
+    lines = [f"{p.file.rel_path}: {p.reason}" for p in problems]
+    return CdcInputError(
+        problems[0].kind,
+        f"{len(problems)} file(s) cannot be processed: " + "; ".join(lines),
+        files=[p.file.rel_path for p in problems],
+        details={
+            "problems": [{"file": p.file.rel_path, "kind": p.kind, "reason": p.reason} for p in problems]
+        },
+    )
+
+
+def _quarantine_input_error(
+    layout: TableLayout, run_id: str, error: CdcInputError, files: list[LandedFile]
+) -> str:
+    quarantine_files(layout, run_id, files)
+    return write_reason(layout, run_id, error.to_dict())
+
+
+class _TableMerge:
+    """One table's merge while its lock is held."""
+
+    def __init__(
+        self, spark: SparkSession, config: TableConfig, settings: MergeSettings, result: TableResult
+    ) -> None:
+        self.spark = spark
+        self.config = config
+        self.settings = settings
+        self.result = result
+        self.layout = TableLayout(settings.lake_root, config.database, config.table)
+        self.tracker = FileTracker(self.layout)
+        self._persisted: list[DataFrame] = []
+
+    def _persist(self, frame: DataFrame) -> DataFrame:
+        from pyspark import StorageLevel
+
+        frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        self._persisted.append(frame)
+        return frame
+
+    def release(self) -> None:
+        for frame in self._persisted:
+            frame.unpersist()
+
+    def run(self) -> TableResult:
+        state = self.tracker.load_state()
+        committed = self.tracker.committed_result(state, self.settings.run_id)
+        if committed is not None:
+            committed.reused = True
+            return committed
+        result = self.result
+        landed, ignored = list_landed_files(
+            landing_table_uri(self.settings.landing_root, self.config.landing_folder)
+        )
+        result.ignored_files = ignored
+        if ignored:
+            result.warnings.append(
+                f"{len(ignored)} object(s) in the landing folder are not DMS files and were ignored"
+            )
+        pending = self.tracker.pending_files(state, landed)
+        if not pending:
+            result.status = STATUS_NOOP
+            return result
+        result.files = [f.rel_path for f in pending]
+        result.full_load = any(f.kind == FULL_LOAD for f in pending)
+        sink = select_sink(
+            self.spark,
+            self.layout,
+            self.config,
+            self.settings.sink,
+            self.settings.hive_sync,
+            self.settings.rows_per_file,
+        )
+        result.sink, result.table_uri = sink.name, sink.table_uri
+
+        shapes, problems = inspect_files(pending, self.config)
+        if problems:
+            error = _problems_error(problems)
+            result.quarantine_uri = _quarantine_input_error(
+                self.layout, result.run_id, error, [p.file for p in problems]
+            )
+            raise error
+        readable = [s for s in shapes if not s.empty]
+        if not readable:
+            result.warnings.append("all pending files are empty")
+            return self._commit(
+                state, pending, state.schema, sink_written=False, rows_before=sink.row_count()
+            )
+
+        groups = read_groups(self.spark, self.config, readable)
+        previous = [(c["name"], c["type"]) for c in state.schema] if state.schema is not None else None
+        drift = check_drift(previous, [([s.file.rel_path for s in g.shapes], g.data_types) for g in groups])
+        if drift.problems:
+            error = CdcInputError(
+                SCHEMA_DRIFT,
+                "schema drift against the last successful load: "
+                + "; ".join(f"{', '.join(files)}: {reason}" for files, reason in drift.problems),
+                files=sorted({f for files, _ in drift.problems for f in files}),
+                details={"previous_schema": previous},
+            )
+            drifted = [s.file for g in groups for s in g.shapes if s.file.rel_path in error.files]
+            result.quarantine_uri = _quarantine_input_error(self.layout, result.run_id, error, drifted)
+            raise error
+        if drift.added:
+            result.schema_changes = {"added": [{"name": n, "type": t} for n, t in drift.added]}
+            result.warnings.append(
+                f"compatible schema change applied: added columns {[n for n, _ in drift.added]}"
+            )
+        inputs = combine_groups(groups)
+        schema = [*previous, *drift.added] if previous is not None else inputs.data_columns
+        rows = self._persist(inputs.rows.withColumn(SEQ_COLUMN, sequence_column(self.config, dict(schema))))
+        self._split_bad_rows(rows, inputs.raw_rows)
+        valid = rows.filter(rows[ERROR_COL].isNull())
+        return self._apply(state, pending, schema, sink, valid)
+
+    def _split_bad_rows(self, rows: DataFrame, raw_rows: DataFrame) -> None:
+        """Count rows by operation and error; quarantine bad rows; fail the table if configured."""
+        from pyspark.sql import functions as F
+
+        stats = (
+            rows.groupBy(SRC_OP_COL, ERROR_COL, F.col(FILE_COL).isNull().alias("unmapped")).count().collect()
+        )
+        if any(r["unmapped"] for r in stats):
+            raise RuntimeError(
+                "rows could not be matched to their landing files (Spark reported unknown file paths)"
+            )
+        errors: dict[str, int] = {}
+        for r in stats:
+            if r[ERROR_COL] is not None:
+                errors[r[ERROR_COL]] = errors.get(r[ERROR_COL], 0) + r["count"]
+            else:
+                self.result.changes_read[r[SRC_OP_COL]] = (
+                    self.result.changes_read.get(r[SRC_OP_COL], 0) + r["count"]
+                )
+        if not errors:
+            return
+        bad = raw_rows.filter(F.col(ERROR_COL).isNotNull())
+        bad_files = sorted(r[FILE_COL] for r in bad.select(FILE_COL).distinct().collect())
+        bad.coalesce(1).write.mode("overwrite").parquet(rows_uri(self.layout, self.result.run_id))
+        total = sum(errors.values())
+        kinds: dict[str, int] = {}
+        for reason, count in errors.items():
+            kind = reason.split(":", 1)[0]
+            kinds[kind] = kinds.get(kind, 0) + count
+        summary = ", ".join(f"{count} x {reason}" for reason, count in sorted(errors.items()))
+        error = CdcInputError(
+            BAD_ROWS if len(kinds) > 1 else next(iter(kinds)),
+            f"{total} bad row(s) in {len(bad_files)} file(s): {summary}",
+            files=bad_files,
+            details={"row_errors": kinds, "reasons": errors, "policy": self.config.bad_rows},
+        )
+        self.result.quarantine_uri = write_reason(
+            self.layout, self.result.run_id, error.to_dict(), rows=total
+        )
+        self.result.quarantined_rows = total
+        if self.config.bad_rows == "fail":
+            raise error
+        self.result.warnings.append(
+            f"{error.message}; quarantined at {self.result.quarantine_uri} (bad_rows: quarantine)"
+        )
+
+    def _apply(
+        self,
+        state: TableState,
+        pending: list[LandedFile],
+        schema: list[tuple[str, str]],
+        sink: TableSink,
+        valid: DataFrame,
+    ) -> TableResult:
+        result = self.result
+        columns = [name for name, _ in schema]
+        if self.config.storage_mode == "current":
+            net = latest_per_key(valid, self.config)
+            existing = None if (result.full_load or not sink.exists()) else sink.read_table()
+            changes = classify_net_change(net, existing, self.config)
+        else:
+            changes = history_rows(valid)
+        changes = self._persist(output_frame(changes, columns))
+        counts = {r[OP_COLUMN]: r["count"] for r in changes.groupBy(OP_COLUMN).count().collect()}
+        result.inserted, result.updated, result.deleted = (
+            counts.get("I", 0),
+            counts.get("U", 0),
+            counts.get("D", 0),
+        )
+        rows_before = sink.row_count()
+        total = sum(counts.values())
+        if total == 0 and not result.full_load:
+            result.warnings.append("the new files hold no net change; the table was not rewritten")
+            return self._commit(
+                state,
+                pending,
+                [{"name": n, "type": t} for n, t in schema],
+                sink_written=False,
+                rows_before=rows_before,
+            )
+        changes_uri = self.layout.changes_uri(result.run_id)
+        files = max(1, math.ceil(total / self.settings.rows_per_file))
+        changes.coalesce(files).write.mode("overwrite").parquet(changes_uri)
+        result.changes_uri = changes_uri
+        commit = sink.write(changes, full_load=result.full_load, run_id=result.run_id)
+        result.version, result.rows_after = commit.version, commit.rows_after
+        return self._commit(
+            state,
+            pending,
+            [{"name": n, "type": t} for n, t in schema],
+            sink_written=True,
+            rows_before=rows_before,
+        )
+
+    def _commit(
+        self,
+        state: TableState,
+        pending: list[LandedFile],
+        schema: list[dict[str, str]] | None,
+        *,
+        sink_written: bool,
+        rows_before: int,
+    ) -> TableResult:
+        result = self.result
+        result.rows_before = rows_before
+        if not sink_written:
+            result.rows_after = rows_before
+        result.status = STATUS_OK
+        result.finished_at = utc_now()
+        self.tracker.commit(state, pending, schema, result)
+        return result
+
+
+def merge_table(spark: SparkSession, config: TableConfig, settings: MergeSettings) -> TableResult:
+    """Merge one table's pending files; never raises for table-level problems (see the result)."""
+    layout = TableLayout(settings.lake_root, config.database, config.table)
+    result = TableResult(
+        table_id=config.table_id,
+        run_id=settings.run_id,
+        status=STATUS_FAILED,
+        started_at=utc_now(),
+        storage_mode=config.storage_mode,
+    )
+    lineage = settings.lineage
+    landing = landing_table_uri(settings.landing_root, config.landing_folder)
+    job_name = f"cdc_merge.{config.table_id}"
+    if lineage:
+        lineage.emit(
+            "START",
+            job_name,
+            settings.run_id,
+            [LineageDataset.from_uri(landing)],
+            [LineageDataset.from_uri(layout.table_root)],
+        )
+    lock = TableLock(layout.lock_root, owner=settings.lock_owner, ttl_seconds=settings.lock_ttl_seconds)
+    lease = lock.acquire(settings.run_id)
+    if lease is None:
+        holder = lock.holder() or {}
+        result.status = STATUS_LOCKED
+        result.error = {
+            "kind": "locked",
+            "message": f"{config.table_id} is being processed by run {holder.get('run_id')!r} "
+            f"(owner {holder.get('owner')!r}, until {holder.get('expires_at_iso')}); files stay pending",
+            "files": [],
+            "details": {"holder": holder},
+        }
+    else:
+        if lease.taken_over_from:
+            result.warnings.append(
+                f"took over the expired lock of run {lease.taken_over_from.get('run_id')!r}"
+            )
+        merge = _TableMerge(spark, config, settings, result)
+        try:
+            result = merge.run()
+        except CdcInputError as exc:
+            result.status = STATUS_FAILED
+            result.error = exc.to_dict()
+        except Exception as exc:  # noqa: BLE001 - one table's failure must not stop the batch
+            log.exception("merge of %s failed", config.table_id)
+            result.status = STATUS_FAILED
+            result.error = {
+                "kind": INTERNAL_ERROR,
+                "message": f"{type(exc).__name__}: {exc}"[:4000],
+                "files": [],
+                "details": {},
+            }
+        finally:
+            merge.release()
+            lock.release(lease)
+    if result.status != STATUS_OK:
+        result.finished_at = result.finished_at or utc_now()
+        FileTracker(layout).record(result)
+    if lineage:
+        event = (
+            "COMPLETE"
+            if result.status in (STATUS_OK, STATUS_NOOP)
+            else ("ABORT" if result.status == STATUS_LOCKED else "FAIL")
+        )
+        error = (result.error or {}).get("message") if result.status == STATUS_FAILED else None
+        lineage.emit(
+            event,
+            job_name,
+            settings.run_id,
+            [LineageDataset.from_uri(landing)],
+            [LineageDataset.from_uri(layout.table_root)],
+            error,
+        )
+    log_event(
+        log,
+        f"{config.table_id}: {result.status}",
+        table_id=config.table_id,
+        run_id=settings.run_id,
+        status=result.status,
+        files=len(result.files),
+        inserted=result.inserted,
+        updated=result.updated,
+        deleted=result.deleted,
+        rows_after=result.rows_after,
+        error_kind=(result.error or {}).get("kind"),
+    )
+    return result
+
+
+def merge_tables(
+    spark: SparkSession, configs: list[TableConfig], settings: MergeSettings
+) -> list[TableResult]:
+    """Merge a batch of tables one after the other; each gets its own result."""
+    return [merge_table(spark, config, settings) for config in configs]

@@ -1,0 +1,177 @@
+"""Parquet snapshot sink: a new table version per load and an atomic pointer to it.
+
+Each load writes the whole table to ``versions/v=<n>/`` (partition folders inside when the
+table is partitioned), then replaces ``_current.json`` (the commit point: local atomic
+rename, on S3 one PUT). The pointer holds paths relative to the table root, so a copied or
+replicated lake (e.g. to a DR region) stays readable. Readers follow the pointer, so they see the old or the new version,
+never a half-written one. Older versions beyond the retention count are deleted after the
+pointer moved; the version the pointer names is never deleted.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from spark_jobs.cdc.layout import TableLayout
+from spark_jobs.cdc.results import utc_now
+from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, TableConfig
+from spark_jobs.common.lake import delete, list_dir_names, read_json, write_json_atomic
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+POINTER_FORMAT = 1
+ROWS_PER_FILE = 1_000_000
+
+
+@dataclass(frozen=True)
+class SinkCommit:
+    """What a sink wrote: version (snapshot sink), row count after the write, table URI."""
+
+    rows_after: int
+    table_uri: str
+    version: int | None = None
+
+
+def read_pointer(layout: TableLayout) -> dict[str, Any] | None:
+    """The current version pointer, or ``None`` before the first load."""
+    pointer = read_json(layout.pointer_uri)
+    if pointer is not None and pointer.get("format") != POINTER_FORMAT:
+        raise ValueError(
+            f"{layout.pointer_uri}: pointer format {pointer.get('format')!r} is not {POINTER_FORMAT}"
+        )
+    return pointer
+
+
+def existing_versions(layout: TableLayout) -> list[int]:
+    """Version numbers present under ``versions/`` (complete or not), ascending."""
+    numbers = []
+    for name in list_dir_names(layout.versions_root):
+        if name.startswith("v=") and name[2:].isdigit():
+            numbers.append(int(name[2:]))
+    return sorted(numbers)
+
+
+def _arrow_schema_b64(schema: Any) -> str | None:
+    """The Arrow form of the Spark schema, so pyarrow readers get partition column types right."""
+    try:
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        return base64.b64encode(to_arrow_schema(schema).serialize().to_pybytes()).decode()
+    except Exception:  # noqa: BLE001 - optional metadata; readers fall back to inference
+        log.warning("no Arrow schema for the pointer", exc_info=True)
+        return None
+
+
+class SnapshotSink:
+    """Versioned Parquet snapshots of one table."""
+
+    name = "snapshot"
+
+    def __init__(
+        self,
+        spark: SparkSession,
+        layout: TableLayout,
+        config: TableConfig,
+        rows_per_file: int = ROWS_PER_FILE,
+    ) -> None:
+        self.spark = spark
+        self.layout = layout
+        self.config = config
+        self.rows_per_file = rows_per_file
+        self._pointer = read_pointer(layout)
+
+    @property
+    def table_uri(self) -> str:
+        return self.layout.table_root
+
+    def exists(self) -> bool:
+        return self._pointer is not None
+
+    def row_count(self) -> int:
+        return int(self._pointer["row_count"]) if self._pointer else 0
+
+    def read_table(self) -> DataFrame | None:
+        if self._pointer is None:
+            return None
+        from pyspark.sql.types import StructType
+
+        schema = StructType.fromJson(json.loads(self._pointer["spark_schema"]))
+        frame = self.spark.read.schema(schema).parquet(self.layout.version_uri(self._pointer["version"]))
+        return frame.select(*[f"`{name}`" for name in schema.names])  # partition columns come last otherwise
+
+    def write(self, changes: DataFrame, *, full_load: bool, run_id: str) -> SinkCommit:
+        """Write the next version from the current one and ``changes`` (output-shaped rows)."""
+        from pyspark.sql import functions as F
+
+        keys = list(self.config.primary_key)
+        old = None if (full_load and self.config.storage_mode == "current") else self.read_table()
+        if self.config.storage_mode == "current":
+            upserts = changes.filter(F.col(OP_COLUMN) != "D")
+            table = upserts
+            if old is not None:
+                kept = old.join(changes.select(*keys), on=keys, how="left_anti")
+                table = kept.unionByName(upserts, allowMissingColumns=True)
+        else:
+            table = changes
+            if old is not None:
+                new_rows = changes.join(
+                    old.select(*keys, SEQ_COLUMN), on=[*keys, SEQ_COLUMN], how="left_anti"
+                )
+                table = old.unionByName(new_rows, allowMissingColumns=True)
+        return self._write_version(table, run_id)
+
+    def _write_version(self, table: DataFrame, run_id: str) -> SinkCommit:
+        from pyspark.sql import functions as F
+
+        version = max([0, *existing_versions(self.layout)]) + 1
+        uri = self.layout.version_uri(version)
+        partition_by = list(self.config.partition_by)
+        estimate = self.row_count() + 1
+        files = max(1, math.ceil(estimate / self.rows_per_file))
+        if files == 1:
+            table = table.coalesce(1)  # small table: one task writes it (one file per partition), no shuffle
+        elif partition_by:
+            table = table.repartition(files, *[F.col(f"`{c}`") for c in partition_by])
+        else:
+            table = table.repartition(files)
+        table.write.mode("errorifexists").partitionBy(*partition_by).parquet(uri)
+        schema = table.schema
+        rows_after = self.spark.read.schema(schema).parquet(uri).count()
+        pointer = {
+            "format": POINTER_FORMAT,
+            "version": version,
+            "path": f"versions/v={version}",
+            "run_id": run_id,
+            "committed_at": utc_now(),
+            "row_count": rows_after,
+            "storage_mode": self.config.storage_mode,
+            "primary_key": list(self.config.primary_key),
+            "partition_by": partition_by,
+            "columns": [{"name": f.name, "type": f.dataType.simpleString()} for f in schema.fields],
+            "spark_schema": schema.json(),
+            "arrow_schema": _arrow_schema_b64(schema),
+        }
+        write_json_atomic(self.layout.pointer_uri, pointer)
+        self._pointer = pointer
+        self._apply_retention(version)
+        return SinkCommit(rows_after=rows_after, table_uri=self.table_uri, version=version)
+
+    def _apply_retention(self, current: int) -> None:
+        keep = set(existing_versions(self.layout)[-self.config.retention_versions :]) | {current}
+        for number in existing_versions(self.layout):
+            if number not in keep and number < current:
+                delete(self.layout.version_uri(number), recursive=True)
+                log.info(
+                    "deleted version %s of %s (retention %s)",
+                    number,
+                    self.layout.table_id,
+                    self.config.retention_versions,
+                )

@@ -1,0 +1,343 @@
+"""CDC table configurations: the validated format, the loader and batch planning.
+
+One YAML file per source database in ``include/cdc/tables/`` (``<source_db>.yaml``)::
+
+    source_db: shop            # the database DMS replicates
+    defaults:                  # merged into every table below (a table's own keys win)
+      source_schema: public
+      cadence: hourly
+      ...
+    tables:
+      - source_table: customers
+        primary_key: [customer_id]
+        ...
+
+This module stays light (pydantic + PyYAML, no pyspark) so the DAG factory can import it at
+parse time. Adding a table = adding an entry; no code changes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from itertools import groupby
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_COLUMN = re.compile(r"^[^\s,`]+$")
+_CADENCE = re.compile(r"^(?:(?P<minutes>\d+)min|hourly|daily)$")
+_MINUTE_CADENCES = (5, 10, 15, 20, 30)
+
+# Columns the pipeline adds to every lake table, change set and history row.
+OP_COLUMN = "_cdc_op"
+SEQ_COLUMN = "_cdc_seq"
+SYSTEM_COLUMNS = (OP_COLUMN, SEQ_COLUMN)
+
+
+class TableConfigError(ValueError):
+    """A table configuration file is invalid; the message names file, table and field."""
+
+
+class CsvOptions(BaseModel):
+    """How DMS writes CSV for this table (S3 endpoint settings)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    delimiter: str = Field(",", min_length=1, max_length=1, description="CsvDelimiter")
+    header: bool = Field(True, description="AddColumnName=true: first line holds column names")
+    quote: str = Field('"', min_length=1, max_length=1)
+    escape: str = Field('"', min_length=1, max_length=1, description="quotes inside values are doubled")
+    null_value: str = Field("", description="CsvNullValue: the text DMS writes for NULL")
+
+
+class ColumnSpec(BaseModel):
+    """One source column, in file order (needed for header-less CSV; gives CSV columns types)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    type: str = Field("string", description="Spark SQL type, e.g. bigint, decimal(12,2), date")
+
+    @field_validator("name")
+    @classmethod
+    def _column_name(cls, value: str) -> str:
+        if not _COLUMN.match(value):
+            raise ValueError(f"column name {value!r} must not contain spaces, commas or backticks")
+        return value
+
+
+class TableConfig(BaseModel):
+    """One source table replicated by DMS into one lake table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source_db: str = Field(description="source database; also the DMS bucket folder by default")
+    source_schema: str = Field(description="schema folder DMS writes under")
+    source_table: str
+    dms_folder: str | None = Field(
+        None, description="folder under the landing root holding <schema>/<table>/ (default: source_db)"
+    )
+    primary_key: list[str] = Field(min_length=1)
+    partition_by: list[str] = Field(default_factory=list)
+    ordering_columns: list[str] = Field(
+        min_length=1,
+        description="columns that order changes, most significant first, e.g. the DMS "
+        "TimestampColumnName column and a change-sequence column ($AR_H_CHANGE_SEQ)",
+    )
+    table_type: Literal["COPY_ON_WRITE", "MERGE_ON_READ"] = "COPY_ON_WRITE"
+    storage_mode: Literal["current", "historical"] = "current"
+    cadence: str
+    batch_size: int = Field(5, ge=1, description="tables per Spark job")
+    target_database: str | None = Field(None, description="lake / Glue database (default: source_db)")
+    target_table: str | None = Field(None, description="lake / Glue table (default: source_table)")
+    file_format: Literal["csv", "parquet"]
+    csv: CsvOptions = Field(default_factory=CsvOptions)
+    columns: list[ColumnSpec] | None = Field(
+        None,
+        description="CSV only: header-less files list every column in file order (after Op); "
+        "files with a header list the columns that need a type other than string",
+    )
+    op_column: str = Field("Op", description="name of the DMS operation column (I/U/D)")
+    bad_rows: Literal["fail", "quarantine"] = Field(
+        "fail",
+        description="fail: any bad row fails the table's load (nothing applied, files stay pending); "
+        "quarantine: bad rows go to quarantine, the rest is applied",
+    )
+    retention_versions: int = Field(3, ge=1, description="snapshot versions / Hudi commits kept")
+    warehouse_table: str | None = Field(None, description="warehouse table loaded from this lake table")
+    dq_rule: str | None = Field(None, description="data quality rule set run after the warehouse load")
+
+    @field_validator("source_db", "target_database", "target_table")
+    @classmethod
+    def _identifier(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.match(value):
+            raise ValueError(f"{value!r} must be letters, digits and underscores, not starting with a digit")
+        return value
+
+    @field_validator("source_schema", "source_table", "dms_folder")
+    @classmethod
+    def _path_segment(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or value.strip("/") != value or ".." in value):
+            raise ValueError(f"{value!r} must be a plain folder name")
+        return value
+
+    @field_validator("primary_key", "partition_by", "ordering_columns", mode="before")
+    @classmethod
+    def _column_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("primary_key", "partition_by", "ordering_columns")
+    @classmethod
+    def _column_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _COLUMN.match(name):
+                raise ValueError(f"column name {name!r} must not contain spaces, commas or backticks")
+        if len(set(value)) != len(value):
+            raise ValueError(f"duplicate column in {value}")
+        return value
+
+    @field_validator("cadence")
+    @classmethod
+    def _cadence(cls, value: str) -> str:
+        cadence_to_cron(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TableConfig:
+        overlap = set(self.primary_key) & set(self.ordering_columns)
+        if overlap:
+            raise ValueError(f"ordering_columns {sorted(overlap)} are also primary key columns")
+        reserved = {self.op_column, *SYSTEM_COLUMNS}
+        used = [*self.primary_key, *self.partition_by, *self.ordering_columns]
+        if reserved & set(used):
+            raise ValueError(f"columns {sorted(reserved & set(used))} are reserved by the pipeline")
+        if self.file_format == "csv" and not self.csv.header and not self.columns:
+            raise ValueError("csv.header is false, so 'columns' must list the file's columns in order")
+        if self.columns is not None:
+            if self.file_format != "csv":
+                raise ValueError("'columns' only applies to CSV tables (Parquet files carry their own types)")
+            names = [c.name for c in self.columns]
+            if len(set(names)) != len(names):
+                raise ValueError("duplicate names in 'columns'")
+            missing = [c for c in used if c not in names]
+            if missing and not self.csv.header:
+                raise ValueError(
+                    f"columns {missing} are used as keys/ordering/partition but not in 'columns'"
+                )
+        return self
+
+    @property
+    def database(self) -> str:
+        """Lake database (``target_database``, default ``source_db``)."""
+        return self.target_database or self.source_db
+
+    @property
+    def table(self) -> str:
+        """Lake table name (``target_table``, default ``source_table``)."""
+        return self.target_table or self.source_table
+
+    @property
+    def table_id(self) -> str:
+        """``<database>.<table>`` in the lake: the id used in plans, ``--tables`` and state."""
+        return f"{self.database}.{self.table}"
+
+    @property
+    def landing_folder(self) -> str:
+        """``<dms_folder>/<schema>/<table>`` relative to the landing root."""
+        return "/".join([self.dms_folder or self.source_db, self.source_schema, self.source_table])
+
+
+def cadence_to_cron(cadence: str) -> str:
+    """``10min`` -> ``*/10 * * * *``, ``hourly`` -> ``0 * * * *``, ``daily`` -> ``0 0 * * *``."""
+    match = _CADENCE.match(cadence or "")
+    if not match:
+        raise ValueError(
+            f"cadence {cadence!r} must be '<n>min' (n in {_MINUTE_CADENCES}), 'hourly' or 'daily'"
+        )
+    if cadence == "hourly":
+        return "0 * * * *"
+    if cadence == "daily":
+        return "0 0 * * *"
+    minutes = int(match.group("minutes"))
+    if minutes not in _MINUTE_CADENCES:
+        raise ValueError(f"cadence {cadence!r}: minutes must be one of {_MINUTE_CADENCES}")
+    return f"*/{minutes} * * * *"
+
+
+def _read_text(location: str) -> str:
+    if "://" in location and not location.startswith("file://"):
+        import fsspec
+
+        with fsspec.open(location, "r") as handle:
+            return handle.read()
+    path = location[len("file://") :] if location.startswith("file://") else location
+    return Path(path).read_text()
+
+
+def _config_files(path_or_dir: str | Path) -> list[str]:
+    location = str(path_or_dir)
+    if "://" in location and not location.startswith("file://"):
+        import fsspec
+
+        fs, root = fsspec.core.url_to_fs(location)
+        if fs.isdir(root):
+            protocol = location.split("://", 1)[0]
+            found = sorted(p for p in fs.find(root) if p.endswith((".yaml", ".yml")))
+            return [f"{protocol}://{p}" for p in found]
+        return [location]
+    path = Path(location[len("file://") :] if location.startswith("file://") else location)
+    if path.is_dir():
+        return [str(p) for p in sorted([*path.glob("*.yaml"), *path.glob("*.yml")])]
+    if not path.exists():
+        raise TableConfigError(f"{path}: no such file or folder of CDC table configs")
+    return [str(path)]
+
+
+def _format_error(source: str, table: str, error: Any) -> str:
+    field_path = ".".join(str(part) for part in error["loc"]) or "(table)"
+    return f"{source}: table {table!r}: field {field_path!r}: {error['msg']}"
+
+
+def parse_table_file(text: str, source: str = "<string>") -> list[TableConfig]:
+    """Validate one config file's content; raises :class:`TableConfigError` listing every problem."""
+    import yaml
+
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TableConfigError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise TableConfigError(f"{source}: expected a mapping with 'source_db' and 'tables'")
+    unknown = set(document) - {"source_db", "defaults", "tables"}
+    if unknown:
+        raise TableConfigError(
+            f"{source}: unknown top-level keys {sorted(unknown)} (allowed: source_db, defaults, tables)"
+        )
+    source_db = document.get("source_db")
+    defaults = document.get("defaults") or {}
+    tables = document.get("tables")
+    if not source_db:
+        raise TableConfigError(f"{source}: 'source_db' is required")
+    if not isinstance(defaults, dict):
+        raise TableConfigError(f"{source}: 'defaults' must be a mapping")
+    if not isinstance(tables, list) or not tables:
+        raise TableConfigError(f"{source}: 'tables' must be a non-empty list")
+    configs: list[TableConfig] = []
+    problems: list[str] = []
+    for index, entry in enumerate(tables):
+        if not isinstance(entry, dict):
+            problems.append(f"{source}: tables[{index}] must be a mapping")
+            continue
+        name = str(entry.get("source_table") or f"tables[{index}]")
+        merged = {**defaults, **entry, "source_db": source_db}
+        try:
+            configs.append(TableConfig.model_validate(merged))
+        except ValidationError as exc:
+            problems.extend(_format_error(source, name, error) for error in exc.errors())
+    if problems:
+        raise TableConfigError("\n".join(problems))
+    return configs
+
+
+def load_table_configs(path_or_dir: str | Path) -> list[TableConfig]:
+    """All table configs of a file or folder (local path, file:// or s3:// URI), sorted by table id.
+
+    Raises :class:`TableConfigError` naming the file, table and field of every problem, and
+    when two entries map to the same lake table.
+    """
+    configs: list[TableConfig] = []
+    origin: dict[str, str] = {}
+    problems: list[str] = []
+    for source in _config_files(path_or_dir):
+        try:
+            parsed = parse_table_file(_read_text(source), source)
+        except TableConfigError as exc:
+            problems.append(str(exc))
+            continue
+        for config in parsed:
+            if config.table_id in origin:
+                problems.append(
+                    f"{source}: table {config.source_table!r}: lake table {config.table_id!r} is "
+                    f"already configured in {origin[config.table_id]}; set target_database/target_table"
+                )
+                continue
+            origin[config.table_id] = source
+            configs.append(config)
+    if problems:
+        raise TableConfigError("\n".join(problems))
+    return sorted(configs, key=lambda c: c.table_id)
+
+
+def select_tables(configs: Iterable[TableConfig], table_ids: Sequence[str]) -> list[TableConfig]:
+    """The configs for ``table_ids`` (in that order); unknown ids raise :class:`TableConfigError`."""
+    by_id = {c.table_id: c for c in configs}
+    unknown = [t for t in table_ids if t not in by_id]
+    if unknown:
+        raise TableConfigError(f"unknown CDC tables {unknown}; known: {sorted(by_id)}")
+    return [by_id[t] for t in table_ids]
+
+
+def cadences(configs: Iterable[TableConfig]) -> list[str]:
+    """The distinct cadences (one DAG each), sorted."""
+    return sorted({c.cadence for c in configs})
+
+
+def chunk_batches(configs: Iterable[TableConfig]) -> list[list[TableConfig]]:
+    """Split tables into Spark-job batches: grouped by ``batch_size``, then by table id, in chunks."""
+    ordered = sorted(configs, key=lambda c: (c.batch_size, c.table_id))
+    batches: list[list[TableConfig]] = []
+    for size, group in groupby(ordered, key=lambda c: c.batch_size):
+        members = list(group)
+        batches.extend(members[i : i + size] for i in range(0, len(members), size))
+    return batches
+
+
+def plan_batches(configs: Iterable[TableConfig], cadence: str) -> list[list[TableConfig]]:
+    """The batches of one cadence (deterministic: same configs -> same batches)."""
+    cadence_to_cron(cadence)
+    return chunk_batches(c for c in configs if c.cadence == cadence)

@@ -1,0 +1,1 @@
+"""Shared helpers for the Spark jobs: session, arguments, lake IO, JSON logging, lineage."""

@@ -1,0 +1,131 @@
+"""OpenLineage run events from the jobs, through openlineage-python.
+
+The transport comes from the usual OpenLineage configuration (``OPENLINEAGE_URL``,
+``OPENLINEAGE__TRANSPORT__*`` environment variables or an ``OPENLINEAGE_CONFIG`` file), or from
+a transport dict passed explicitly. Without any of these the emitter is a no-op: jobs never
+print events to the console by accident, and a lineage backend outage never fails a job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from spark_jobs.common.lake import is_s3, local_path, normalize_uri, split_s3
+
+log = logging.getLogger(__name__)
+
+PRODUCER = "https://github.com/acme/data-platform/spark_jobs"
+NAMESPACE_ENV_VAR = "OPENLINEAGE_NAMESPACE"
+DEFAULT_NAMESPACE = "data-platform"
+
+
+@dataclass(frozen=True)
+class LineageDataset:
+    """An OpenLineage dataset: S3 objects are ``s3://bucket`` + key, local files ``file`` + path."""
+
+    namespace: str
+    name: str
+    facets: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_uri(cls, uri: str) -> LineageDataset:
+        uri = normalize_uri(uri)
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            return cls(namespace=f"s3://{bucket}", name=key or "/")
+        return cls(namespace="file", name=local_path(uri))
+
+
+def lineage_configured(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment configures an OpenLineage transport."""
+    env = os.environ if env is None else env
+    if env.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true":
+        return False
+    return bool(
+        env.get("OPENLINEAGE_URL")
+        or env.get("OPENLINEAGE_CONFIG")
+        or any(key.startswith("OPENLINEAGE__TRANSPORT__") for key in env)
+    )
+
+
+def stable_run_uuid(*parts: str) -> str:
+    """A UUID derived from the run id (OpenLineage wants a UUID; reruns map to the same one)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)))
+
+
+class LineageEmitter:
+    """Emits START / COMPLETE / FAIL run events; a no-op without a configured transport."""
+
+    def __init__(self, client: Any | None, namespace: str) -> None:
+        self._client = client
+        self.namespace = namespace
+
+    @classmethod
+    def from_environment(
+        cls, transport: Mapping[str, Any] | None = None, namespace: str | None = None
+    ) -> LineageEmitter:
+        """An emitter configured from ``transport`` (an OpenLineage transport dict) or the env."""
+        namespace = namespace or os.environ.get(NAMESPACE_ENV_VAR, DEFAULT_NAMESPACE)
+        if transport is None and not lineage_configured():
+            return cls(None, namespace)
+        try:
+            from openlineage.client import OpenLineageClient
+
+            config = {"transport": dict(transport)} if transport is not None else None
+            return cls(OpenLineageClient(config=config), namespace)
+        except Exception:  # noqa: BLE001 - lineage must never stop a job
+            log.warning("OpenLineage client could not be configured; lineage disabled", exc_info=True)
+            return cls(None, namespace)
+
+    @property
+    def enabled(self) -> bool:
+        return self._client is not None
+
+    def emit(
+        self,
+        event_type: str,
+        job_name: str,
+        run_id: str,
+        inputs: Sequence[LineageDataset] = (),
+        outputs: Sequence[LineageDataset] = (),
+        error_message: str | None = None,
+    ) -> bool:
+        """Emit one run event (``START``, ``COMPLETE``, ``FAIL``...); ``True`` when it was sent."""
+        if self._client is None:
+            return False
+        try:
+            from openlineage.client.event_v2 import (
+                InputDataset,
+                Job,
+                OutputDataset,
+                Run,
+                RunEvent,
+                RunState,
+            )
+            from openlineage.client.facet_v2 import error_message_run
+
+            run_facets: dict[str, Any] = {}
+            if error_message:
+                run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+                    message=error_message, programmingLanguage="python"
+                )
+            event = RunEvent(
+                eventType=RunState[event_type],
+                eventTime=datetime.now(UTC).isoformat(),
+                run=Run(runId=stable_run_uuid(self.namespace, job_name, run_id), facets=run_facets),
+                job=Job(namespace=self.namespace, name=job_name),
+                inputs=[InputDataset(namespace=d.namespace, name=d.name) for d in inputs],
+                outputs=[OutputDataset(namespace=d.namespace, name=d.name) for d in outputs],
+                producer=PRODUCER,
+            )
+            self._client.emit(event)
+        except Exception:  # noqa: BLE001 - lineage must never stop a job
+            log.warning("OpenLineage event %s for %s not sent", event_type, job_name, exc_info=True)
+            return False
+        return True

@@ -1,0 +1,49 @@
+"""JSON log lines for the jobs (one object per line on stderr).
+
+Structured fields go in ``extra={"fields": {...}}`` or through :func:`log_event`; EMR
+Serverless and pod logs are then searchable by table, run id and counts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object: time, level, logger, message, fields, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            payload.update(fields)
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+def configure_json_logging(level: str | int = "INFO", stream: TextIO | None = None) -> None:
+    """Send every log record of the process as JSON to ``stream`` (stderr by default)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # py4j logs every JVM call at DEBUG/INFO; keep the job's own lines readable.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+
+
+def log_event(logger: logging.Logger, message: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log ``message`` with structured ``fields`` (they become top-level JSON keys)."""
+    logger.log(level, message, extra={"fields": fields})

@@ -1,0 +1,89 @@
+"""Snapshot sink: versions, atomic pointer, retention; pyarrow readers of the current version."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from spark_jobs.cdc.layout import TableLayout
+from spark_jobs.cdc.outputs import current_files, current_pointer, read_current
+from spark_jobs.cdc.sinks import select_sink
+from spark_jobs.cdc.sinks.snapshot import SnapshotSink, existing_versions
+
+pytestmark = pytest.mark.spark
+
+SCHEMA = "id long, part string, qty int, _cdc_op string, _cdc_seq string"
+
+
+def frame(spark, rows):
+    return spark.createDataFrame(rows, SCHEMA)
+
+
+def test_versions_pointer_and_retention(spark, lake, make_config):
+    config = make_config(partition_by=["part"], retention_versions=2)
+    layout = TableLayout(lake, "src", "items")
+    sink = SnapshotSink(spark, layout, config)
+    assert not sink.exists() and sink.read_table() is None
+    first = sink.write(
+        frame(spark, [(1, "a", 1, "I", "1"), (2, "b", 2, "I", "1")]), full_load=True, run_id="r1"
+    )
+    assert (first.version, first.rows_after) == (1, 2)
+    second = sink.write(
+        frame(spark, [(1, "b", 10, "U", "2"), (2, "b", 2, "D", "2"), (3, None, 3, "I", "2")]),
+        full_load=False,
+        run_id="r2",
+    )
+    assert (second.version, second.rows_after) == (2, 2)
+    third = sink.write(frame(spark, [(4, "c", 4, "I", "3")]), full_load=False, run_id="r3")
+    assert existing_versions(layout) == [2, 3]  # retention 2: version 1 deleted after the pointer moved
+    pointer = current_pointer(lake, "src", "items")
+    assert (pointer["version"], pointer["path"], pointer["run_id"], pointer["row_count"]) == (
+        3,
+        "versions/v=3",
+        "r3",
+        third.rows_after,
+    )
+    rows = read_current(lake, "src", "items").to_pylist()
+    assert sorted((r["id"], r["part"], r["qty"]) for r in rows) == [(1, "b", 10), (3, None, 3), (4, "c", 4)]
+    assert [c["name"] for c in pointer["columns"]] == ["id", "part", "qty", "_cdc_op", "_cdc_seq"]
+    assert all("/versions/v=3/part=" in f for f in current_files(lake, "src", "items"))
+    reread = SnapshotSink(spark, layout, config).read_table()
+    assert reread.columns == ["id", "part", "qty", "_cdc_op", "_cdc_seq"] and reread.count() == 3
+
+
+def test_a_failed_write_leaves_the_pointer_on_the_previous_version(spark, lake, make_config):
+    from pyspark.sql import functions as F
+
+    config = make_config()
+    layout = TableLayout(lake, "src", "items")
+    sink = SnapshotSink(spark, layout, config)
+    sink.write(frame(spark, [(1, "a", 1, "I", "1")]), full_load=True, run_id="r1")
+    pointer_path = layout.pointer_uri[len("file://") :]
+    before = open(pointer_path).read()
+    broken = frame(spark, [(2, "a", 2, "I", "2")]).withColumn(
+        "qty", F.raise_error(F.lit("executor lost")).cast("int")
+    )
+    with pytest.raises(Exception, match="executor lost"):
+        SnapshotSink(spark, layout, config).write(broken, full_load=False, run_id="r2")
+    assert open(pointer_path).read() == before
+    assert [r["id"] for r in read_current(lake, "src", "items").to_pylist()] == [1]
+    # the half-written folder is never reused: the next version gets a fresh number
+    commit = SnapshotSink(spark, layout, config).write(
+        frame(spark, [(3, "a", 3, "I", "3")]), full_load=False, run_id="r3"
+    )
+    assert commit.version == 3 and json.loads(open(pointer_path).read())["version"] == 3
+    assert sorted(r["id"] for r in read_current(lake, "src", "items").to_pylist()) == [1, 3]
+
+
+def test_a_table_keeps_its_sink(spark, lake, make_config):
+    config = make_config()
+    layout = TableLayout(lake, "src", "items")
+    assert select_sink(spark, layout, config).name == "snapshot"  # no Hudi bundle in tests
+    with pytest.raises(RuntimeError, match="no Hudi Spark bundle"):
+        select_sink(spark, layout, config, requested="hudi")
+    SnapshotSink(spark, layout, config).write(
+        frame(spark, [(1, "a", 1, "I", "1")]), full_load=True, run_id="r1"
+    )
+    with pytest.raises(ValueError, match="cannot switch to Hudi"):
+        select_sink(spark, layout, config, requested="hudi")

@@ -1,0 +1,67 @@
+"""JSON logs and OpenLineage events of the jobs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from spark_jobs.common.lineage import LineageDataset, LineageEmitter, lineage_configured, stable_run_uuid
+from spark_jobs.common.logs import configure_json_logging, log_event
+
+
+def test_json_log_lines_carry_fields_and_exceptions(restore_root_logging):
+    stream = io.StringIO()
+    configure_json_logging("INFO", stream)
+    logger = logging.getLogger("spark_jobs.test")
+    log_event(logger, "table merged", table_id="shop.orders", inserted=3)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logger.exception("failed")
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert (first["message"], first["table_id"], first["inserted"], first["level"]) == (
+        "table merged",
+        "shop.orders",
+        3,
+        "INFO",
+    )
+    assert second["level"] == "ERROR" and "ValueError: boom" in second["exception"]
+
+
+def test_lineage_is_a_no_op_without_configuration(monkeypatch):
+    for key in list(__import__("os").environ):
+        if key.startswith("OPENLINEAGE"):
+            monkeypatch.delenv(key)
+    assert not lineage_configured()
+    emitter = LineageEmitter.from_environment()
+    assert not emitter.enabled
+    assert emitter.emit("START", "job", "run") is False
+    assert lineage_configured({"OPENLINEAGE__TRANSPORT__TYPE": "console"})
+    assert not lineage_configured({"OPENLINEAGE_URL": "http://x", "OPENLINEAGE_DISABLED": "true"})
+
+
+def test_lineage_events_through_a_file_transport(tmp_path, monkeypatch):
+    log_file = tmp_path / "events.jsonl"
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(log_file))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    emitter = LineageEmitter.from_environment(namespace="tests")
+    assert emitter.enabled
+    inputs = [LineageDataset.from_uri("s3://landing/shop/public/orders")]
+    outputs = [LineageDataset.from_uri(f"file://{tmp_path}/lake/cdc/shop/orders")]
+    assert emitter.emit("START", "cdc_merge.shop.orders", "run-1", inputs, outputs)
+    assert emitter.emit("FAIL", "cdc_merge.shop.orders", "run-1", inputs, outputs, error_message="bad rows")
+    start, fail = (json.loads(line) for line in log_file.read_text().splitlines())
+    assert start["eventType"] == "START" and fail["eventType"] == "FAIL"
+    assert (
+        start["run"]["runId"]
+        == fail["run"]["runId"]
+        == stable_run_uuid("tests", "cdc_merge.shop.orders", "run-1")
+    )
+    assert (start["inputs"][0]["namespace"], start["inputs"][0]["name"]) == (
+        "s3://landing",
+        "shop/public/orders",
+    )
+    assert start["outputs"][0]["namespace"] == "file"
+    assert fail["run"]["facets"]["errorMessage"]["message"] == "bad rows"

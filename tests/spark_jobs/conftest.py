@@ -1,0 +1,187 @@
+"""Fixtures for the Spark job tests: one shared local SparkSession, lake/landing folders,
+a moto S3 server, and helpers that write DMS-shaped files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spark_jobs.cdc.table_config import TableConfig
+
+SOURCE_FOLDER = "src/public/items"
+_BUCKETS = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """ONE local session for all Spark tests (local[2], 1g driver, 4 shuffle partitions, no UI)."""
+    from spark_jobs.common.session import build_spark_session, local_conf
+
+    session = build_spark_session(
+        "spark-jobs-tests", local_conf(shuffle_partitions=4, driver_memory="1g", cores=2)
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> str:
+    (tmp_path / "landing").mkdir()
+    return f"file://{tmp_path / 'landing'}"
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> str:
+    (tmp_path / "lake").mkdir()
+    return f"file://{tmp_path / 'lake'}"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """A moto S3 server (request validation intact) reachable through AWS_ENDPOINT_URL."""
+    import os
+
+    from moto.server import ThreadedMotoServer
+
+    from spark_jobs.common import lake as lake_io
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+        }
+    )
+    lake_io._s3_client.cache_clear()
+    lake_io._s3_filesystem.cache_clear()
+    yield f"http://{host}:{port}"
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    lake_io._s3_client.cache_clear()
+    lake_io._s3_filesystem.cache_clear()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: str, request: pytest.FixtureRequest) -> str:
+    """A fresh bucket per test; returns ``s3://<bucket>``."""
+    import re
+
+    import boto3
+
+    name = "t-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-") + f"-{next(_BUCKETS)}"
+    client = boto3.client("s3", endpoint_url=s3_server)
+    client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    return f"s3://{name}"
+
+
+def _make_config(**overrides: Any) -> TableConfig:
+    """A small test table ``src.items`` (landing folder ``src/public/items``)."""
+    values: dict[str, Any] = {
+        "source_db": "src",
+        "source_schema": "public",
+        "source_table": "items",
+        "primary_key": ["id"],
+        "ordering_columns": ["ts", "seq"],
+        "cadence": "hourly",
+        "file_format": "csv",
+        "columns": [{"name": "id", "type": "bigint"}, {"name": "qty", "type": "int"}],
+    }
+    values.update(overrides)
+    if values["file_format"] == "parquet" and "columns" not in overrides:
+        values.pop("columns")
+    return TableConfig.model_validate(values)
+
+
+def _landing_path(landing: str, rel_path: str, folder: str) -> Path:
+    path = Path(landing[len("file://") :]) / folder / rel_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _write_csv(
+    landing: str, rel_path: str, header: list[str] | None, rows: list[list[Any]], folder: str
+) -> Path:
+    """A DMS CSV file (``None`` values become empty fields, as DMS writes NULL)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header is not None:
+        writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    path = _landing_path(landing, rel_path, folder)
+    path.write_text(buffer.getvalue())
+    return path
+
+
+def _write_parquet(landing: str, rel_path: str, rows: list[dict[str, Any]], schema: Any, folder: str) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows, schema=schema)
+    path = _landing_path(landing, rel_path, folder)
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_config() -> Any:
+    """Factory of the test table's config: ``make_config(storage_mode="historical", ...)``."""
+    return _make_config
+
+
+class DmsFiles:
+    """Writes DMS files of a table into the test's landing folder."""
+
+    def __init__(self, landing: str) -> None:
+        self.landing = landing
+
+    def csv(
+        self, rel_path: str, header: list[str] | None, rows: list[list[Any]], folder: str = SOURCE_FOLDER
+    ) -> Path:
+        return _write_csv(self.landing, rel_path, header, rows, folder)
+
+    def parquet(
+        self, rel_path: str, rows: list[dict[str, Any]], schema: Any = None, folder: str = SOURCE_FOLDER
+    ) -> Path:
+        return _write_parquet(self.landing, rel_path, rows, schema, folder)
+
+    def raw(self, rel_path: str, data: bytes, folder: str = SOURCE_FOLDER) -> Path:
+        path = _landing_path(self.landing, rel_path, folder)
+        path.write_bytes(data)
+        return path
+
+
+@pytest.fixture
+def dms(landing: str) -> DmsFiles:
+    return DmsFiles(landing)
+
+
+@pytest.fixture
+def restore_root_logging() -> Iterator[None]:
+    """Jobs install a JSON handler on the root logger; put pytest's handlers back afterwards."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
