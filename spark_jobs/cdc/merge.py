@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from spark_jobs.cdc.dms_files import FULL_LOAD, LandedFile, list_landed_files
 from spark_jobs.cdc.file_inspection import FileProblem, inspect_files
@@ -142,6 +142,25 @@ class _TableMerge:
         )
         result.sink, result.table_uri = sink.name, sink.table_uri
 
+        read = self._read_checked(state, pending)
+        if read is None:
+            result.warnings.append("all pending files are empty")
+            return self._commit(
+                state, pending, state.schema, sink_written=False, rows_before=sink.row_count()
+            )
+        schema, rows, raw_rows = read
+        self._split_bad_rows(rows, raw_rows)
+        return self._apply(state, pending, schema, sink, rows.filter(rows[ERROR_COL].isNull()))
+
+    def _read_checked(
+        self, state: TableState, pending: list[LandedFile]
+    ) -> tuple[list[tuple[str, str]], DataFrame, DataFrame] | None:
+        """(table schema, change rows, raw rows) of the pending files; ``None`` if all are empty.
+
+        Unreadable files, wrong formats, missing columns and incompatible schema drift raise
+        :class:`CdcInputError` after the offending files were copied to quarantine.
+        """
+        result = self.result
         shapes, problems = inspect_files(pending, self.config)
         if problems:
             error = _problems_error(problems)
@@ -151,11 +170,7 @@ class _TableMerge:
             raise error
         readable = [s for s in shapes if not s.empty]
         if not readable:
-            result.warnings.append("all pending files are empty")
-            return self._commit(
-                state, pending, state.schema, sink_written=False, rows_before=sink.row_count()
-            )
-
+            return None
         groups = read_groups(self.spark, self.config, readable)
         previous = [(c["name"], c["type"]) for c in state.schema] if state.schema is not None else None
         drift = check_drift(previous, [([s.file.rel_path for s in g.shapes], g.data_types) for g in groups])
@@ -178,9 +193,7 @@ class _TableMerge:
         inputs = combine_groups(groups)
         schema = [*previous, *drift.added] if previous is not None else inputs.data_columns
         rows = self._persist(inputs.rows.withColumn(SEQ_COLUMN, sequence_column(self.config, dict(schema))))
-        self._split_bad_rows(rows, inputs.raw_rows)
-        valid = rows.filter(rows[ERROR_COL].isNull())
-        return self._apply(state, pending, schema, sink, valid)
+        return schema, rows, inputs.raw_rows
 
     def _split_bad_rows(self, rows: DataFrame, raw_rows: DataFrame) -> None:
         """Count rows by operation and error; quarantine bad rows; fail the table if configured."""
@@ -295,27 +308,22 @@ class _TableMerge:
         return result
 
 
-def merge_table(spark: SparkSession, config: TableConfig, settings: MergeSettings) -> TableResult:
-    """Merge one table's pending files; never raises for table-level problems (see the result)."""
-    layout = TableLayout(settings.lake_root, config.database, config.table)
-    result = TableResult(
-        table_id=config.table_id,
-        run_id=settings.run_id,
-        status=STATUS_FAILED,
-        started_at=utc_now(),
-        storage_mode=config.storage_mode,
-    )
-    lineage = settings.lineage
-    landing = landing_table_uri(settings.landing_root, config.landing_folder)
-    job_name = f"cdc_merge.{config.table_id}"
-    if lineage:
-        lineage.emit(
-            "START",
-            job_name,
-            settings.run_id,
-            [LineageDataset.from_uri(landing)],
-            [LineageDataset.from_uri(layout.table_root)],
-        )
+def _internal_error(exc: Exception) -> dict[str, Any]:
+    return {
+        "kind": INTERNAL_ERROR,
+        "message": f"{type(exc).__name__}: {exc}"[:4000],
+        "files": [],
+        "details": {},
+    }
+
+
+def _merge_under_lock(
+    spark: SparkSession,
+    config: TableConfig,
+    settings: MergeSettings,
+    layout: TableLayout,
+    result: TableResult,
+) -> TableResult:
     lock = TableLock(layout.lock_root, owner=settings.lock_owner, ttl_seconds=settings.lock_ttl_seconds)
     lease = lock.acquire(settings.run_id)
     if lease is None:
@@ -328,47 +336,52 @@ def merge_table(spark: SparkSession, config: TableConfig, settings: MergeSetting
             "files": [],
             "details": {"holder": holder},
         }
-    else:
-        if lease.taken_over_from:
-            result.warnings.append(
-                f"took over the expired lock of run {lease.taken_over_from.get('run_id')!r}"
-            )
-        merge = _TableMerge(spark, config, settings, result)
-        try:
-            result = merge.run()
-        except CdcInputError as exc:
-            result.status = STATUS_FAILED
-            result.error = exc.to_dict()
-        except Exception as exc:  # noqa: BLE001 - one table's failure must not stop the batch
-            log.exception("merge of %s failed", config.table_id)
-            result.status = STATUS_FAILED
-            result.error = {
-                "kind": INTERNAL_ERROR,
-                "message": f"{type(exc).__name__}: {exc}"[:4000],
-                "files": [],
-                "details": {},
-            }
-        finally:
-            merge.release()
-            lock.release(lease)
+        return result
+    if lease.taken_over_from:
+        result.warnings.append(f"took over the expired lock of run {lease.taken_over_from.get('run_id')!r}")
+    merge = _TableMerge(spark, config, settings, result)
+    try:
+        return merge.run()
+    except CdcInputError as exc:
+        result.status, result.error = STATUS_FAILED, exc.to_dict()
+    finally:
+        merge.release()
+        lock.release(lease)
+    return result
+
+
+def merge_table(spark: SparkSession, config: TableConfig, settings: MergeSettings) -> TableResult:
+    """Merge one table's pending files. Table-level problems never raise: they are in the
+    result (also written to the table's history); only an unusable lake raises."""
+    layout = TableLayout(settings.lake_root, config.database, config.table)
+    result = TableResult(
+        table_id=config.table_id,
+        run_id=settings.run_id,
+        status=STATUS_FAILED,
+        started_at=utc_now(),
+        storage_mode=config.storage_mode,
+    )
+    job_name = f"cdc_merge.{config.table_id}"
+    datasets = (
+        [LineageDataset.from_uri(landing_table_uri(settings.landing_root, config.landing_folder))],
+        [LineageDataset.from_uri(layout.table_root)],
+    )
+    if settings.lineage:
+        settings.lineage.emit("START", job_name, settings.run_id, *datasets)
+    try:
+        result = _merge_under_lock(spark, config, settings, layout, result)
+    except Exception as exc:  # noqa: BLE001 - one table's failure must not stop the batch
+        log.exception("merge of %s failed", config.table_id)
+        result.status, result.error = STATUS_FAILED, _internal_error(exc)
     if result.status != STATUS_OK:
         result.finished_at = result.finished_at or utc_now()
         FileTracker(layout).record(result)
-    if lineage:
-        event = (
-            "COMPLETE"
-            if result.status in (STATUS_OK, STATUS_NOOP)
-            else ("ABORT" if result.status == STATUS_LOCKED else "FAIL")
+    if settings.lineage:
+        event = {STATUS_OK: "COMPLETE", STATUS_NOOP: "COMPLETE", STATUS_LOCKED: "ABORT"}.get(
+            result.status, "FAIL"
         )
         error = (result.error or {}).get("message") if result.status == STATUS_FAILED else None
-        lineage.emit(
-            event,
-            job_name,
-            settings.run_id,
-            [LineageDataset.from_uri(landing)],
-            [LineageDataset.from_uri(layout.table_root)],
-            error,
-        )
+        settings.lineage.emit(event, job_name, settings.run_id, *datasets, error_message=error)
     log_event(
         log,
         f"{config.table_id}: {result.status}",

@@ -248,3 +248,11 @@ def test_one_failing_table_does_not_stop_the_others(spark, table, make_config):
         json.loads((table.root / "lake/_state/cdc/src/items/history/batch.json").read_text())["status"]
         == "failed"
     )
+
+
+def test_empty_files_are_marked_processed_without_a_new_version(spark, table):
+    table.write(NEW_FILE, b"")
+    result = table.merge(spark)
+    assert result.status == "ok" and result.warnings == ["all pending files are empty"]
+    assert (result.version, result.rows_before, result.rows_after) == (None, 2, 2)
+    assert table.pending() == [] and table.rows() == [(1, 10), (2, 20)]

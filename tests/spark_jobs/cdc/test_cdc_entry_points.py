@@ -70,8 +70,12 @@ def test_plan_cli_lists_only_tables_with_new_files(dms, landing, lake, config_di
 
 @pytest.mark.spark
 def test_merge_job_writes_results_and_exits_zero_when_a_table_failed(
-    spark, dms, landing, lake, config_dir, tmp_path, capsys, restore_root_logging
+    spark, dms, landing, lake, config_dir, tmp_path, capsys, restore_root_logging, monkeypatch
 ):
+    events = tmp_path / "lineage.jsonl"
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(events))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
     dms.csv("LOAD00000001.csv", ["ts", "id", "seq"], [["t", 1, None]])
     dms.csv("LOAD00000001.csv", ["ts", "id", "seq"], [["t", None, None]], folder="src/public/others")
     batch = tmp_path / "batch.json"
@@ -94,6 +98,14 @@ def test_merge_job_writes_results_and_exits_zero_when_a_table_failed(
     assert json.loads(Path(result_uri[len("file://") :]).read_text()) == summary
     assert read_result(lake, "src", "items", "run-7")["status"] == "ok"
     assert read_result(lake, "src", "others", "run-7")["error"]["kind"] == "null_primary_key"
+    emitted = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [(e["job"]["name"], e["eventType"]) for e in emitted] == [
+        ("cdc_merge.src.items", "START"),
+        ("cdc_merge.src.items", "COMPLETE"),
+        ("cdc_merge.src.others", "START"),
+        ("cdc_merge.src.others", "FAIL"),
+    ]
+    assert emitted[1]["outputs"][0]["name"].endswith("/lake/cdc/src/items")
     # same batch again, asking for a failing exit status: items reuses its committed result
     argv[argv.index("--batch-json") + 1] = '["src.items", "src.others"]'
     assert merge_job.main([*argv, "--fail-on-table-error"], spark=spark) == merge_job.EXIT_TABLE_FAILED
@@ -121,3 +133,16 @@ def test_merge_job_file_is_runnable_as_a_script():
         cwd="/",
     )
     assert out.returncode == 0 and "--batch-json" in out.stdout
+
+
+def test_plan_runs_against_s3(s3_bucket, config_dir):
+    from spark_jobs.cdc.plan import plan_cadence
+    from spark_jobs.cdc.table_config import load_table_configs
+    from spark_jobs.common.lake import write_atomic
+
+    landing, lake = f"{s3_bucket}/landing", f"{s3_bucket}/lake"
+    write_atomic(f"{landing}/src/public/others/LOAD00000001.csv", b"ts,id,seq\nt,1,\n")
+    write_atomic(f"{landing}/src/public/others/2024/05/01/20240501-000000001.csv", b"Op,ts,id,seq\nU,t,1,1\n")
+    plan = plan_cadence(load_table_configs(config_dir), "hourly", landing, lake)
+    assert plan["batches"] == [{"batch_id": "hourly-000", "tables": ["src.others"]}]
+    assert plan["tables"]["src.others"]["pending_files"] == 2
