@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
     except (TableConfigError, ValueError) as exc:
         log.error("invalid arguments or table configs: %s", exc)
         return EXIT_USAGE
+    own_session = spark is None
     if spark is None:
         from spark_jobs.common.session import build_spark_session
 
@@ -127,6 +128,9 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
     except Exception:
         log.exception("CDC merge job failed")
         return EXIT_JOB_ERROR
+    finally:
+        if own_session:
+            spark.stop()
     print(json.dumps(summary, sort_keys=True, default=str))
     if args.fail_on_table_error and summary["status_counts"].get(STATUS_FAILED):
         return EXIT_TABLE_FAILED

@@ -341,3 +341,28 @@ def plan_batches(configs: Iterable[TableConfig], cadence: str) -> list[list[Tabl
     """The batches of one cadence (deterministic: same configs -> same batches)."""
     cadence_to_cron(cadence)
     return chunk_batches(c for c in configs if c.cadence == cadence)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m spark_jobs.cdc.table_config [DIR]``: validate configs, print tables and batches."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    location = args[0] if args else "include/cdc/tables"
+    try:
+        configs = load_table_configs(location)
+    except TableConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    for cadence in cadences(configs):
+        batches = plan_batches(configs, cadence)
+        print(
+            f"{cadence} ({cadence_to_cron(cadence)}): {sum(map(len, batches))} tables in {len(batches)} batches"
+        )
+        for batch in batches:
+            print("  " + ", ".join(f"{c.table_id} [{c.storage_mode}, {c.file_format}]" for c in batch))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -170,3 +170,15 @@ def test_module_stays_light_for_dag_parsing():
     code = "import sys, spark_jobs.cdc.table_config; print(any(m.startswith('pyspark') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_check_command_prints_batches_or_errors(tmp_path, capsys):
+    from spark_jobs.cdc.table_config import main
+
+    assert main([str(REPO / "include" / "cdc" / "tables")]) == 0
+    out = capsys.readouterr().out
+    assert "hourly (0 * * * *): 3 tables in 2 batches" in out
+    assert "shop.payments [historical, parquet]" in out
+    write(tmp_path, "sales.yaml", "- source_table: t\n")
+    assert main([str(tmp_path)]) == 2
+    assert "table 't': field 'primary_key': Field required" in capsys.readouterr().err
