@@ -224,16 +224,18 @@ def delete(uri: str, recursive: bool = False) -> None:
 
 
 def copy_file(src: str, dst: str) -> None:
-    """Copy one object, also across file:// and s3://."""
-    data = read_bytes(src)
-    fs, path = filesystem(dst)
+    """Copy one object byte for byte (streamed), also across file:// and s3://."""
+    import shutil
+
+    src_fs, src_path = filesystem(src)
+    dst_fs, dst_path = filesystem(dst)
     if not is_s3(dst):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fs.pipe_file(path, data)
+        Path(dst_path).parent.mkdir(parents=True, exist_ok=True)
+    with src_fs.open(src_path, "rb") as reader, dst_fs.open(dst_path, "wb") as writer:
+        shutil.copyfileobj(reader, writer, 8 << 20)
 
 
 def open_file(uri: str, mode: str = "rb") -> Any:
     """An open file object (binary by default); gzip is decompressed when the name ends in .gz."""
-    import fsspec
-
-    return fsspec.open(normalize_uri(uri), mode, compression="infer").open()
+    fs, path = filesystem(uri)
+    return fs.open(path, mode, compression="infer")

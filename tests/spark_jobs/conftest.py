@@ -45,52 +45,39 @@ def lake(tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
-    """A moto S3 server (request validation intact) reachable through AWS_ENDPOINT_URL."""
-    import os
-
+    """A moto S3 server (real HTTP, botocore request validation intact), started once."""
     from moto.server import ThreadedMotoServer
-
-    from spark_jobs.common import lake as lake_io
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    saved = {
-        k: os.environ.get(k)
-        for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
-    }
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "eu-west-1",
-        }
-    )
-    lake_io._s3_client.cache_clear()
-    lake_io._s3_filesystem.cache_clear()
     yield f"http://{host}:{port}"
     server.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    lake_io._s3_client.cache_clear()
-    lake_io._s3_filesystem.cache_clear()
 
 
 @pytest.fixture
-def s3_bucket(s3_server: str, request: pytest.FixtureRequest) -> str:
-    """A fresh bucket per test; returns ``s3://<bucket>``."""
+def s3_bucket(
+    s3_server: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A fresh bucket; AWS_ENDPOINT_URL points at the moto server for this test only."""
     import re
 
     import boto3
 
+    from spark_jobs.common import lake as lake_io
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    lake_io._s3_client.cache_clear()
+    lake_io._s3_filesystem.cache_clear()
     name = "t-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-") + f"-{next(_BUCKETS)}"
     client = boto3.client("s3", endpoint_url=s3_server)
     client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    return f"s3://{name}"
+    yield f"s3://{name}"
+    lake_io._s3_client.cache_clear()
+    lake_io._s3_filesystem.cache_clear()
 
 
 def _make_config(**overrides: Any) -> TableConfig:

@@ -256,3 +256,12 @@ def test_empty_files_are_marked_processed_without_a_new_version(spark, table):
     assert result.status == "ok" and result.warnings == ["all pending files are empty"]
     assert (result.version, result.rows_before, result.rows_after) == (None, 2, 2)
     assert table.pending() == [] and table.rows() == [(1, 10), (2, 20)]
+
+
+def test_gzip_compressed_csv_files_are_read(spark, table):
+    import gzip
+
+    table.write(NEW_FILE + ".gz", gzip.compress(b"Op,ts,id,qty,seq\nU,2024-01-01 01:00:00.000000,2,22,1\n"))
+    result = table.merge(spark)
+    assert result.status == "ok" and result.files == [NEW_FILE + ".gz"]
+    assert table.rows() == [(1, 10), (2, 22)]
