@@ -8,6 +8,7 @@ metadata DB are the real ones), verify the outputs, then print one summary line 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import subprocess
@@ -66,30 +67,43 @@ def _run_dag(dag_id: str, logical_date: str, env: dict[str, str], log_file: Path
         return process.wait()
 
 
-def _collect(outcome: DagOutcome, entry: dict[str, Any]) -> None:
-    """Read the run's state and the tasks' returned metrics from the Airflow metadata DB."""
+def read_last_run(dag_id: str) -> dict[str, Any]:
+    """State and returned dicts (per task) of the DAG's latest run, from the metadata DB."""
     from airflow.models import DagRun
     from airflow.models.xcom import XCOM_RETURN_KEY, XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        run = session.query(DagRun).filter(DagRun.dag_id == outcome.dag_id).order_by(DagRun.id.desc()).first()
+        run = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
         if run is None:
-            return
-        outcome.state = str(run.state)
+            return {"state": "not run", "values": {}}
         rows = session.query(XComModel).filter(
-            XComModel.dag_id == outcome.dag_id,
-            XComModel.run_id == run.run_id,
-            XComModel.key == XCOM_RETURN_KEY,
+            XComModel.dag_id == dag_id, XComModel.run_id == run.run_id, XComModel.key == XCOM_RETURN_KEY
         )
         values: dict[str, list[dict]] = {}
         for row in rows:
             value = XComModel.deserialize_value(row)
             if isinstance(value, dict):
                 values.setdefault(row.task_id, []).append(value)
+        return {"state": str(run.state), "values": values}
+
+
+def _collect(outcome: DagOutcome, entry: dict[str, Any], env: dict[str, str]) -> None:
+    """Add the latest run's state and metrics to ``outcome``.
+
+    Read in a fresh interpreter so the metadata DB is the one ``env`` names, whatever Airflow
+    configuration this process may already have loaded.
+    """
+    code = f"import json; from {__name__} import read_last_run; print(json.dumps(read_last_run({outcome.dag_id!r}), default=str))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    run = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome.state = run["state"]
+    values: dict[str, list[dict]] = run["values"]
     for metrics in (m for task_values in values.values() for m in task_values):
-        outcome.checks_passed += int(metrics.get("checks_passed", 0))
-        outcome.checks_total += int(metrics.get("checks_total", 0))
+        outcome.checks_passed += int(metrics.get("checks_passed") or 0)
+        outcome.checks_total += int(metrics.get("checks_total") or 0)
     for attribute in ("rows_in", "rows_out"):
         if entry.get(attribute):
             task_id, _, key = entry[attribute].partition(".")
@@ -117,7 +131,7 @@ def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
         print(f"  run {dag_id} for {logical_date}", flush=True)
         code = _run_dag(dag_id, logical_date, env, outcome.log_file)
         outcome.runs += 1
-        _collect(outcome, entry)
+        _collect(outcome, entry, env)
         if code != 0 or outcome.state != "success":
             outcome.state = f"{outcome.state} (exit {code})" if code else outcome.state
             break
@@ -158,7 +172,7 @@ def main(argv: list[str]) -> int:
     registry: list[dict[str, Any]] = load_yaml(REGISTRY)
     print("Preparing the local runtime (embedded PostgreSQL, Airflow metadata DB)...", flush=True)
     env = init(local_environment())
-    os.environ.update(env)  # this process reads the same metadata DB for the summary
+    os.environ.update(env)  # prepare / verify steps run here with the same settings
     outcomes = []
     for entry in registry:
         if only and entry["dag_id"] not in only:
