@@ -15,14 +15,21 @@ from types import MappingProxyType
 from typing import Any
 
 from data_platform.config import ConfigError, load_yaml
-from data_platform.paths import local_dir
+from data_platform.paths import include_dir, local_dir
 
 TARGET_ENV_VAR = "PIPELINE_TARGET"
 ENVIRONMENT_ENV_VAR = "PIPELINE_ENV"
 ENVIRONMENTS_FILE = "platform/environments.yaml"
 
 # Settings that an environment variable of the same name (upper case) may override.
-_OVERRIDABLE = ("lake_root", "artifacts_root", "warehouse_conn_id", "aws_conn_id", "region")
+_OVERRIDABLE = (
+    "lake_root",
+    "landing_root",
+    "artifacts_root",
+    "warehouse_conn_id",
+    "aws_conn_id",
+    "region",
+)
 
 
 class Target(StrEnum):
@@ -44,6 +51,8 @@ class PlatformSettings:
     target: Target
     environment: str
     lake_root: str
+    landing_root: str
+    job_include_dir: str
     artifacts_root: str
     warehouse_conn_id: str
     aws_conn_id: str | None
@@ -54,6 +63,7 @@ class PlatformSettings:
 
     @property
     def is_local(self) -> bool:
+        """True on the local target (laptop, CI, docker compose)."""
         return self.target is Target.LOCAL
 
     def secret_name(self, logical_name: str) -> str:
@@ -107,6 +117,8 @@ def get_settings() -> PlatformSettings:
         target=target,
         environment=environment,
         lake_root=str(block["lake_root"]).format(**expand),
+        landing_root=str(block["landing_root"]).format(**expand),
+        job_include_dir=str(block.get("job_include_dir") or include_dir()),
         artifacts_root=str(block["artifacts_root"]).format(**expand),
         warehouse_conn_id=block["warehouse_conn_id"],
         aws_conn_id=block.get("aws_conn_id"),

@@ -20,6 +20,7 @@ from spark_jobs.cdc.table_config import TableConfig, cadence_to_cron, chunk_batc
 from spark_jobs.cdc.tracker import FileTracker
 from spark_jobs.common.args import uri_arg
 from spark_jobs.common.lake import write_json_atomic
+from spark_jobs.common.task_result import write_task_result
 
 
 def pending_file_count(config: TableConfig, landing_root: str, lake_root: str) -> tuple[int, list[str]]:
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_cadence(load_table_configs(args.config_dir), args.cadence, args.landing_root, args.lake_root)
     if args.output:
         write_json_atomic(args.output, plan)
+    write_task_result(plan)
     print(json.dumps(plan, sort_keys=True))
     return 0
 

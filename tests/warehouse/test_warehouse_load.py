@@ -217,6 +217,43 @@ def test_files_with_unsupported_types_or_mismatched_columns_are_refused(warehous
         merge_task([one, other]).execute(task_context())
 
 
+def test_snapshot_replaces_the_whole_table_and_is_repeatable(warehouse):
+    def snapshot(uri):
+        return LoadToWarehouse(
+            task_id="snapshot", table="demo.events", source_uris=[uri], mode="snapshot"
+        ).execute(task_context())
+
+    snapshot(warehouse.parquet("full/v1/a.parquet", [event(1), event(2), event(10, day=2)]))
+    reload = warehouse.parquet("full/v2/a.parquet", [event(2, event_type="click"), event(3)])
+
+    first = snapshot(reload)
+    state = warehouse.query(EVENTS)
+    again = snapshot(reload)
+
+    assert [(r[0], r[2]) for r in state] == [(2, "click"), (3, "view")]
+    assert (first["rows_deleted"], first["rows_inserted"]) == (3, 2)
+    assert (again["rows_deleted"], again["rows_inserted"]) == (2, 2) and warehouse.query(EVENTS) == state
+
+
+def test_table_mode_and_keys_can_come_from_xcom_and_are_checked_at_run_time(warehouse):
+    """A mapped CDC load gets its table, mode and keys from an upstream task."""
+    uri = warehouse.parquet("cdc/events/f1.parquet", [event(1), event(2, op="D")])
+    from_xcom = LoadToWarehouse(
+        task_id="load",
+        table="{{ params.table }}",
+        source_uris=[uri],
+        mode="{{ params.mode }}",
+        primary_key="{{ params.key }}",
+        delete_column="op",
+    )
+    from_xcom.table, from_xcom.mode, from_xcom.primary_key = "demo.events", "merge", ["event_id"]
+    assert from_xcom.execute(task_context())["rows_inserted"] == 1
+
+    from_xcom.mode = "upsert"
+    with pytest.raises(ValueError, match="not one of"):
+        from_xcom.execute(task_context())
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -94,7 +94,10 @@ def _collect(outcome: DagOutcome, entry: dict[str, Any], env: dict[str, str]) ->
     Read in a fresh interpreter so the metadata DB is the one ``env`` names, whatever Airflow
     configuration this process may already have loaded.
     """
-    code = f"import json; from {__name__} import read_last_run; print(json.dumps(read_last_run({outcome.dag_id!r}), default=str))"
+    code = (
+        "import json; from data_platform.local.demo import read_last_run; "
+        f"print(json.dumps(read_last_run({outcome.dag_id!r}), default=str))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
@@ -106,7 +109,7 @@ def _collect(outcome: DagOutcome, entry: dict[str, Any], env: dict[str, str]) ->
         outcome.checks_total += int(metrics.get("checks_total") or 0)
     for attribute in ("rows_in", "rows_out"):
         if entry.get(attribute):
-            task_id, _, key = entry[attribute].partition(".")
+            task_id, _, key = entry[attribute].rpartition(".")
             found = [int(m[key]) for m in values.get(task_id, []) if m.get(key) is not None]
             if found:
                 setattr(outcome, attribute, (getattr(outcome, attribute) or 0) + sum(found))
@@ -127,7 +130,9 @@ def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
     if entry.get("prepare"):
         print(f"  preparing sample inputs ({entry['prepare']})", flush=True)
         _call(entry["prepare"], settings)
-    for logical_date in entry["logical_dates"]:
+    for index, logical_date in enumerate(entry["logical_dates"]):
+        if entry.get("before_each_run"):
+            _call(entry["before_each_run"], settings, index)
         print(f"  run {dag_id} for {logical_date}", flush=True)
         code = _run_dag(dag_id, logical_date, env, outcome.log_file)
         outcome.runs += 1

@@ -8,11 +8,12 @@ Steps (all on one connection, committed together or rolled back together):
 4. create the temp staging table ``stage_<table>`` shaped after the files, bulk-load it
    (Redshift ``COPY`` from a manifest / PostgreSQL ``COPY FROM STDIN``);
 5. apply the mode: ``merge`` (delete / update / insert by key, latest change per key when
-   ``order_by`` is given), ``append``, ``replace`` (one partition value), or ``procedure``
+   ``order_by`` is given), ``append``, ``replace`` (one partition value), ``snapshot`` (the
+   whole table becomes the files' rows, e.g. after a CDC full load), or ``procedure``
    (``CALL schema.proc(...)`` that reads ``stage_<table>`` itself);
 6. record the files in ``dp_audit.load_log``; commit.
 
-Reruns leave the same table state: merge and replace are idempotent by construction, append
+Reruns leave the same table state: merge, replace and snapshot are idempotent by construction, append
 skips files it has already loaded (recorded in the same transaction as the rows).
 """
 
@@ -31,7 +32,7 @@ from data_platform.warehouse.staging import StagingColumn, common_schema, create
 from data_platform.warehouse.tables import TableName, identifier, procedure_file, table_ddl_file
 from data_platform.warehouse.translate import for_dialect
 
-MODES = ("merge", "append", "replace", "procedure")
+MODES = ("merge", "append", "replace", "snapshot", "procedure")
 LOAD_LOG = TableName("dp_audit", "load_log")
 
 
@@ -238,6 +239,11 @@ class WarehouseLoader:
                 )
             delete = merge.delete_partition_statement(table, column, spec.partition_value, target_types)
             result.rows_deleted = self._execute(cursor, delete)
+            result.rows_inserted = self._execute(
+                cursor, merge.append_statement(table, stage, common, target_types)
+            )
+        elif spec.mode == "snapshot":
+            result.rows_deleted = self._execute(cursor, merge.delete_all_statement(table))
             result.rows_inserted = self._execute(
                 cursor, merge.append_statement(table, stage, common, target_types)
             )

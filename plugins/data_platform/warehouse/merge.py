@@ -116,6 +116,11 @@ def foreign_partition_rows_statement(
     )
 
 
+def delete_all_statement(target: TableName) -> Statement:
+    """Empty the target inside the load's transaction (TRUNCATE would commit on Redshift)."""
+    return (f"DELETE FROM {target}", ())
+
+
 def delete_partition_statement(
     target: TableName, column: str, value: Any, types: dict[str, str]
 ) -> Statement:

@@ -25,6 +25,11 @@ def _safe_name(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
+def _resolved_later(value: Any) -> bool:
+    """True for a Jinja template or an XCom reference (known only when the task runs)."""
+    return (isinstance(value, str) and "{{" in value) or hasattr(value, "resolve")
+
+
 class LoadToWarehouse(BaseOperator):
     """Load Parquet lake files into ``table`` through a staging table, in one transaction.
 
@@ -40,7 +45,19 @@ class LoadToWarehouse(BaseOperator):
     ``files_loaded``, ``files_skipped``, ``table``, ``mode``) as its XCom return value.
     """
 
-    template_fields: Sequence[str] = ("source_uris", "partition_value", "procedure_args")
+    # table, mode and keys are templated too, so a mapped task can take them from XCom (the CDC
+    # pipeline loads whichever tables had changes); they are validated at parse time when given
+    # as plain values, and always when the task runs.
+    template_fields: Sequence[str] = (
+        "table",
+        "mode",
+        "primary_key",
+        "delete_column",
+        "order_by",
+        "source_uris",
+        "partition_value",
+        "procedure_args",
+    )
 
     def __init__(
         self,
@@ -66,10 +83,10 @@ class LoadToWarehouse(BaseOperator):
         self.table = table
         self.source_uris = source_uris
         self.mode = mode
-        self.primary_key = tuple(primary_key)
+        self.primary_key = primary_key
         self.delete_column = delete_column
         self.delete_value = delete_value
-        self.order_by = tuple(order_by)
+        self.order_by = order_by
         self.partition_column = partition_column
         self.partition_value = partition_value
         self.procedure = procedure
@@ -77,7 +94,8 @@ class LoadToWarehouse(BaseOperator):
         self.create_table = create_table
         self.mark_processed = mark_processed
         self.consumer = consumer
-        self._spec()  # fail at DAG parse time on an invalid combination
+        if not any(_resolved_later(v) for v in (table, mode, primary_key, delete_column, order_by)):
+            self._spec()  # fail at DAG parse time on an invalid combination
         self._lineage_inputs: list[str] = []
         self._lineage_table: tuple[str, str] | None = None
 
@@ -88,10 +106,10 @@ class LoadToWarehouse(BaseOperator):
         return LoadSpec(
             table=TableName.parse(self.table),
             mode=self.mode,
-            primary_key=self.primary_key,
+            primary_key=tuple(self.primary_key or ()),
             delete_column=self.delete_column,
             delete_value=self.delete_value,
-            order_by=self.order_by,
+            order_by=tuple(self.order_by or ()),
             partition_column=self.partition_column,
             partition_value=self.partition_value,
             procedure=TableName.parse(self.procedure) if self.procedure else None,

@@ -1,0 +1,103 @@
+"""CDC from operational databases: AWS DMS files -> lake tables -> warehouse, checked.
+
+One DAG per refresh cadence (cdc_10min, cdc_hourly, cdc_daily, ...), generated from the table
+configs in include/cdc/tables/. Adding a table is adding config. Each run:
+
+1. plan_batches (pod): which tables have new DMS files, in batches of the configured size;
+2. merge_batch (Spark on EMR Serverless / local, one job per batch): per table take its lock,
+   read the new files, reduce them to the net change per key, write the Hudi / snapshot table,
+   then mark the files processed. A failing table never stops the others of its batch;
+3. per table (mapped group): take the table's merge result, load its change set into the
+   warehouse (merge by key, deletes applied) and run its data-quality checks. A table whose
+   merge failed fails here, alone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+# PodTask subclasses this provider operator; importing it here lets the dag-processor pre-import
+# it once ([dag_processor] parsing_pre_import_modules) instead of in every parse.
+import airflow.providers.cncf.kubernetes.operators.pod  # noqa: F401
+from airflow.sdk import DAG, TriggerRule, task, task_group
+
+from data_platform.alerting import ALERT_POLICY_CRITICAL
+from data_platform.cdc import pipeline as cdc
+from data_platform.macros import PLATFORM_MACROS
+from data_platform.pod import PodTask
+from data_platform.spark import SparkJob
+from data_platform.warehouse.operators import CheckWarehouseTable, LoadToWarehouse
+
+
+@task
+def merge_arguments(plan: dict, run_id: str | None = None) -> list[list[str]]:
+    return cdc.merge_arguments(plan, run_id)
+
+
+@task
+def planned_tables(plan: dict) -> list[str]:
+    return cdc.planned_tables(plan)
+
+
+@task(multiple_outputs=True, trigger_rule=TriggerRule.ALL_DONE)
+def merge_result(table_id: str, run_id: str | None = None) -> dict:
+    return cdc.warehouse_load_for(table_id, run_id)
+
+
+@task_group
+def load_table(table_id: str) -> None:
+    changes = merge_result(table_id)
+    load = LoadToWarehouse(
+        task_id="load",
+        table=changes["warehouse_table"],
+        mode=changes["mode"],
+        source_uris=changes["source_uris"],
+        primary_key=changes["primary_key"],
+        delete_column=changes["delete_column"],
+        order_by=changes["order_by"],
+    )
+    check = CheckWarehouseTable(
+        task_id="check",
+        table=changes["warehouse_table"],
+        rules=changes["dq_rule"],
+        source_row_count=changes["lake_rows"],
+    )
+    load >> check
+
+
+for cadence in cdc.tables_by_cadence():
+    with DAG(
+        dag_id=f"cdc_{cadence}",
+        description=f"CDC ({cadence}): DMS files merged into lake tables, loaded into the warehouse and checked",
+        schedule=cdc.schedule_for(cadence),
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        tags=["cdc", "lake", "warehouse", cadence],
+        user_defined_macros=PLATFORM_MACROS,
+        default_args={
+            "owner": "data-platform",
+            "team": "data-eng",
+            "pipeline": "cdc",
+            "retries": 2,
+            "retry_delay": timedelta(minutes=5),
+            **ALERT_POLICY_CRITICAL.task_callbacks(),
+        },
+    ):
+        plan = PodTask(
+            task_id="plan_batches",
+            profile="small",
+            image="spark-job",
+            cmds=["python", "-m", "spark_jobs.cdc.plan"],
+            arguments=cdc.plan_arguments(cadence),
+            do_xcom_push=True,
+        )
+        merge = SparkJob.partial(
+            task_id="merge_batch",
+            job="cdc_merge",
+            version="1.0",
+            entry_point="spark_jobs.cdc.merge_job",
+            alert_policy=ALERT_POLICY_CRITICAL,
+            execution_timeout=timedelta(hours=2),
+        ).expand(args=merge_arguments(plan.output))
+        merge >> load_table.expand(table_id=planned_tables(plan.output))

@@ -1,0 +1,97 @@
+"""Demo hooks of the CDC pipeline: land one simulated DMS batch per run, then compare the lake
+tables and the warehouse tables with the simulated source database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from data_platform.paths import local_dir
+
+if TYPE_CHECKING:
+    from data_platform.settings import PlatformSettings
+
+SEED = 7
+# DMS batches landed before each demo run: the full load first, then two CDC batches at once
+# (several files per table, changes to one key spread over files, out-of-order file names).
+BATCHES_PER_RUN = ((0,), (1, 2))
+
+
+def _expected_root() -> str:
+    return (local_dir() / "cdc-expected").as_uri()
+
+
+def land_batches(settings: PlatformSettings, run_index: int) -> None:
+    """Write the DMS batches of demo run ``run_index`` to the landing area."""
+    from spark_jobs.cdc.sample_data import write_sample_data
+
+    for batch in BATCHES_PER_RUN[run_index]:
+        write_sample_data(settings.landing_root, seed=SEED, only_batch=batch, expected_out=_expected_root())
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return value.normalize()
+    if isinstance(value, float):
+        return Decimal(str(value)).normalize()
+    return value
+
+
+def _rows(records: list[dict[str, Any]], columns: list[str], key: list[str]) -> list[tuple]:
+    rows = [tuple(_canonical(r[c]) for c in columns) for r in records]
+    positions = [columns.index(k) for k in key]
+    return sorted(rows, key=lambda row: tuple(str(row[p]) for p in positions))
+
+
+def _latest_per_key(history: list[dict[str, Any]], key: list[str]) -> list[dict[str, Any]]:
+    """The current state that a historical table's change rows describe."""
+    from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN
+
+    latest: dict[tuple, dict[str, Any]] = {}
+    for row in sorted(history, key=lambda r: r[SEQ_COLUMN]):
+        latest[tuple(row[k] for k in key)] = row
+    return [row for row in latest.values() if row[OP_COLUMN] != "D"]
+
+
+def verify(settings: PlatformSettings) -> str:
+    """Every CDC table in the lake and in the warehouse equals the simulated source."""
+    import pyarrow.parquet as pq
+    from airflow.sdk import BaseHook
+
+    from data_platform.cdc.pipeline import tables_by_cadence
+    from spark_jobs.cdc.outputs import read_current
+    from spark_jobs.common.lake import list_files
+
+    hook = BaseHook.get_connection(settings.warehouse_conn_id).get_hook()
+    checked = []
+    for config in (c for configs in tables_by_cadence().values() for c in configs):
+        states = sorted(
+            (
+                f.uri
+                for f in list_files(f"{_expected_root()}/{config.source_table}")
+                if "state_batch=" in f.uri
+            ),
+            key=lambda uri: int(uri.rsplit("=", 1)[1].split(".")[0]),
+        )
+        if not states:
+            continue
+        expected_table = pq.read_table(states[-1].removeprefix("file://"))
+        columns, key = expected_table.column_names, list(config.primary_key)
+        expected = _rows(expected_table.to_pylist(), columns, key)
+        lake = read_current(settings.lake_root, config.database, config.table).to_pylist()
+        warehouse_sql = f"SELECT * FROM {config.warehouse_table}"
+        cursor = hook.get_conn().cursor()
+        cursor.execute(warehouse_sql)
+        names = [d[0] for d in cursor.description]
+        warehouse = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        if config.storage_mode == "historical":
+            lake, warehouse = _latest_per_key(lake, key), _latest_per_key(warehouse, key)
+        for where, records in (("lake", lake), ("warehouse", warehouse)):
+            actual = _rows(records, columns, key)
+            assert actual == expected, (
+                f"{config.table_id} in the {where}: {len(actual)} rows differ from the "
+                f"{len(expected)} expected ({states[-1]})"
+            )
+        checked.append(f"{config.table_id} ({len(expected)} rows)")
+    assert checked, "no CDC table had an expected state to compare with"
+    return "lake and warehouse equal the source for " + ", ".join(checked)
