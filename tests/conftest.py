@@ -52,3 +52,25 @@ def local_dir(tmp_path, monkeypatch) -> Path:
     """A fresh local runtime folder (lake, artifacts, alerts) for one test."""
     monkeypatch.setenv("PLATFORM_LOCAL_DIR", str(tmp_path / "local"))
     return tmp_path / "local"
+
+
+@pytest.fixture(scope="module")
+def airflow_runtime(tmp_path_factory) -> Iterator[dict[str, str]]:
+    """A local Airflow runtime of its own (embedded PostgreSQL, migrated metadata DB), for
+    end-to-end DAG runs; this process's environment points at it for the module's tests."""
+    from data_platform.local.postgres import stop_local_postgres
+    from data_platform.local.runtime import init, local_environment
+
+    folder = tmp_path_factory.mktemp("runtime")
+    base = dict(os.environ, PLATFORM_LOCAL_DIR=str(folder))
+    base.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
+    base.pop("AIRFLOW_CONN_WAREHOUSE", None)
+    saved = dict(os.environ)
+    try:
+        env = init(local_environment(base))
+        os.environ.update(env)
+        yield env
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        stop_local_postgres(folder / "postgres")

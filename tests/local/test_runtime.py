@@ -8,26 +8,15 @@ from pathlib import Path
 import pytest
 
 from data_platform.local import demo
-from data_platform.local.runtime import init, local_environment, run_airflow
+from data_platform.local.runtime import run_airflow
 
 pytestmark = pytest.mark.e2e
 DAG_FILES = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "dags").glob("*.py"))
 
 
 @pytest.fixture(scope="module")
-def runtime_env(tmp_path_factory) -> dict[str, str]:
-    import os
-
-    base = dict(os.environ, PLATFORM_LOCAL_DIR=str(tmp_path_factory.mktemp("runtime")))
-    base.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
-    base.pop("AIRFLOW_CONN_WAREHOUSE", None)
-    old = dict(os.environ)
-    os.environ.update(base)
-    try:
-        yield init(local_environment(base))
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
+def runtime_env(airflow_runtime) -> dict[str, str]:
+    return airflow_runtime
 
 
 def test_environment_uses_local_executor_and_embedded_postgres(runtime_env):

@@ -38,6 +38,7 @@ class DagOutcome:
     checks_total: int = 0
     verified: str = "-"
     outputs: list[str] = field(default_factory=list)
+    failed_tasks: list[str] = field(default_factory=list)
     log_file: Path | None = None
 
 
@@ -46,7 +47,7 @@ def _call(reference: str, *args: Any) -> Any:
     return getattr(importlib.import_module(module_name), function_name)(*args)
 
 
-def _run_dag(dag_id: str, logical_date: str, env: dict[str, str], log_file: Path) -> int:
+def run_dag(dag_id: str, logical_date: str, env: dict[str, str], log_file: Path) -> int:
     """Run one DAG run, streaming task progress to the console and everything to ``log_file``."""
     command = [sys.executable, "-m", "airflow", "dags", "test", dag_id, logical_date]
     with (
@@ -68,15 +69,22 @@ def _run_dag(dag_id: str, logical_date: str, env: dict[str, str], log_file: Path
 
 
 def read_last_run(dag_id: str) -> dict[str, Any]:
-    """State and returned dicts (per task) of the DAG's latest run, from the metadata DB."""
-    from airflow.models import DagRun
+    """State, task states (``task_id[map_index]``) and returned dicts of the DAG's latest run."""
+    from airflow.models import DagRun, TaskInstance
     from airflow.models.xcom import XCOM_RETURN_KEY, XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
         run = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
         if run is None:
-            return {"state": "not run", "values": {}}
+            return {"state": "not run", "run_id": None, "tasks": {}, "values": {}}
+        instances = session.query(TaskInstance).filter(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id
+        )
+        tasks = {
+            ti.task_id + (f"[{ti.map_index}]" if ti.map_index >= 0 else ""): str(ti.state)
+            for ti in instances
+        }
         rows = session.query(XComModel).filter(
             XComModel.dag_id == dag_id, XComModel.run_id == run.run_id, XComModel.key == XCOM_RETURN_KEY
         )
@@ -85,24 +93,27 @@ def read_last_run(dag_id: str) -> dict[str, Any]:
             value = XComModel.deserialize_value(row)
             if isinstance(value, dict):
                 values.setdefault(row.task_id, []).append(value)
-        return {"state": str(run.state), "values": values}
+        return {"state": str(run.state), "run_id": run.run_id, "tasks": tasks, "values": values}
 
 
-def _collect(outcome: DagOutcome, entry: dict[str, Any], env: dict[str, str]) -> None:
-    """Add the latest run's state and metrics to ``outcome``.
-
-    Read in a fresh interpreter so the metadata DB is the one ``env`` names, whatever Airflow
-    configuration this process may already have loaded.
-    """
+def last_run(dag_id: str, env: dict[str, str]) -> dict[str, Any]:
+    """:func:`read_last_run` in a fresh interpreter, so the metadata DB is the one ``env`` names
+    whatever Airflow configuration this process may already have loaded."""
     code = (
         "import json; from data_platform.local.demo import read_last_run; "
-        f"print(json.dumps(read_last_run({outcome.dag_id!r}), default=str))"
+        f"print(json.dumps(read_last_run({dag_id!r}), default=str))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
-    run = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _collect(outcome: DagOutcome, entry: dict[str, Any], env: dict[str, str]) -> None:
+    """Add the latest run's state, failed tasks and metrics to ``outcome``."""
+    run = last_run(outcome.dag_id, env)
     outcome.state = run["state"]
+    outcome.failed_tasks += [t for t, state in sorted(run["tasks"].items()) if state == "failed"]
     values: dict[str, list[dict]] = run["values"]
     for metrics in (m for task_values in values.values() for m in task_values):
         outcome.checks_passed += int(metrics.get("checks_passed") or 0)
@@ -134,7 +145,7 @@ def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
         if entry.get("before_each_run"):
             _call(entry["before_each_run"], settings, index)
         print(f"  run {dag_id} for {logical_date}", flush=True)
-        code = _run_dag(dag_id, logical_date, env, outcome.log_file)
+        code = run_dag(dag_id, logical_date, env, outcome.log_file)
         outcome.runs += 1
         _collect(outcome, entry, env)
         if code != 0 or outcome.state != "success":
@@ -165,6 +176,8 @@ def print_summary(outcomes: list[DagOutcome]) -> None:
         )
     for o in outcomes:
         print(f"\n{o.dag_id}: verified: {o.verified}")
+        if o.failed_tasks:
+            print(f"  failed tasks: {', '.join(o.failed_tasks)}")
         for output in o.outputs:
             print(f"  {output}")
         print(f"  log: {o.log_file}")
