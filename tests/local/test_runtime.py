@@ -42,5 +42,5 @@ def test_demo_runs_the_smoke_dag_and_reports_its_metrics(runtime_env, capsys):
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("platform_smoke "))
     assert "success" in line
-    assert " 2000 " in line and "16/16" in line
-    assert "2 day(s) of canary.events equal the generated events" in out
+    assert " 1000 " in line and "8/8" in line
+    assert "1 day(s) of canary.events equal the generated events" in out
