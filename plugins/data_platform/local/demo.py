@@ -82,8 +82,7 @@ def read_last_run(dag_id: str) -> dict[str, Any]:
             TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id
         )
         tasks = {
-            ti.task_id + (f"[{ti.map_index}]" if ti.map_index >= 0 else ""): str(ti.state)
-            for ti in instances
+            ti.task_id + (f"[{ti.map_index}]" if ti.map_index >= 0 else ""): str(ti.state) for ti in instances
         }
         rows = session.query(XComModel).filter(
             XComModel.dag_id == dag_id, XComModel.run_id == run.run_id, XComModel.key == XCOM_RETURN_KEY
@@ -189,7 +188,7 @@ def main(argv: list[str]) -> int:
     only = set(argv)
     registry: list[dict[str, Any]] = load_yaml(REGISTRY)
     print("Preparing the local runtime (embedded PostgreSQL, Airflow metadata DB)...", flush=True)
-    env = init(local_environment())
+    env = init(local_environment(), serialize_dags=False)
     os.environ.update(env)  # prepare / verify steps run here with the same settings
     outcomes = []
     for entry in registry:
