@@ -177,7 +177,7 @@ def test_check_command_prints_batches_or_errors(tmp_path, capsys):
 
     assert main([str(REPO / "include" / "cdc" / "tables")]) == 0
     out = capsys.readouterr().out
-    assert "hourly (0 * * * *): 3 tables in 2 batches" in out
+    assert "hourly (0 * * * *): 3 tables in 1 batches" in out
     assert "shop.payments [historical, parquet]" in out
     write(tmp_path, "sales.yaml", "- source_table: t\n")
     assert main([str(tmp_path)]) == 2
