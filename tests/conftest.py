@@ -30,6 +30,14 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.pop("PIPELINE_ENV", None)
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop every embedded PostgreSQL a test started under this session's folder."""
+    from data_platform.local.postgres import stop_local_postgres
+
+    for pid_file in _SESSION_DIR.rglob("postmaster.pid"):
+        stop_local_postgres(pid_file.parent)
+
+
 @pytest.fixture(scope="session")
 def local_postgres():
     """A real embedded PostgreSQL (started once per test session, stopped at its end)."""
