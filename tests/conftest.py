@@ -39,6 +39,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One moto server for the session (real HTTP, botocore request building and validation).
+
+    s3fs and the provider's async S3 hook use aiobotocore, which moto's in-process mock cannot
+    intercept, so aws-target tests of the lake, sensors, warehouse and Spark jobs talk to it.
+    """
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def local_postgres():
     """A real embedded PostgreSQL (started once per test session, stopped at its end)."""
     from data_platform.local.postgres import ensure_local_postgres, stop_local_postgres

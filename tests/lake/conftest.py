@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.lake.moto_s3 import aws_lake, moto_endpoint  # noqa: F401 - fixtures
+from tests.lake.moto_s3 import aws_lake  # noqa: F401 - fixture
 
 
 @pytest.fixture

@@ -1,30 +1,14 @@
-"""A moto S3 server for the aws-target tests of the lake, sensors and warehouse.
-
-s3fs (ObjectStoragePath) and the provider's async S3 hook use aiobotocore, which moto's
-in-process mock cannot intercept, so the tests talk to moto's HTTP server on localhost (real
-botocore request building and validation, no AWS).
-"""
+"""The aws target on the session's moto server (``moto_endpoint`` in tests/conftest.py), for the
+aws-target tests of the lake, sensors and warehouse."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 REGION = "eu-west-1"
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture

@@ -43,21 +43,9 @@ def lake(tmp_path: Path) -> str:
     return f"file://{tmp_path / 'lake'}"
 
 
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[str]:
-    """A moto S3 server (real HTTP, botocore request validation intact), started once."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def s3_bucket(
-    s3_server: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    moto_endpoint: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
     """A fresh bucket; AWS_ENDPOINT_URL points at the moto server for this test only."""
     import re
@@ -66,14 +54,14 @@ def s3_bucket(
 
     from spark_jobs.common import lake as lake_io
 
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     lake_io._s3_client.cache_clear()
     lake_io._s3_filesystem.cache_clear()
     name = "t-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-") + f"-{next(_BUCKETS)}"
-    client = boto3.client("s3", endpoint_url=s3_server)
+    client = boto3.client("s3", endpoint_url=moto_endpoint)
     client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     yield f"s3://{name}"
     lake_io._s3_client.cache_clear()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from data_platform.lake import storage
-from tests.lake.moto_s3 import aws_lake, moto_endpoint  # noqa: F401 - fixtures
+from tests.lake.moto_s3 import aws_lake  # noqa: F401 - fixture
 
 TEST_SCHEMAS = ("demo", "dp_audit", "dq_test")
 INTERVAL_END = datetime(2024, 1, 2, tzinfo=UTC)
