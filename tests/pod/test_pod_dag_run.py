@@ -3,14 +3,11 @@ secret masking by the supervisor) on the local target, in a fresh Airflow home."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
-from data_platform.paths import PLUGINS_DIR, REPO_ROOT
+from tests.dag_file_runner import run_dag_file
 
 SECRET_PASSWORD = "e2e-pa55word-hidden"
 
@@ -46,28 +43,15 @@ DAG_FILE = textwrap.dedent(
 
 @pytest.mark.e2e
 def test_a_dag_of_pod_tasks_runs_through_airflow(tmp_path):
-    home = tmp_path / "airflow"
-    (home / "dags").mkdir(parents=True)
-    dag_file = home / "dags" / "pod_tasks_e2e.py"
-    dag_file.write_text(DAG_FILE)
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "PYTHONPATH": os.pathsep.join([str(PLUGINS_DIR), str(REPO_ROOT)]),
-        "PIPELINE_TARGET": "local",
-        "AIRFLOW_CONN_JIRA_API": f'{{"conn_type": "http", "host": "jira.example.com", "password": "{SECRET_PASSWORD}"}}',
-    }
-    airflow = [sys.executable, "-m", "airflow"]
-    subprocess.run(
-        [*airflow, "db", "migrate"], env=env, cwd=tmp_path, capture_output=True, check=True, timeout=300
+    output = run_dag_file(
+        DAG_FILE,
+        "pod_tasks_e2e",
+        tmp_path,
+        {
+            "PIPELINE_TARGET": "local",
+            "AIRFLOW_CONN_JIRA_API": f'{{"conn_type": "http", "host": "jira.example.com", "password": "{SECRET_PASSWORD}"}}',
+        },
     )
-    done = subprocess.run(
-        [sys.executable, str(dag_file)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
-    )
-    output = done.stdout + done.stderr
     assert "RUN_STATE success" in output, output[-5000:]
     assert 'PLAN {"batches": [["orders", "customers"]]}' in output
     assert "password is ***" in output

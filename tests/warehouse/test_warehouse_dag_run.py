@@ -3,14 +3,11 @@ templating, XComArgs, sensor XCom) on the local target: wait -> admit -> load ->
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
-from data_platform.paths import PLUGINS_DIR, REPO_ROOT
+from tests.dag_file_runner import run_dag_file
 from tests.warehouse.conftest import event
 
 DAG_FILE = textwrap.dedent(
@@ -56,31 +53,7 @@ def test_wait_admit_load_check_run_through_airflow(warehouse, tmp_path):
         f"{received}/events_1.parquet", [event(1), event(2), event(3, event_type="purchase")]
     )
     warehouse.parquet(f"{received}/misnamed.parquet", [event(4)])
-    home = tmp_path / "airflow"
-    (home / "dags").mkdir(parents=True)
-    dag_file = home / "dags" / "warehouse_e2e.py"
-    dag_file.write_text(DAG_FILE)
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "PYTHONPATH": os.pathsep.join([str(PLUGINS_DIR), str(REPO_ROOT)]),
-    }
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        check=True,
-        timeout=300,
-    )
-    done = subprocess.run(
-        [sys.executable, str(dag_file)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
-    )
-
-    output = done.stdout + done.stderr
+    output = run_dag_file(DAG_FILE, "warehouse_e2e", tmp_path)
     assert "RUN_STATE success" in output, output[-6000:]
     assert '"rows_in": 3' in output and '"rows_out": 3' in output and '"files_loaded": 1' in output
     assert '"checks_passed": 10' in output and '"checks_total": 10' in output
