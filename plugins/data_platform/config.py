@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from data_platform.paths import include_dir
+from data_platform.paths import include_file, include_files, include_path
 
 
 class ConfigError(ValueError):
@@ -30,13 +30,14 @@ def _read_yaml(path: Path) -> Any:
 
 
 def load_yaml(relative_path: str) -> Any:
-    """Load ``include/<relative_path>`` (cached per process)."""
-    return _read_yaml(include_dir() / relative_path)
+    """Load ``<include folder>/<relative_path>`` (first include folder holding it; cached)."""
+    return _read_yaml(include_file(relative_path))
 
 
 def load_yaml_dir(relative_dir: str) -> dict[str, Any]:
-    """Load every ``*.yaml`` file of ``include/<relative_dir>``, keyed by file stem, sorted."""
-    folder = include_dir() / relative_dir
-    if not folder.is_dir():
-        raise ConfigError(f"Configuration folder {folder} does not exist.")
-    return {p.stem: _read_yaml(p) for p in sorted(folder.glob("*.yaml"))}
+    """Load every ``*.yaml`` file of ``<include folder>/<relative_dir>`` over all include
+    folders (an earlier folder's file wins), keyed by file stem, sorted."""
+    folders = [folder / relative_dir for folder in include_path()]
+    if not any(folder.is_dir() for folder in folders):
+        raise ConfigError(f"Configuration folder {folders[0]} does not exist.")
+    return {Path(name).stem: _read_yaml(path) for name, path in include_files(relative_dir, "*.yaml").items()}

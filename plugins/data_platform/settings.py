@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from data_platform.config import ConfigError, load_yaml
-from data_platform.paths import include_dir, local_dir
+from data_platform.paths import local_dir
 
 TARGET_ENV_VAR = "PIPELINE_TARGET"
 ENVIRONMENT_ENV_VAR = "PIPELINE_ENV"
@@ -52,7 +52,6 @@ class PlatformSettings:
     environment: str
     lake_root: str
     landing_root: str
-    job_include_dir: str
     artifacts_root: str
     warehouse_conn_id: str
     aws_conn_id: str | None
@@ -118,7 +117,6 @@ def get_settings() -> PlatformSettings:
         environment=environment,
         lake_root=str(block["lake_root"]).format(**expand),
         landing_root=str(block["landing_root"]).format(**expand),
-        job_include_dir=str(block.get("job_include_dir") or include_dir()),
         artifacts_root=str(block["artifacts_root"]).format(**expand),
         warehouse_conn_id=block["warehouse_conn_id"],
         aws_conn_id=block.get("aws_conn_id"),

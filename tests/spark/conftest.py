@@ -47,7 +47,7 @@ def spark_include(tmp_path, monkeypatch) -> IncludeCopy:
     root = tmp_path / "include"
     for part in ("platform", "spark"):
         shutil.copytree(REPO_ROOT / "include" / part, root / part)
-    monkeypatch.setenv("PLATFORM_INCLUDE_DIR", str(root))
+    monkeypatch.setenv("PLATFORM_INCLUDE_PATH", str(root))
     copy = IncludeCopy(root)
     copy.edit("spark/jobs.yaml", lambda jobs: jobs.update(tinyjob=dict(TINYJOB)))
     return copy

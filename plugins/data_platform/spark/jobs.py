@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from data_platform.config import ConfigError, load_yaml
-from data_platform.paths import REPO_ROOT, include_dir
+from data_platform.paths import REPO_ROOT, include_file
 from data_platform.spark.versions import Version
 
 JOBS_FILE = "spark/jobs.yaml"
@@ -59,7 +59,7 @@ class JobSpec:
 
     @property
     def requirements_file(self) -> Path | None:
-        return include_dir() / "spark" / self.requirements if self.requirements else None
+        return include_file(f"spark/{self.requirements}") if self.requirements else None
 
     def entry_module(self, entry_point: str | None) -> str:
         """The module to run: the given entry point (validated) or the job's first one."""

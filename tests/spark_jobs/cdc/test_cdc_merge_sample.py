@@ -9,11 +9,11 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from data_platform.local.dms_simulator import write_sample_data
 from spark_jobs.cdc.layout import TableLayout
 from spark_jobs.cdc.merge import MergeSettings, merge_tables
 from spark_jobs.cdc.outputs import changes_files, current_files, read_changes, read_current, read_result
 from spark_jobs.cdc.plan import plan_cadence
-from spark_jobs.cdc.sample_data import write_sample_data
 from spark_jobs.cdc.sinks.snapshot import existing_versions
 from spark_jobs.cdc.table_config import load_table_configs
 
