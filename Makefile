@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# plugins/ (the platform, as MWAA's plugins folder) and the checkout root (spark_jobs, for local
+# Spark and pod runs and for compiling the bundle); outside make: export the same PYTHONPATH.
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
 .PHONY: demo test lint bench install airflow lock clean check-images
@@ -36,9 +38,8 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	grep -v -- '--constraint' requirements.txt > $(VENV)/requirements-mwaa.txt
 	$(VENV)/bin/uv pip install --python $(PY) --quiet \
 	  -r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -c constraints.txt
-	# the checkout's plugins/ and root on sys.path, as Airflow and MWAA arrange it
-	printf '%s\n' "$(CURDIR)/plugins" "$(CURDIR)" > \
-	  "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/data_platform_checkout.pth"
+	# no .pth: paths are set explicitly (PYTHONPATH above, the local runtime, pytest), as on MWAA
+	rm -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/data_platform_checkout.pth"
 	touch $(STAMP)
 
 lock:  ## re-resolve and pin everything (needs network to PyPI)
