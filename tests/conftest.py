@@ -35,7 +35,9 @@ def pytest_configure(config: pytest.Config) -> None:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
-            "PLATFORM_INCLUDE_PATH": os.pathsep.join(map(str, [compiled, REPO_ROOT / "include", FIXTURE_INCLUDE])),
+            "PLATFORM_INCLUDE_PATH": os.pathsep.join(
+                map(str, [compiled, REPO_ROOT / "include", FIXTURE_INCLUDE])
+            ),
             "PLATFORM_LOCAL_DIR": str(_SESSION_DIR / "local"),
             "PIPELINE_TARGET": "local",
         }

@@ -238,7 +238,8 @@ def _config_files(path_or_dir: str | Path) -> list[str]:
     return [str(path)]
 
 
-def _format_error(source: str, table: str, error: Any) -> str:
+def format_error(source: str, table: str, error: Any) -> str:
+    """One pydantic error as ``<source>: table '<table>': field '<field>': <message>``."""
     field_path = ".".join(str(part) for part in error["loc"]) or "(table)"
     return f"{source}: table {table!r}: field {field_path!r}: {error['msg']}"
 
@@ -278,7 +279,7 @@ def parse_table_file(text: str, source: str = "<string>") -> list[TableConfig]:
         try:
             configs.append(TableConfig.model_validate(merged))
         except ValidationError as exc:
-            problems.extend(_format_error(source, name, error) for error in exc.errors())
+            problems.extend(format_error(source, name, error) for error in exc.errors())
     if problems:
         raise TableConfigError("\n".join(problems))
     return configs

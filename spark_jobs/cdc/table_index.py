@@ -29,6 +29,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from spark_jobs.cdc.table_config import (
     OP_COLUMN,
     SEQ_COLUMN,
@@ -36,6 +38,7 @@ from spark_jobs.cdc.table_config import (
     TableConfigError,
     cadence_to_cron,
     cadences,
+    format_error,
     load_table_configs,
 )
 
@@ -97,18 +100,23 @@ def parse_index(text: str, source: str = "<string>") -> list[TableConfig]:
             f"{source}: not a CDC table index (expected format {INDEX_FORMAT!r}); compile it with "
             "python -m spark_jobs.cdc.table_index"
         )
-    configs = []
+    configs: list[TableConfig] = []
+    problems: list[str] = []
     for table_id, fields in document["tables"].items():
         values = {k: v for k, v in fields.items() if k not in _DERIVED}
         try:
             configs.append(TableConfig.model_validate(values))
-        except ValueError as exc:
-            raise TableConfigError(f"{source}: table {table_id!r}: {exc}") from None
+        except ValidationError as exc:
+            problems.extend(format_error(source, table_id, error) for error in exc.errors())
+    if problems:
+        raise TableConfigError("\n".join(problems))
     return configs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m spark_jobs.cdc.table_index", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m spark_jobs.cdc.table_index", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("folders", nargs="+", help="folders of <source_db>.yaml table configs")
     parser.add_argument("--out", required=True, help="index file to write")
     args = parser.parse_args(argv)

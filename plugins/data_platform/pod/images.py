@@ -45,7 +45,8 @@ class ImageSpec(BaseModel):
     built: date
     description: str = ""
     dockerfile: str | None = Field(
-        None, description="Dockerfile (repository path) the image is built from; pod commands are checked against it"
+        None,
+        description="Dockerfile (repository path) the image is built from; pod commands are checked against it",
     )
     target: str | None = Field(None, description="build stage of ``dockerfile`` (docker build --target)")
 
