@@ -30,6 +30,9 @@ airflow: install  ## a local Airflow UI on http://localhost:8080 (no Docker)
 	$(PY) -m data_platform.local.runtime standalone
 
 install: $(STAMP)
+	@# no .pth: paths are set explicitly (PYTHONPATH above, the local runtime, pytest), as on
+	@# MWAA; remove the one earlier installs wrote, or the checkout is on every sys.path
+	@rm -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/data_platform_checkout.pth"
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -38,8 +41,6 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	grep -v -- '--constraint' requirements.txt > $(VENV)/requirements-mwaa.txt
 	$(VENV)/bin/uv pip install --python $(PY) --quiet \
 	  -r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -c constraints.txt
-	# no .pth: paths are set explicitly (PYTHONPATH above, the local runtime, pytest), as on MWAA
-	rm -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/data_platform_checkout.pth"
 	touch $(STAMP)
 
 lock:  ## re-resolve and pin everything (needs network to PyPI)

@@ -69,7 +69,7 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         env.setdefault(METADATA_CONN_VAR, server.sqlalchemy_uri(AIRFLOW_DB))
         env.setdefault(WAREHOUSE_CONN_VAR, server.airflow_connection_json(WAREHOUSE_DB))
     lineage_events_file().parent.mkdir(parents=True, exist_ok=True)
-    compiled = local_dir() / "compiled"
+    compiled = Path(env.get("PLATFORM_LOCAL_DIR") or local_dir()).resolve() / "compiled"
     configured = [Path(p) for p in env.get(INCLUDE_PATH_ENV_VAR, "").split(os.pathsep) if p]
     include_path = [p for p in configured if p != compiled] or default_include_path()
     compile_cdc_index(include_path, compiled)
