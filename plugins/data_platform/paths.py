@@ -45,11 +45,6 @@ def include_path() -> list[Path]:
     return found
 
 
-def include_dir() -> Path:
-    """The first include folder (the product configuration)."""
-    return include_path()[0]
-
-
 def include_file(relative_path: str) -> Path:
     """``<folder>/<relative_path>`` of the first include folder holding it (the first folder's
     path when none does, so a caller's 'does not exist' error names the expected place)."""

@@ -2,7 +2,9 @@
 
 Operators call :func:`get_settings` inside ``execute()``, never at DAG parse time, so one DAG
 file runs unchanged on MWAA (``PIPELINE_TARGET=aws``) and locally (``PIPELINE_TARGET=local``).
-This is the only module that reads the switch.
+This is the only module that reads the switch, and the one mechanism through which
+target-dependent values (lake root, landing root, connection ids...) reach tasks: operators and
+``@task`` functions call it when they run (there are no template macros for them).
 """
 
 from __future__ import annotations
