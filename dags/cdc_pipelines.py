@@ -34,6 +34,7 @@ from data_platform.warehouse.operators import CheckWarehouseTable, LoadToWarehou
 
 @task
 def table_configs(cadence: str, run_id: str | None = None) -> list[str]:
+    """Ship the cadence's table configs with this run; returns the planner's arguments."""
     return cdc.plan_arguments(cadence, run_id)
 
 
