@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from data_platform.paths import include_dir
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -40,3 +43,16 @@ def load_yaml_dir(relative_dir: str) -> dict[str, Any]:
     if not folder.is_dir():
         raise ConfigError(f"Configuration folder {folder} does not exist.")
     return {p.stem: _read_yaml(p) for p in sorted(folder.glob("*.yaml"))}
+
+
+def validate_config(model: type[ModelT], data: Any, where: str) -> ModelT:
+    """``model.model_validate(data)``; a ValidationError becomes a ConfigError naming ``where``
+    (the file and block) and every invalid field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in err.errors()
+        )
+        raise ConfigError(f"{where} is invalid: {problems}.") from None

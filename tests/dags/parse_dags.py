@@ -35,7 +35,10 @@ HEAVY_MODULES = (
 )
 
 
-WRAPPED_PROVIDER_MODULES = ("airflow.providers.cncf.kubernetes.operators.pod",)
+WRAPPED_PROVIDER_MODULES = (
+    "airflow.providers.cncf.kubernetes.operators.pod",
+    "airflow.providers.amazon.aws.operators.base_aws",
+)
 
 
 def _no_network(*_args, **_kwargs):
@@ -52,7 +55,8 @@ def main(dags_folder: str) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
     # The provider operators the platform subclasses come with their own imports (PodTask is a
-    # KubernetesPodOperator, which loads the kubernetes client). Those are the provider's cost,
+    # KubernetesPodOperator, which loads the kubernetes client; SparkJob an AwsBaseOperator, which
+    # loads boto3). Those are the provider's cost,
     # paid once by the dag-processor's pre-import; only what the DAG files add on top counts.
     for module in WRAPPED_PROVIDER_MODULES:
         importlib.import_module(module)

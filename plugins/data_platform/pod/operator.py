@@ -36,7 +36,7 @@ from data_platform.pod.naming import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from data_platform.pod.local_runner import LocalProcess
+    from data_platform.process import LocalProcess
     from data_platform.settings import PlatformSettings
 
 # Operator arguments that come from the profile; a task may not set them.
@@ -265,8 +265,10 @@ class PodTask(KubernetesPodOperator):
         from airflow.providers.common.compat.sdk import redact
 
         from data_platform.config import ConfigError
-        from data_platform.pod.local_runner import LocalProcess, local_command, local_environment
+        from data_platform.paths import REPO_ROOT
+        from data_platform.pod.local_runner import local_command, local_environment
         from data_platform.pod.secret_refs import local_secret_env
+        from data_platform.process import LocalProcess
 
         try:
             argv = local_command(self.cmds, self.arguments)
@@ -285,6 +287,7 @@ class PodTask(KubernetesPodOperator):
                 log=self.log,
                 timeout=timeout,
                 grace_period=self.termination_grace_period or LOCAL_GRACE_PERIOD_SECONDS,
+                cwd=REPO_ROOT,
                 redact=lambda line: str(redact(line)),
             )
             self.log.info(
