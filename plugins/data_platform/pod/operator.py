@@ -177,7 +177,6 @@ class PodTask(KubernetesPodOperator):
         self.schedule_timeout_seconds = profile.startup_timeout_seconds
         self.on_finish_action = OnFinishAction(profile.on_finish_action)
         self.on_kill_action = OnKillAction(profile.on_kill_action)
-        self._is_delete_operator_pod = self.on_finish_action == OnFinishAction.DELETE_POD
         self.deferrable = profile.deferrable
         for attribute, value in profile.cluster.operator_kwargs().items():
             setattr(self, attribute, value)
