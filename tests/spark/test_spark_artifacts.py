@@ -9,7 +9,6 @@ import io
 import shutil
 import tarfile
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -48,7 +47,7 @@ def tiny_copy(spark_include, tmp_path):
     shutil.copytree(
         REPO_ROOT / "tests/spark/jobs/tinyjob", package, ignore=shutil.ignore_patterns("__pycache__")
     )
-    return replace(get_job("tinyjob"), package=str(package))
+    return get_job("tinyjob").model_copy(update=dict(package=str(package)))
 
 
 def test_build_is_reproducible_and_holds_launcher_package_and_lock(tiny_copy, tmp_path):
@@ -84,7 +83,7 @@ def test_build_refuses_jobs_that_import_airflow_or_miss_an_entry_point(tiny_copy
     with pytest.raises(
         ArtifactError, match="Entry point 'tinyjob.missing' of Spark job 'tinyjob' has no file"
     ):
-        build_artifact(replace(tiny_copy, entry_points=("tinyjob.missing",)), tmp_path / "out")
+        build_artifact(tiny_copy.model_copy(update=dict(entry_points=("tinyjob.missing",))), tmp_path / "out")
 
 
 def _wheel(folder: Path, name: str, version: str) -> Path:
@@ -115,7 +114,7 @@ def test_dependency_archive_is_built_from_the_pinned_lock(spark_include, tiny_co
     lock = spark_include.root / "spark" / "requirements" / "tinyjob.lock"
     lock.parent.mkdir()
     lock.write_text("tinydep==0.1.0  # the only extra package\n")
-    job = replace(tiny_copy, requirements="requirements/tinyjob.lock")
+    job = tiny_copy.model_copy(update=dict(requirements="requirements/tinyjob.lock"))
 
     built = build_artifact(job, tmp_path / "out")
     again = build_artifact(job, tmp_path / "again")
@@ -169,7 +168,7 @@ def test_deploy_layout_idempotence_and_immutability(tiny_copy, tmp_path):
 def test_aliases_only_move_forward_and_pins_resolve_to_exact_versions(tiny_copy, tmp_path):
     store = open_store(f"file://{tmp_path / 'artifacts'}")
     for version in ("1.0.0", "1.1.0", "1.0.5"):
-        job = replace(tiny_copy, version=Version.parse(version))
+        job = tiny_copy.model_copy(update=dict(version=Version.parse(version)))
         deploy_artifact(build_artifact(job, tmp_path / version), store)
 
     resolved = {
