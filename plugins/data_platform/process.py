@@ -8,7 +8,6 @@ EMR job would not see (Airflow connections and variables).
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -17,11 +16,20 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 # Variables of the Airflow worker that a pod or an EMR job would not see: connections and
 # variables reach a job only when declared (``secrets=[...]``), as on Kubernetes.
 WORKER_ONLY_PREFIXES = ("AIRFLOW_CONN_", "AIRFLOW_VAR_")
 TAIL_LINES = 20
+
+
+class TaskLog(Protocol):
+    """What the supervisor logs to (a task's ``self.log``)."""
+
+    def info(self, event: str, *args: Any) -> Any: ...
+
+    def warning(self, event: str, *args: Any) -> Any: ...
 
 
 def child_environment(extra: Mapping[str, str], base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -53,7 +61,7 @@ class LocalProcess:
         argv: Sequence[str],
         *,
         env: Mapping[str, str],
-        log: logging.Logger,
+        log: TaskLog,
         timeout: float | None = None,
         grace_period: float = 10.0,
         cwd: Path,

@@ -7,6 +7,8 @@ import base64
 import hashlib
 import io
 import shutil
+import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -76,10 +78,21 @@ def test_build_is_reproducible_and_holds_launcher_package_and_lock(tiny_copy, tm
     assert (first.folder / "launcher.py").read_text().startswith('"""Entry point of every Spark job run')
 
 
-def test_build_refuses_jobs_that_import_airflow_or_miss_an_entry_point(tiny_copy, tmp_path):
-    (tiny_copy.package_dir / "words.py").write_text("from airflow.sdk import Variable\n")
-    with pytest.raises(ArtifactError, match=r"imports Airflow / the platform plugins \(tinyjob/words.py:1\)"):
-        build_artifact(tiny_copy, tmp_path / "out")
+@pytest.mark.parametrize("line", ["from airflow.sdk import Variable", "import data_platform.settings"])
+def test_the_linter_refuses_spark_jobs_that_import_airflow_or_the_plugins(line):
+    ruff = Path(sys.executable).with_name("ruff")
+    for path, banned in (("spark_jobs/cdc/new_job.py", True), ("plugins/data_platform/new.py", False)):
+        result = subprocess.run(
+            [str(ruff), "check", "--no-cache", "--stdin-filename", path, "-"],
+            input=f"{line}\n",
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+        )
+        assert ("TID251" in result.stdout) is banned, result.stdout
+
+
+def test_build_refuses_a_job_that_misses_an_entry_point(tiny_copy, tmp_path):
     with pytest.raises(
         ArtifactError, match="Entry point 'tinyjob.missing' of Spark job 'tinyjob' has no file"
     ):

@@ -49,8 +49,15 @@ def plan_arguments(cadence: str) -> list[str]:
     ]
 
 
-def merge_arguments(plan: dict[str, Any], run_id: str) -> list[list[str]]:
+def _require_run_id(run_id: str | None) -> str:
+    if not run_id:
+        raise ValueError("The CDC tasks need the run_id of their DAG run (the task context's run_id).")
+    return run_id
+
+
+def merge_arguments(plan: dict[str, Any], run_id: str | None) -> list[list[str]]:
     """One ``merge_job`` argument list per planned batch (empty when no table has new files)."""
+    run_id = _require_run_id(run_id)
     import json
 
     from data_platform.settings import get_settings
@@ -75,7 +82,7 @@ def planned_tables(plan: dict[str, Any]) -> list[str]:
     return [table for batch in plan["batches"] for table in batch["tables"]]
 
 
-def warehouse_load_for(table_id: str, run_id: str) -> dict[str, Any]:
+def warehouse_load_for(table_id: str, run_id: str | None) -> dict[str, Any]:
     """Arguments of ``table_id``'s warehouse load and checks, from its merge result of ``run_id``.
 
     A table whose merge failed (or has no result because its Spark job broke) raises here, so
@@ -87,6 +94,7 @@ def warehouse_load_for(table_id: str, run_id: str) -> dict[str, Any]:
     from spark_jobs.cdc.outputs import changes_files, read_result
     from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, select_tables
 
+    run_id = _require_run_id(run_id)
     settings = get_settings()
     (config,) = select_tables([c for configs in tables_by_cadence().values() for c in configs], [table_id])
     if not config.warehouse_table:

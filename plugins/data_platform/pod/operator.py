@@ -227,7 +227,8 @@ class PodTask(KubernetesPodOperator):
     def _plain_env_vars(self) -> dict[str, str]:
         """The prepared env_vars as a plain mapping (a value_from has no local equivalent)."""
         plain: dict[str, str] = {}
-        for var in self.env_vars:
+        prepared: list[Any] = list(self.env_vars)  # V1EnvVars once prepared
+        for var in prepared:
             if var.value_from is not None:
                 raise ValueError(
                     f"env_vars: {var.name} uses value_from; pass a plain value (or a secret via secrets=)."

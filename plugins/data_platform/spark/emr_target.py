@@ -54,7 +54,7 @@ class EmrServerlessTarget:
         self.environment = environment
         self.emr = environment.require_emr()
         self.hook = operator.hook
-        self.identity = TaskRunIdentity.from_context(context, operator.retries)
+        self.identity = TaskRunIdentity.from_context(context, operator.retries or 0)
         self.current: JobRunRef | None = None  # the run this task follows (what kill() cancels)
         self.delay = max(1, int(operator.poll_interval))
 

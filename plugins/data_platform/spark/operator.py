@@ -136,7 +136,7 @@ class SparkJob(AwsBaseOperator[SparkEmrServerlessHook]):
         self._target: SparkTarget | None = None
 
     @classmethod
-    def partial(cls, **kwargs: Any) -> Any:  # type: ignore[override]
+    def partial(cls, **kwargs: Any) -> Any:
         """``BaseOperator.partial``, with the alert policy turned into callbacks the mapped task declares."""
         if "job" in kwargs:
             get_job(kwargs["job"])

@@ -90,7 +90,9 @@ def _translate_arguments(args: str) -> str:
 
 
 def _split_top_level_commas(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         depth += char == "("
         depth -= char == ")"
@@ -114,7 +116,9 @@ def _translate_body(body: str) -> str:
 
 def _split_keep_separators(body: str) -> list[str]:
     """Split a procedure body on top-level ``;`` keeping whitespace, so ``';'.join`` rebuilds it."""
-    pieces, current, quote = [], [], None
+    pieces: list[str] = []
+    current: list[str] = []
+    quote: str | None = None
     for char in body:
         if quote:
             quote = None if char == quote else quote
