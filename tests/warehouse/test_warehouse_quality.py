@@ -156,7 +156,7 @@ def test_the_demo_rules_file_runs_against_a_loaded_demo_table(warehouse):
     ("bad", "message"),
     [
         (rules({"type": "row_count", "equals": "source"}), "needs source_row_count"),
-        (rules({"type": "uniqueish", "column": "id"}), "unknown rule type"),
+        (rules({"type": "uniqueish", "column": "id"}), "'uniqueish'.*expected tags: 'row_count'"),
         (rules({"type": "not_null", "columns": ["nope"]}), "'nope' is not in the table"),
         (rules({"type": "range", "column": "price"}), "min and/or max"),
         (rules({"type": "accepted_values", "column": "status", "values": ["a\\b"]}), "backslash"),
