@@ -1,7 +1,7 @@
 """Template macros for DAGs: target-dependent values resolved when a task renders (run time).
 
     DAG(..., user_defined_macros=PLATFORM_MACROS)
-    PodTask(..., arguments=["--lake-root", "{{ platform.lake_root }}"])
+    PlatformPodOperator(..., arguments=["--lake-root", "{{ platform.lake_root }}"])
 
 DAG files must not read the target at parse time; a macro is evaluated by the worker that runs
 the task, so the same serialized DAG renders ``file://...`` locally and ``s3://...`` on MWAA.

@@ -54,8 +54,8 @@ def main(dags_folder: str) -> None:
 
     from airflow.dag_processing.dagbag import DagBag
 
-    # The provider operators the platform subclasses come with their own imports (PodTask is a
-    # KubernetesPodOperator, which loads the kubernetes client; SparkJob an AwsBaseOperator, which
+    # The provider operators the platform subclasses come with their own imports (PlatformPodOperator is a
+    # KubernetesPodOperator, which loads the kubernetes client; SparkJobOperator an AwsBaseOperator, which
     # loads boto3). Those are the provider's cost,
     # paid once by the dag-processor's pre-import; only what the DAG files add on top counts.
     for module in WRAPPED_PROVIDER_MODULES:

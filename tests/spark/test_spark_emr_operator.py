@@ -1,4 +1,4 @@
-"""SparkJob on the aws target against moto: the exact StartJobRun request, reattach on retry,
+"""SparkJobOperator on the aws target against moto: the exact StartJobRun request, reattach on retry,
 cancel on kill / timeout, failures, deferral, driver logs, cross-account role.
 
 moto finishes a job run at once (SUCCESS); tests that need a running or failed run set moto's
@@ -24,7 +24,7 @@ TASK_ID = "merge_batch"
 def make_task(**overrides):
     from airflow.sdk import DAG
 
-    from data_platform.spark import SparkJob
+    from data_platform.spark import SparkJobOperator
 
     kwargs = dict(
         task_id=TASK_ID,
@@ -40,7 +40,7 @@ def make_task(**overrides):
     )
     kwargs.update(overrides)
     with DAG(DAG_ID, schedule=None):
-        return SparkJob(**kwargs)
+        return SparkJobOperator(**kwargs)
 
 
 @pytest.fixture

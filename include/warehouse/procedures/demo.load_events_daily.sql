@@ -1,4 +1,4 @@
--- demo.load_events_daily: ELT step called by LoadToWarehouse(mode="procedure") after staging.
+-- demo.load_events_daily: ELT step called by LoadToWarehouseOperator(mode="procedure") after staging.
 -- Reads the staged rows from the session's temp table stage_events_daily, replaces the days
 -- present in the batch. Redshift argument order (name, mode, type); translated for PostgreSQL.
 CREATE OR REPLACE PROCEDURE demo.load_events_daily(min_amount IN DECIMAL(12,2))

@@ -1,4 +1,4 @@
-"""The aws target of ``SparkJob``: one EMR Serverless job run per task instance.
+"""The aws target of ``SparkJobOperator``: one EMR Serverless job run per task instance.
 
 Beyond the provider's ``EmrServerlessStartJobOperator``: a retry reattaches to the run an earlier
 try started (found by its deterministic name and identity tags) instead of starting a second one;
@@ -33,7 +33,7 @@ from data_platform.spark.versions import VersionPin
 if TYPE_CHECKING:
     from data_platform.settings import PlatformSettings
     from data_platform.spark.environments import SparkEnvironment
-    from data_platform.spark.operator import SparkJob
+    from data_platform.spark.operators import SparkJobOperator
 
 DEFER_TIMEOUT_MARGIN = timedelta(minutes=2)
 LOG_TAIL_LINES = 200
@@ -47,7 +47,11 @@ class EmrServerlessTarget:
     """Start or reattach, wait (or defer), finish: the job run of ``operator``'s task instance."""
 
     def __init__(
-        self, operator: SparkJob, settings: PlatformSettings, environment: SparkEnvironment, context: Any
+        self,
+        operator: SparkJobOperator,
+        settings: PlatformSettings,
+        environment: SparkEnvironment,
+        context: Any,
     ) -> None:
         self.operator = operator
         self.settings = settings

@@ -1,4 +1,4 @@
-"""The local target of ``SparkJob``: the job's entry point, args and merged conf through ``spark-submit``.
+"""The local target of ``SparkJobOperator``: the job's entry point, args and merged conf through ``spark-submit``.
 
 Runs pyspark's ``spark-submit`` (next to the current interpreter) in local mode with the working
 tree's package on ``PYTHONPATH`` and ``PYSPARK_PYTHON`` set to this interpreter, supervised by
@@ -25,7 +25,7 @@ from data_platform.spark.versions import VersionPin
 if TYPE_CHECKING:
     from data_platform.spark.environments import SparkEnvironment
     from data_platform.spark.jobs import JobSpec
-    from data_platform.spark.operator import SparkJob
+    from data_platform.spark.operators import SparkJobOperator
 
 LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
 KILL_GRACE_SECONDS = 10
@@ -60,7 +60,7 @@ def spark_submit_command(
 class LocalSparkTarget:
     """One spark-submit run of ``operator``'s job from the working tree."""
 
-    def __init__(self, operator: SparkJob, environment: SparkEnvironment, spec: JobSpec) -> None:
+    def __init__(self, operator: SparkJobOperator, environment: SparkEnvironment, spec: JobSpec) -> None:
         self.operator = operator
         self.environment = environment
         self.spec = spec
@@ -84,7 +84,7 @@ class LocalSparkTarget:
         workdir = local_dir() / "spark" / "work" / f"{ti.dag_id}.{ti.task_id}.{getattr(ti, 'map_index', -1)}"
         workdir.mkdir(parents=True, exist_ok=True)
         # Run a copy, as on EMR: the script's folder goes first on sys.path, and this package's
-        # folder would shadow standard modules (operator.py).
+        # folder would shadow modules of the job named like ours (conf, logs, hooks...).
         shutil.copyfile(LAUNCHER, workdir / LAUNCHER.name)
         master = self.environment.local.master if self.environment.local else "local[2]"
         command = spark_submit_command(

@@ -3,9 +3,9 @@
 Both resolve the warehouse at run time (``get_settings().warehouse_conn_id``: the ``warehouse``
 PostgreSQL connection locally, ``redshift_default`` on aws)::
 
-    load = LoadToWarehouse(task_id="load_events", table="demo.events", source_uris=admit.output["accepted"],
+    load = LoadToWarehouseOperator(task_id="load_events", table="demo.events", source_uris=admit.output["accepted"],
                            mode="merge", primary_key=["event_id"], delete_column="op", order_by=["seq"])
-    check = CheckWarehouseTable(task_id="check_events", table="demo.events", rules="demo.events",
+    check = CheckWarehouseTableOperator(task_id="check_events", table="demo.events", rules="demo.events",
                                 source_row_count="{{ ti.xcom_pull('load_events')['rows_in'] }}")
 """
 
@@ -32,7 +32,7 @@ def _resolved_later(value: Any) -> bool:
     return (isinstance(value, str) and "{{" in value) or hasattr(value, "resolve")
 
 
-class LoadToWarehouse(BaseOperator):
+class LoadToWarehouseOperator(BaseOperator):
     """Load Parquet lake files into ``table`` through a staging table, in one transaction.
 
     ``mode``: ``merge`` (by ``primary_key``; rows whose ``delete_column`` equals ``delete_value``
@@ -182,7 +182,7 @@ class LoadToWarehouse(BaseOperator):
         return OperatorLineage(inputs=folder_datasets(self._lineage_inputs), outputs=outputs)
 
 
-class CheckWarehouseTable(BaseOperator):
+class CheckWarehouseTableOperator(BaseOperator):
     """Run the data-quality rules of a table (``include/warehouse/quality/<rules>.yaml`` or a dict).
 
     The rules compile, at run time (they need the table's column types and the templated source

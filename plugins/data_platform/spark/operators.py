@@ -1,8 +1,8 @@
-"""``SparkJob``: run a versioned Spark job on EMR Serverless (aws) or spark-submit (local).
+"""``SparkJobOperator``: run a versioned Spark job on EMR Serverless (aws) or spark-submit (local).
 
 One DAG line per job, the same on both targets (chosen at run time by PIPELINE_TARGET)::
 
-    SparkJob(task_id="merge_batch", job="cdc_merge", version="1.2",
+    SparkJobOperator(task_id="merge_batch", job="cdc_merge", version="1.2",
              entry_point="spark_jobs.cdc.merge_job", args=["--run-id", "{{ run_id }}"],
              conf={"spark.executor.memory": "8g"}, alert_policy=ALERT_POLICY_CRITICAL)
 
@@ -64,7 +64,7 @@ def _with_alert_policy(policy: AlertPolicy | None, kwargs: dict[str, Any]) -> di
     return kwargs
 
 
-class SparkJob(AwsBaseOperator[SparkEmrServerlessHook]):
+class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
     """Run ``entry_point`` of Spark job ``job`` at artifact version ``version``.
 
     :param job: job name in include/spark/jobs.yaml.

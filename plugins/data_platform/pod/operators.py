@@ -1,4 +1,4 @@
-"""``PodTask``: the KubernetesPodOperator DAG authors use, configured by profiles and image files.
+"""``PlatformPodOperator``: the KubernetesPodOperator DAG authors use, configured by profiles and image files.
 
 Parsing a DAG only stores names (profile, image, secrets, datasets) and checks the naming rules;
 ``execute()`` reads the profile and image files, validates everything and then either hands the
@@ -70,7 +70,7 @@ POD_XCOM_RETURN_PATH = "/airflow/xcom/return.json"
 LOCAL_GRACE_PERIOD_SECONDS = 10
 
 
-class PodTask(KubernetesPodOperator):
+class PlatformPodOperator(KubernetesPodOperator):
     """Run a command in a container image with a named pod profile.
 
     :param profile: profile name, a file in ``include/pod/profiles/`` (``small``, ``spark-driver``...).
@@ -107,7 +107,7 @@ class PodTask(KubernetesPodOperator):
         managed = sorted(PROFILE_MANAGED.intersection(kwargs))
         if managed:
             raise TypeError(
-                f"PodTask {kwargs.get('task_id')!r}: {', '.join(managed)} come(s) from the pod profile; "
+                f"PlatformPodOperator {kwargs.get('task_id')!r}: {', '.join(managed)} come(s) from the pod profile; "
                 "pick another profile or add one in include/pod/profiles/ instead of setting it per task."
             )
         super().__init__(cmds=cmds, arguments=arguments, **kwargs)
@@ -129,7 +129,7 @@ class PodTask(KubernetesPodOperator):
 
     def _fail(self, problem: object) -> AirflowFailException:
         # Configuration errors do not heal on retry: fail without retrying.
-        return AirflowFailException(f"PodTask {self.task_id!r}: {problem}")
+        return AirflowFailException(f"PlatformPodOperator {self.task_id!r}: {problem}")
 
     def _prepare(self, settings: PlatformSettings) -> None:
         """Resolve profile, image, resources, secrets and labels onto the provider's attributes."""
@@ -304,12 +304,12 @@ class PodTask(KubernetesPodOperator):
             last_lines = "\n".join(result.tail) or "(no output)"
             if result.timed_out:
                 raise AirflowTaskTimeout(
-                    f"PodTask {self.task_id!r} ran longer than execution_timeout ({timeout:g}s); its "
+                    f"PlatformPodOperator {self.task_id!r} ran longer than execution_timeout ({timeout:g}s); its "
                     f"process group was killed. Last output lines:\n{last_lines}"
                 )
             if result.killed:
                 raise AirflowException(
-                    f"PodTask {self.task_id!r} was killed; its process group was terminated."
+                    f"PlatformPodOperator {self.task_id!r} was killed; its process group was terminated."
                 )
             if result.returncode in self.skip_on_exit_code:
                 raise AirflowSkipException(
@@ -317,7 +317,7 @@ class PodTask(KubernetesPodOperator):
                 )
             if result.returncode != 0:
                 raise AirflowException(
-                    f"PodTask {self.task_id!r}: command exited with code {result.returncode}. "
+                    f"PlatformPodOperator {self.task_id!r}: command exited with code {result.returncode}. "
                     f"Last output lines:\n{last_lines}"
                 )
             if self.do_xcom_push and xcom_file.is_file() and xcom_file.stat().st_size:
