@@ -13,12 +13,14 @@ export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 demo: install  ## run every pipeline once through Airflow on the local target
 	$(PY) -m data_platform.local.demo
 
-test: install  ## lint, then the whole test suite
+test: install  ## lint and type-check, then the whole test suite
 	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 
 bench: install  ## benchmarks: figures against a reference measured in the same run
 	$(PY) -m benchmarks

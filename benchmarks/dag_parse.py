@@ -19,7 +19,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 3
-# PodTask subclasses KubernetesPodOperator: a DAG using it pays the provider's import once per
+# PlatformPodOperator subclasses KubernetesPodOperator: a DAG using it pays the provider's import once per
 # parsing process (the dag-processor pre-imports it); this reference shows that share.
 KPO_IMPORT = "import airflow.providers.cncf.kubernetes.operators.pod  # noqa: F401\n"
 REFERENCE_DAG = """

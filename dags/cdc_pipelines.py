@@ -20,16 +20,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-# PodTask subclasses this provider operator; importing it here lets the dag-processor pre-import
+# PlatformPodOperator subclasses this provider operator; importing it here lets the dag-processor pre-import
 # it once ([dag_processor] parsing_pre_import_modules) instead of in every parse.
 import airflow.providers.cncf.kubernetes.operators.pod  # noqa: F401
 from airflow.sdk import DAG, TriggerRule, task, task_group
 
 from data_platform.alerting import ALERT_POLICY_CRITICAL
 from data_platform.cdc import pipeline as cdc
-from data_platform.pod import PodTask
-from data_platform.spark import SparkJob
-from data_platform.warehouse.operators import CheckWarehouseTable, LoadToWarehouse
+from data_platform.pod import PlatformPodOperator
+from data_platform.spark import SparkJobOperator
+from data_platform.warehouse.operators import CheckWarehouseTableOperator, LoadToWarehouseOperator
 
 
 @task
@@ -56,7 +56,7 @@ def merge_result(table_id: str, run_id: str | None = None) -> dict:
 @task_group
 def load_table(table_id: str) -> None:
     changes = merge_result(table_id)
-    load = LoadToWarehouse(
+    load = LoadToWarehouseOperator(
         task_id="load",
         table=changes["warehouse_table"],
         mode=changes["mode"],
@@ -65,7 +65,7 @@ def load_table(table_id: str) -> None:
         delete_column=changes["delete_column"],
         order_by=changes["order_by"],
     )
-    check = CheckWarehouseTable(
+    check = CheckWarehouseTableOperator(
         task_id="check",
         table=changes["warehouse_table"],
         rules=changes["dq_rule"],
@@ -92,7 +92,7 @@ for cadence, schedule in cdc.cadences().items():
             **ALERT_POLICY_CRITICAL.task_callbacks(),
         },
     ):
-        plan = PodTask(
+        plan = PlatformPodOperator(
             task_id="plan_batches",
             profile="small",
             image="cdc-jobs",
@@ -100,7 +100,7 @@ for cadence, schedule in cdc.cadences().items():
             arguments=table_configs(cadence),
             do_xcom_push=True,
         )
-        merge = SparkJob.partial(
+        merge = SparkJobOperator.partial(
             task_id="merge_batch",
             job="cdc_merge",
             version="1.0",

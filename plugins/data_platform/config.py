@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from data_platform.paths import include_file, include_files, include_path
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -41,3 +44,16 @@ def load_yaml_dir(relative_dir: str) -> dict[str, Any]:
     if not any(folder.is_dir() for folder in folders):
         raise ConfigError(f"Configuration folder {folders[0]} does not exist.")
     return {Path(name).stem: _read_yaml(path) for name, path in include_files(relative_dir, "*.yaml").items()}
+
+
+def validate_config(model: type[ModelT], data: Any, where: str) -> ModelT:
+    """``model.model_validate(data)``; a ValidationError becomes a ConfigError naming ``where``
+    (the file and block) and every invalid field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in err.errors()
+        )
+        raise ConfigError(f"{where} is invalid: {problems}.") from None

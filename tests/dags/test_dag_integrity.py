@@ -65,12 +65,12 @@ def test_the_product_bundle_has_no_cdc_dags_for_the_demo_database(tmp_path):
 BROKEN_DAG = """
 from datetime import datetime
 from airflow.sdk import DAG
-from data_platform.pod import PodTask
-from data_platform.warehouse.operators import LoadToWarehouse
+from data_platform.pod import PlatformPodOperator
+from data_platform.warehouse.operators import LoadToWarehouseOperator
 with DAG(dag_id="broken", schedule=None, start_date=datetime(2026, 1, 1), tags=["t"],
          default_args={"owner": "data-platform", "team": "data-eng", "pipeline": "cdc", "retries": 1}):
-    PodTask(task_id="pod", profile="no-such-profile", image="cdc-jobs", cmds=["python3.11"])
-    LoadToWarehouse(task_id="load", table="nowhere.table", source_uris=[], mode="append")
+    PlatformPodOperator(task_id="pod", profile="no-such-profile", image="cdc-jobs", cmds=["python3.11"])
+    LoadToWarehouseOperator(task_id="load", table="nowhere.table", source_uris=[], mode="append")
 """
 
 

@@ -107,8 +107,15 @@ def plan_arguments(cadence: str, run_id: str) -> list[str]:
     ]
 
 
-def merge_arguments(plan: dict[str, Any], run_id: str) -> list[list[str]]:
+def _require_run_id(run_id: str | None) -> str:
+    if not run_id:
+        raise ValueError("The CDC tasks need the run_id of their DAG run (the task context's run_id).")
+    return run_id
+
+
+def merge_arguments(plan: dict[str, Any], run_id: str | None) -> list[list[str]]:
     """One ``merge_job`` argument list per planned batch (empty when no table has new files)."""
+    run_id = _require_run_id(run_id)
     from data_platform.settings import get_settings
 
     settings = get_settings()
@@ -131,7 +138,7 @@ def planned_tables(plan: dict[str, Any]) -> list[str]:
     return [table for batch in plan["batches"] for table in batch["tables"]]
 
 
-def warehouse_load_for(table_id: str, run_id: str) -> dict[str, Any]:
+def warehouse_load_for(table_id: str, run_id: str | None) -> dict[str, Any]:
     """Arguments of ``table_id``'s warehouse load and checks, from its merge result of ``run_id``.
 
     A table whose merge failed (or has no result because its Spark job broke) raises here, so
@@ -142,6 +149,7 @@ def warehouse_load_for(table_id: str, run_id: str) -> dict[str, Any]:
     from data_platform.lake.storage import exists, list_files, read_bytes
     from data_platform.settings import get_settings
 
+    run_id = _require_run_id(run_id)
     settings = get_settings()
     config = table_config(table_id)
     columns = table_index()["system_columns"]

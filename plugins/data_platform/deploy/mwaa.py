@@ -84,7 +84,7 @@ def _put_if_changed(s3: Any, bucket: str, key: str, body: bytes, result: DeployR
 
 
 def _remote_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
-    keys = []
+    keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys.extend(item["Key"] for item in page.get("Contents", []))
     return keys

@@ -403,8 +403,8 @@ class ShopSimulation:
                 files[f"{folder}/{_cdc_name(spec, moment)}"] = _encode(spec, records, with_op=True)
         self.batch += 1
         state = {name: [dict(r) for _, r in sorted(sim.rows.items())] for name, sim in self.sims.items()}
-        changes = {name: [dict(c) for c in sim.changes] for name, sim in self.sims.items()}
-        return BatchFiles(files, state, changes)
+        expected_changes = {name: [dict(c) for c in sim.changes] for name, sim in self.sims.items()}
+        return BatchFiles(files, state, expected_changes)
 
 
 def _write_table(
