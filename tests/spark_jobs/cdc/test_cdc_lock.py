@@ -61,3 +61,110 @@ def test_racing_creators_of_one_generation_have_one_winner(lock_root, monkeypatc
     calls = iter([seen])
     monkeypatch.setattr(b, "_generations", lambda: next(calls, TableLock._generations(b)))
     assert b.acquire("run-b") is None
+
+
+def test_a_half_written_lease_counts_as_held(lock_root):
+    from spark_jobs.common.lake import join_uri, write_atomic
+
+    write_atomic(join_uri(lock_root, f"{1:012d}.json"), b'{"owner": "a", "run_')
+    lock = TableLock(lock_root, owner="b", ttl_seconds=60, clock=Clock())
+    assert lock.acquire("run-b") is None
+    assert lock.holder()["unreadable"] is True
+
+
+def test_a_retry_of_the_same_run_takes_over_its_own_dead_lease_at_once(lock_root):
+    clock = Clock()
+    dead = TableLock(lock_root, owner="try-1", ttl_seconds=600, clock=clock).acquire("run-1")
+    assert dead is not None
+    assert TableLock(lock_root, owner="other", ttl_seconds=600, clock=clock).acquire("run-2") is None
+    retry = TableLock(lock_root, owner="try-2", ttl_seconds=600, clock=clock).acquire("run-1")
+    assert retry is not None and retry.generation == dead.generation + 1
+    assert retry.taken_over_from["owner"] == "try-1"
+
+
+def test_renewal_keeps_a_live_lease_and_a_taken_over_lease_is_lost(lock_root):
+    from spark_jobs.cdc.lock import LockLostError
+
+    clock = Clock()
+    holder = TableLock(lock_root, owner="a", ttl_seconds=60, clock=clock)
+    lease = holder.acquire("run-1")
+    clock.now += 45
+    assert holder.renew(lease) and lease.expires_at == clock.now + 60
+    clock.now += 45  # 90 s after acquiring: alive because renewed
+    other = TableLock(lock_root, owner="b", ttl_seconds=60, clock=clock)
+    assert other.acquire("run-2") is None
+    clock.now += 61  # the holder died: no renewal for longer than the lease
+    assert other.acquire("run-2") is not None
+    assert holder.renew(lease) is False and lease.lost
+    with pytest.raises(LockLostError):
+        holder.check(lease)
+    holder.release(lease)  # a lost lease never marks the new holder's generation released
+    assert other.holder()["owner"] == "b"
+
+
+def test_the_heartbeat_renews_while_the_job_lives(tmp_path):
+    import threading
+
+    from spark_jobs.cdc.lock import LeaseHeartbeat
+
+    lock = TableLock(f"file://{tmp_path}/lock", owner="a", ttl_seconds=60)
+    lease = lock.acquire("run-1")
+    first_expiry = lease.expires_at
+    renewed = threading.Event()
+    original = lock.renew
+
+    def renew(held):
+        held.expires_at = first_expiry - 1  # make the renewal visible whatever the clock does
+        ok = original(held)
+        renewed.set()
+        return ok
+
+    lock.renew = renew
+    with LeaseHeartbeat(lock, lease, interval=0.01):
+        assert renewed.wait(timeout=30)
+    assert lease.expires_at >= first_expiry and not lease.lost
+
+
+def _contend(lock_root: str, log_path: str, name: str, rounds: int, env: dict[str, str]) -> int:
+    import os
+
+    os.environ.update(env)
+    lock = TableLock(lock_root, owner=name, ttl_seconds=3600)
+    held = 0
+    for i in range(rounds):
+        lease = lock.acquire(f"{name}-{i}")
+        if lease is None:
+            continue
+        held += 1
+        for event in ("acquire", "release"):
+            fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            os.write(fd, f"{event} {lease.generation} {name}\n".encode())
+            os.close(fd)
+        lock.release(lease)
+    return held
+
+
+@pytest.mark.parametrize("processes", [4])
+def test_no_two_holders_under_contention(lock_root, tmp_path, processes):
+    """Several processes acquire and release in a loop; the shared log of (acquire, release)
+    events with their fencing tokens must show one holder at a time and rising tokens."""
+    import multiprocessing
+    import os
+
+    log_path = str(tmp_path / "holders.log")
+    env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        held = pool.starmap(_contend, [(lock_root, log_path, f"p{i}", 40, env) for i in range(processes)])
+    holder, last_token, acquisitions = None, 0, 0
+    with open(log_path) as log:
+        for line in log:
+            event, token, name = line.split()
+            if event == "acquire":
+                assert holder is None, f"{name} acquired generation {token} while {holder} held the lock"
+                assert int(token) > last_token, f"fencing token {token} after {last_token}"
+                holder, last_token, acquisitions = (name, int(token)), int(token), acquisitions + 1
+            else:
+                assert holder == (name, int(token)), f"{name} released {token} while {holder} held it"
+                holder = None
+    assert acquisitions == sum(held) > 0
+    assert TableLock(lock_root).holder() is None
