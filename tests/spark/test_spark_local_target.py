@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -84,8 +84,22 @@ def test_non_zero_exit_code_fails_the_task_with_the_last_lines(spark_include, lo
     assert "tinyjob: refusing to run" in str(failure.value)
 
 
-def test_execution_timeout_kills_the_spark_submit_process_group(spark_include, local_dir, capsys):
-    task = make_task(entry_point="tinyjob.sleep", execution_timeout=timedelta(seconds=8))
+def test_execution_timeout_kills_the_spark_submit_process_group(
+    spark_include, local_dir, tmp_path, monkeypatch, capsys
+):
+    """The deadline passes only once the job has written its marker file: no guess of start-up time."""
+    from data_platform.spark import local_runner
+
+    marker = tmp_path / "job-started"
+
+    class ClockThatJumpsOnceTheJobRuns(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            real = datetime.now(tz)
+            return real + timedelta(days=1) if marker.exists() else real
+
+    monkeypatch.setattr(local_runner, "datetime", ClockThatJumpsOnceTheJobRuns)
+    task = make_task(entry_point="tinyjob.sleep", args=[str(marker)], execution_timeout=timedelta(hours=1))
     with pytest.raises(AirflowTaskTimeout, match="hit execution_timeout"):
         task.execute(run_context(task))
 
