@@ -251,7 +251,7 @@ class PodTask(KubernetesPodOperator):
         settings = get_settings()
         self._prepare(settings)
         if settings.is_local:
-            return self._execute_locally(settings)
+            return self._execute_locally(settings, context)
         return super().execute(context)
 
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
@@ -261,7 +261,7 @@ class PodTask(KubernetesPodOperator):
         self._prepare(get_settings())
         return super().trigger_reentry(context, event)
 
-    def _execute_locally(self, settings: PlatformSettings) -> Any:
+    def _execute_locally(self, settings: PlatformSettings, context: Context) -> Any:
         from airflow.providers.common.compat.sdk import redact
 
         from data_platform.config import ConfigError
@@ -308,6 +308,14 @@ class PodTask(KubernetesPodOperator):
                 raise AirflowException(
                     f"PodTask {self.task_id!r} was killed; its process group was terminated."
                 )
+            if (
+                self.do_xcom_push
+                and result.returncode != 0
+                and xcom_file.is_file()
+                and xcom_file.stat().st_size
+            ):
+                # As the provider's cleanup does on EKS: what the job wrote before failing is pushed.
+                self._push_xcom_with_fan_out(context["ti"], json.loads(xcom_file.read_text()))
             if result.returncode in self.skip_on_exit_code:
                 raise AirflowSkipException(
                     f"Command exited with code {result.returncode} (skip_on_exit_code)."
