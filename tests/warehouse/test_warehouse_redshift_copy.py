@@ -29,6 +29,7 @@ TARGET_COLUMNS = [
     ("event_ts", "timestamp without time zone"),
     ("event_date", "date"),
     ("updated_at", "timestamp without time zone"),
+    ("seq", "bigint"),
     ("loaded_at", "timestamp without time zone"),
 ]
 

@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS demo.events (
     event_ts    TIMESTAMP     NOT NULL ENCODE az64,
     event_date  DATE          NOT NULL ENCODE az64,
     updated_at  TIMESTAMP     NOT NULL ENCODE az64,
+    seq         BIGINT                 ENCODE az64,  -- change order (order_by): late changes never overwrite a row
     loaded_at   TIMESTAMP     NOT NULL DEFAULT GETDATE() ENCODE az64,
     PRIMARY KEY (event_id)
 )

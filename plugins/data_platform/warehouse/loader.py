@@ -196,11 +196,19 @@ class WarehouseLoader:
         common = [c for c in target_types if c in staged]
         if spec.mode == "merge":
             source = stage
-            if spec.order_by:
+            order = [identifier(c) for c in spec.order_by]
+            if order:
+                _require(
+                    list(target_types),
+                    order,
+                    f"table {table} (it must store the order_by values, so a late change older "
+                    "than a row never overwrites it)",
+                )
                 source = f"{stage}_latest"
-                order = [identifier(c) for c in spec.order_by]
                 cursor.execute(f"DROP TABLE IF EXISTS {source}")
-                cursor.execute(merge.latest_per_key_sql(stage, source, staged, key, order))
+                cursor.execute(
+                    merge.latest_per_key_sql(stage, source, staged, key, order, target_types, self.dialect)
+                )
             else:
                 cursor.execute(merge.duplicate_keys_sql(stage, key))
                 duplicates = int(cursor.fetchone()[0])
@@ -213,7 +221,15 @@ class WarehouseLoader:
             if delete_column:
                 _require(staged, [delete_column], "the files")
             statements = merge.merge_statements(
-                table, source, key, common, target_types, delete_column, spec.delete_value
+                table,
+                source,
+                key,
+                common,
+                target_types,
+                delete_column,
+                spec.delete_value,
+                order,
+                self.dialect,
             )
             if "delete" in statements:
                 result.rows_deleted = self._execute(cursor, statements["delete"])

@@ -4,6 +4,12 @@ Every statement works on whole sets; values from the caller travel as bind param
 names are validated identifiers. The target is written as ``schema.table`` without alias (what
 Redshift accepts in ``UPDATE ... FROM`` / ``DELETE ... USING``), staged values are cast to the
 target column types.
+
+Change order (``order_by``), the same rule as the lake merge (:mod:`spark_jobs.cdc.net_change`):
+values compare by the target column's type (text byte-wise), most significant column first,
+and a NULL ordering value is older than every non-NULL value. The target row's own ordering
+values take part: a staged change older than the row neither updates nor deletes it (a late
+change), a change not older than the row applies (so a rerun re-applies the same values).
 """
 
 from __future__ import annotations
@@ -24,6 +30,36 @@ def _cast(alias: str, column: str, types: dict[str, str]) -> str:
     return f"CAST({alias}.{column} AS {types[column]})"
 
 
+_TEXT_TYPES = ("character varying", "text", "character", "varchar", "char")
+
+
+def _ordering_value(expression: str, sql_type: str, dialect: str) -> str:
+    """``expression`` as it compares in the change order: text byte-wise on PostgreSQL too."""
+    if dialect == "postgres" and sql_type.lower().startswith(_TEXT_TYPES):
+        return f'{expression} COLLATE "C"'
+    return expression
+
+
+def older_than_target_sql(
+    source: str, target: str, order_by: Sequence[str], types: dict[str, str], dialect: str
+) -> str:
+    """Predicate: the staged change ``source`` is older than the target row ``target``.
+
+    Lexicographic over ``order_by`` (staged values cast to the target types), NULL oldest.
+    """
+    clauses = []
+    for index, column in enumerate(order_by):
+        staged = _ordering_value(_cast(source, column, types), types[column], dialect)
+        current = _ordering_value(f"{target}.{column}", types[column], dialect)
+        same_before = [
+            f"({_cast(source, c, types)} = {target}.{c} OR ({source}.{c} IS NULL AND {target}.{c} IS NULL))"
+            for c in order_by[:index]
+        ]
+        older = f"(({source}.{column} IS NULL AND {target}.{column} IS NOT NULL) OR {staged} < {current})"
+        clauses.append(" AND ".join([*same_before, older]))
+    return "COALESCE(" + " OR ".join(f"({c})" for c in clauses) + ", FALSE)" if clauses else "FALSE"
+
+
 def lock_sql(table: TableName, dialect: str) -> str:
     """Serialise loads into one table (``LOCK`` has no mode clause on Redshift)."""
     if dialect == "redshift":
@@ -37,11 +73,20 @@ def duplicate_keys_sql(stage: str, key: Sequence[str]) -> str:
 
 
 def latest_per_key_sql(
-    stage: str, net: str, columns: Sequence[str], key: Sequence[str], order_by: Sequence[str]
+    stage: str,
+    net: str,
+    columns: Sequence[str],
+    key: Sequence[str],
+    order_by: Sequence[str],
+    types: dict[str, str],
+    dialect: str,
 ) -> str:
-    """Keep one row per key: the last one by ``order_by`` (e.g. the CDC sequence / commit time)."""
+    """Keep one row per key: the last one by ``order_by`` (e.g. the CDC sequence / commit time),
+    compared as the target types (``types``) with NULL oldest."""
     cols = ", ".join(columns)
-    order = ", ".join(f"{c} DESC" for c in order_by)
+    order = ", ".join(
+        f"{_ordering_value(f'CAST({c} AS {types[c]})', types[c], dialect)} DESC NULLS LAST" for c in order_by
+    )
     return (
         f"CREATE TEMP TABLE {net} AS SELECT {cols} FROM ("
         f"SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {', '.join(key)} ORDER BY {order}) AS dp_rn "
@@ -64,17 +109,26 @@ def merge_statements(
     types: dict[str, str],
     delete_column: str | None,
     delete_value: Any,
+    order_by: Sequence[str] = (),
+    dialect: str = "postgres",
 ) -> dict[str, Statement]:
     """``delete`` / ``update`` / ``insert`` statements of a merge by ``key`` (run in that order).
 
-    ``columns`` are the target columns present in the source (the key included).
+    ``columns`` are the target columns present in the source (the key included); ``order_by``
+    columns (in the target) keep a change older than the target row from touching it.
     """
     delete_params: tuple[Any, ...] = () if delete_column is None else (delete_value,)
     deleted = is_deleted("s", delete_column)
+    current = (
+        ""
+        if not order_by
+        else f" AND NOT {older_than_target_sql('s', str(target), order_by, types, dialect)}"
+    )
     statements: dict[str, Statement] = {}
     if delete_column is not None:
         statements["delete"] = (
-            f"DELETE FROM {target} USING {source} AS s WHERE {_key_join(str(target), 's', key)} AND {deleted}",
+            f"DELETE FROM {target} USING {source} AS s WHERE {_key_join(str(target), 's', key)} AND {deleted}"
+            + current,
             delete_params,
         )
     updatable = [c for c in columns if c not in key]
@@ -82,7 +136,7 @@ def merge_statements(
         assignments = ", ".join(f"{c} = {_cast('s', c, types)}" for c in updatable)
         statements["update"] = (
             f"UPDATE {target} SET {assignments} FROM {source} AS s "
-            f"WHERE {_key_join(str(target), 's', key)} AND NOT {deleted}",
+            f"WHERE {_key_join(str(target), 's', key)} AND NOT {deleted}" + current,
             delete_params,
         )
     statements["insert"] = (
