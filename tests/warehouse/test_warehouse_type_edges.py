@@ -15,15 +15,10 @@ def test_values_at_type_edges_round_trip_through_the_warehouse(warehouse):
     )
     uri = warehouse.parquet("cdc/edges/f1.parquet", EDGE_ROWS, schema=edge_schema())
 
-    LoadToWarehouse(
-        task_id="load_edges",
-        table="demo.edges",
-        source_uris=[uri],
-        mode="merge",
-        primary_key=["id"],
-        delete_column="op",
-        order_by=["seq"],
-    ).execute(task_context())
+    merge = {"mode": "merge", "primary_key": ["id"], "delete_column": "op", "order_by": ["seq"]}
+    LoadToWarehouse(task_id="load_edges", table="demo.edges", source_uris=[uri], **merge).execute(
+        task_context()
+    )
 
     stored = warehouse.query("SELECT id, d, ts, amount, big, small, seq FROM demo.edges ORDER BY id")
     assert stored == [
