@@ -29,7 +29,7 @@ from data_platform.lake.storage import LakeFile
 from data_platform.warehouse import bulk_copy, merge
 from data_platform.warehouse.connection import table_columns
 from data_platform.warehouse.staging import StagingColumn, common_schema, create_stage_sql, staging_columns
-from data_platform.warehouse.tables import TableName, identifier, procedure_file, table_ddl_file
+from data_platform.warehouse.tables import TableName, identifier, procedure_file, quote, table_ddl_file
 from data_platform.warehouse.translate import for_dialect
 
 MODES = ("merge", "append", "replace", "snapshot", "procedure")
@@ -133,6 +133,7 @@ class WarehouseLoader:
             with closing(self.connection.cursor()) as cursor:
                 for statement in self._ddl(spec):
                     cursor.execute(statement)
+                cursor.execute(merge.utc_session_sql(self.dialect))
                 cursor.execute(merge.lock_sql(spec.table, self.dialect))
                 target_types = dict(table_columns(cursor, spec.table))
                 if spec.mode == "append":
@@ -141,7 +142,7 @@ class WarehouseLoader:
                     files = [f for f in files if f.uri not in done]
                 if files:
                     self._stage(cursor, spec.table.stage, columns, files)
-                    result.rows_in = self._count(cursor, spec.table.stage)
+                    result.rows_in = self._count(cursor, quote(spec.table.stage, self.dialect))
                     self._apply(cursor, spec, [c.name for c in columns], target_types, result)
                     self._record(cursor, spec, files, run)
             self.connection.commit()
@@ -161,12 +162,14 @@ class WarehouseLoader:
         return statements
 
     def _stage(self, cursor: Any, stage: str, columns: list[StagingColumn], files: list[LakeFile]) -> None:
-        cursor.execute(f"DROP TABLE IF EXISTS {stage}")
-        cursor.execute(create_stage_sql(stage, columns))
+        cursor.execute(f"DROP TABLE IF EXISTS {quote(stage, self.dialect)}")
+        cursor.execute(create_stage_sql(stage, columns, self.dialect))
         if self.dialect == "redshift":
             assert self.manifest_uri is not None  # checked in __init__
             bulk_copy.write_manifest(self.manifest_uri, files)
-            cursor.execute(bulk_copy.redshift_copy_sql(stage, self.manifest_uri, self.copy_role_arn))
+            cursor.execute(
+                bulk_copy.redshift_copy_sql(quote(stage, self.dialect), self.manifest_uri, self.copy_role_arn)
+            )
         else:
             bulk_copy.copy_parquet_into_postgres(cursor, stage, columns, files)
 
@@ -205,12 +208,12 @@ class WarehouseLoader:
                     "than a row never overwrites it)",
                 )
                 source = f"{stage}_latest"
-                cursor.execute(f"DROP TABLE IF EXISTS {source}")
+                cursor.execute(f"DROP TABLE IF EXISTS {quote(source, self.dialect)}")
                 cursor.execute(
                     merge.latest_per_key_sql(stage, source, staged, key, order, target_types, self.dialect)
                 )
             else:
-                cursor.execute(merge.duplicate_keys_sql(stage, key))
+                cursor.execute(merge.duplicate_keys_sql(stage, key, self.dialect))
                 duplicates = int(cursor.fetchone()[0])
                 if duplicates:
                     raise ValueError(
@@ -238,14 +241,16 @@ class WarehouseLoader:
             result.rows_inserted = self._execute(cursor, statements["insert"])
         elif spec.mode == "append":
             result.rows_inserted = self._execute(
-                cursor, merge.append_statement(table, stage, common, target_types)
+                cursor, merge.append_statement(table, stage, common, target_types, self.dialect)
             )
         elif spec.mode == "replace":
             column = identifier(spec.partition_column or "")
             _require(staged, [column], "the files")
             _require(list(target_types), [column], f"table {table}")
             cursor.execute(
-                *merge.foreign_partition_rows_statement(stage, column, spec.partition_value, target_types)
+                *merge.foreign_partition_rows_statement(
+                    stage, column, spec.partition_value, target_types, self.dialect
+                )
             )
             foreign = int(cursor.fetchone()[0])
             if foreign:
@@ -253,21 +258,23 @@ class WarehouseLoader:
                     f"{foreign} row(s) in the files have {column} other than {spec.partition_value!r}; "
                     f"a replace of that partition would not be repeatable. Load each partition separately."
                 )
-            delete = merge.delete_partition_statement(table, column, spec.partition_value, target_types)
+            delete = merge.delete_partition_statement(
+                table, column, spec.partition_value, target_types, self.dialect
+            )
             result.rows_deleted = self._execute(cursor, delete)
             result.rows_inserted = self._execute(
-                cursor, merge.append_statement(table, stage, common, target_types)
+                cursor, merge.append_statement(table, stage, common, target_types, self.dialect)
             )
         elif spec.mode == "snapshot":
-            result.rows_deleted = self._execute(cursor, merge.delete_all_statement(table))
+            result.rows_deleted = self._execute(cursor, merge.delete_all_statement(table, self.dialect))
             result.rows_inserted = self._execute(
-                cursor, merge.append_statement(table, stage, common, target_types)
+                cursor, merge.append_statement(table, stage, common, target_types, self.dialect)
             )
         else:
             assert spec.procedure is not None  # validated by LoadSpec
-            before = self._count(cursor, str(table))
-            cursor.execute(*merge.call_statement(spec.procedure, spec.procedure_args))
-            result.rows_out = self._count(cursor, str(table)) - before
+            before = self._count(cursor, table.sql(self.dialect))
+            cursor.execute(*merge.call_statement(spec.procedure, spec.procedure_args, self.dialect))
+            result.rows_out = self._count(cursor, table.sql(self.dialect)) - before
             return
         result.rows_out = result.rows_inserted + result.rows_updated
 

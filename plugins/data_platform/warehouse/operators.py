@@ -229,11 +229,17 @@ class CheckWarehouseTable(SQLTableCheckOperator):
         from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
         from data_platform.settings import get_settings
-        from data_platform.warehouse.connection import table_columns, table_dataset_identity
+        from data_platform.warehouse.connection import (
+            table_columns,
+            table_dataset_identity,
+            warehouse_dialect,
+        )
         from data_platform.warehouse.quality import compile_checks, load_rules
         from data_platform.warehouse.tables import TableName
 
-        self.conn_id = get_settings().warehouse_conn_id
+        settings = get_settings()
+        self.conn_id = settings.warehouse_conn_id
+        dialect = warehouse_dialect(settings)
         table = TableName.parse(self.table)
         hook = self.get_db_hook()
         origin, rules = load_rules(self.rules)
@@ -248,8 +254,9 @@ class CheckWarehouseTable(SQLTableCheckOperator):
             interval_end=context.get("data_interval_end") or context.get("logical_date"),
             partition_clause=self.partition_clause,
             sample_size=self.sample_size,
+            dialect=dialect,
         )
-        self.table = str(table)
+        self.table = table.sql(dialect)
         self.checks = {
             c.name: {"check_statement": c.statement, **({"partition_clause": c.where} if c.where else {})}
             for c in checks
@@ -275,7 +282,7 @@ class CheckWarehouseTable(SQLTableCheckOperator):
             "checks_passed": len(checks) - len(failed),
             "checks_failed": [c.name for c in failed],
             "rows_in": self._source_count(),
-            "rows_out": self._row_count(hook, table),
+            "rows_out": self._row_count(hook, table.sql(dialect)),
         }
         if not failed:
             self.log.info("All %d data-quality checks passed on %s", len(checks), table)
