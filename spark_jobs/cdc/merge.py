@@ -127,7 +127,8 @@ class _TableMerge:
         result.ignored_files = ignored
         if ignored:
             result.warnings.append(
-                f"{len(ignored)} object(s) in the landing folder are not DMS files and were ignored"
+                f"{len(ignored)} object(s) in the landing folder match no DMS file name and were not "
+                f"read: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}"
             )
         pending = self.tracker.pending_files(state, landed)
         if not pending:
