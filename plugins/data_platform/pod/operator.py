@@ -217,7 +217,9 @@ class PodTask(KubernetesPodOperator):
             "task_id": safe_label_value(self.task_id),
             "profile": profile_name,
         }
-        task_labels = dict(self.labels or {})
+        from data_platform.pod.profiles import check_labels
+
+        task_labels = check_labels(dict(self.labels or {}))
         clashes = sorted(set(task_labels) & set(required))
         if clashes:
             raise ValueError(
