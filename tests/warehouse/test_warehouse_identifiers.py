@@ -57,7 +57,7 @@ def accounts(warehouse):
 def test_reserved_and_unusual_column_names_load(accounts, mode):
     first = accounts.parquet("x/f1.parquet", [row(1), row(2)], SCHEMA)
     second = accounts.parquet("x/f2.parquet", [row(1, "U", group="changed"), row(3)], SCHEMA)
-    keys = {"primary_key": ["id"], "delete_column": "op"} if mode == "merge" else {}
+    keys = {"primary_key": ["id"], "delete_column": "op"} if mode == "merge" else {"new_columns": "add"}
     for uri in (first, second):
         LoadToWarehouse(task_id="load", table="demo.accounts", source_uris=[uri], mode=mode, **keys).execute(
             task_context()
@@ -73,9 +73,9 @@ def test_reserved_and_unusual_column_names_load(accounts, mode):
 
 def test_checks_quote_column_names(accounts):
     uri = accounts.parquet("x/f1.parquet", [row(1), row(2)], SCHEMA)
-    LoadToWarehouse(task_id="load", table="demo.accounts", source_uris=[uri], mode="append").execute(
-        task_context()
-    )
+    LoadToWarehouse(
+        task_id="load", table="demo.accounts", source_uris=[uri], mode="append", new_columns="add"
+    ).execute(task_context())
     rules = {
         "rules": [
             {"type": "primary_key", "columns": ["id", "group"]},

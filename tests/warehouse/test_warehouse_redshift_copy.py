@@ -47,11 +47,13 @@ class RecordingCursor:
             self._result = TARGET_COLUMNS
         elif sql.startswith('SELECT COUNT(*) FROM "stage_events"'):
             self._result = [(3,)]
+        elif sql.endswith("LIMIT 1"):  # a value that does not fit its column: none
+            self._result = []
         else:
             self._result = [(0,)]
 
     def fetchone(self):
-        return self._result[0]
+        return self._result[0] if self._result else None
 
     def fetchall(self):
         return self._result

@@ -39,6 +39,9 @@ class LoadToWarehouse(BaseOperator):
     is replaced by the files' rows) or ``procedure`` (``CALL procedure(*procedure_args)``, which
     reads the temp table ``stage_<table>``). See ``data_platform.warehouse.loader``.
 
+    ``new_columns``: a column of the files that the table lacks (schema drift) fails the load
+    naming it (``"fail"``, default) or is added to the table (``"add"``); never dropped.
+
     After the commit the files get processed markers for ``consumer`` (default: the DAG id), so
     ``NewLakeFilesSensor`` stops reporting them. Returns the metrics dict of ``LoadResult``
     (``rows_in``, ``rows_out``, ``rows_inserted``, ``rows_updated``, ``rows_deleted``,
@@ -74,6 +77,7 @@ class LoadToWarehouse(BaseOperator):
         procedure: str | None = None,
         procedure_args: Sequence[Any] = (),
         create_table: bool = True,
+        new_columns: str = "fail",
         mark_processed: bool = True,
         consumer: str | None = None,
         **kwargs: Any,
@@ -92,6 +96,7 @@ class LoadToWarehouse(BaseOperator):
         self.procedure = procedure
         self.procedure_args = procedure_args
         self.create_table = create_table
+        self.new_columns = new_columns
         self.mark_processed = mark_processed
         self.consumer = consumer
         if not any(_resolved_later(v) for v in (table, mode, primary_key, delete_column, order_by)):
@@ -115,6 +120,7 @@ class LoadToWarehouse(BaseOperator):
             procedure=TableName.parse(self.procedure) if self.procedure else None,
             procedure_args=tuple(self.procedure_args or ()),
             create_table=self.create_table,
+            new_columns=self.new_columns,
         )
 
     def execute(self, context: Any) -> dict[str, Any]:
