@@ -234,6 +234,7 @@ class CheckWarehouseTable(SQLTableCheckOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+        from data_platform.macros import run_interval_end
         from data_platform.settings import get_settings
         from data_platform.warehouse.connection import (
             table_columns,
@@ -257,7 +258,7 @@ class CheckWarehouseTable(SQLTableCheckOperator):
             origin=origin,
             column_types=column_types,
             source_row_count=self._source_count(),
-            interval_end=context.get("data_interval_end") or context.get("logical_date"),
+            interval_end=run_interval_end(context),
             partition_clause=self.partition_clause,
             sample_size=self.sample_size,
             dialect=dialect,
