@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from spark_jobs.cdc.lock import TableLock
@@ -21,6 +23,44 @@ def lock_root(request, tmp_path) -> str:
     if request.param == "local":
         return f"file://{tmp_path}/lock"
     return request.getfixturevalue("s3_bucket") + "/state/lock"
+
+
+@pytest.fixture
+def serial_s3_bucket(monkeypatch) -> Iterator[str]:
+    """A bucket on a moto server that handles one request at a time. S3 makes a conditional
+    PUT (``If-None-Match: *``) atomic per key; moto checks and stores in two steps, which a
+    threaded server can interleave, so concurrent creators are tested against a serial one."""
+    import threading
+
+    import boto3
+    from moto.moto_server.threaded_moto_server import MotoRequestHandler
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    from spark_jobs.common import lake as lake_io
+
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", 0, app, threaded=False, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    endpoint = f"http://127.0.0.1:{server.server_port}"
+    for name, value in {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    lake_io._s3_client.cache_clear()
+    lake_io._s3_filesystem.cache_clear()
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(
+        Bucket="locks", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    yield "s3://locks"
+    server.shutdown()
+    thread.join()
+    lake_io._s3_client.cache_clear()
+    lake_io._s3_filesystem.cache_clear()
 
 
 def test_second_run_cannot_take_a_held_lock(lock_root):
@@ -127,9 +167,15 @@ def test_the_heartbeat_renews_while_the_job_lives(tmp_path):
 
 def _contend(lock_root: str, log_path: str, name: str, rounds: int, env: dict[str, str]) -> int:
     import os
+    import time
+    from pathlib import Path
 
     os.environ.update(env)
     lock = TableLock(lock_root, owner=name, ttl_seconds=3600)
+    lock.holder()  # imports and clients ready before the start line
+    Path(f"{log_path}.ready-{name}").touch()
+    while not Path(f"{log_path}.go").exists():  # all processes start contending together
+        time.sleep(0.001)
     held = 0
     for i in range(rounds):
         lease = lock.acquire(f"{name}-{i}")
@@ -144,17 +190,30 @@ def _contend(lock_root: str, log_path: str, name: str, rounds: int, env: dict[st
     return held
 
 
-@pytest.mark.parametrize("processes", [4])
-def test_no_two_holders_under_contention(lock_root, tmp_path, processes):
+@pytest.mark.parametrize("store", ["local", "s3"])
+def test_no_two_holders_under_contention(store, tmp_path, request):
     """Several processes acquire and release in a loop; the shared log of (acquire, release)
     events with their fencing tokens must show one holder at a time and rising tokens."""
     import multiprocessing
     import os
+    import time
 
+    processes = 4
+    lock_root = (
+        f"file://{tmp_path}/lock"
+        if store == "local"
+        else request.getfixturevalue("serial_s3_bucket") + "/lock"
+    )
     log_path = str(tmp_path / "holders.log")
     env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        held = pool.starmap(_contend, [(lock_root, log_path, f"p{i}", 40, env) for i in range(processes)])
+        pending = pool.starmap_async(
+            _contend, [(lock_root, log_path, f"p{i}", 150, env) for i in range(processes)]
+        )
+        while len(list(tmp_path.glob("holders.log.ready-*"))) < processes and not pending.ready():
+            time.sleep(0.01)
+        (tmp_path / "holders.log.go").touch()
+        held = pending.get()
     holder, last_token, acquisitions = None, 0, 0
     with open(log_path) as log:
         for line in log:
@@ -168,3 +227,19 @@ def test_no_two_holders_under_contention(lock_root, tmp_path, processes):
                 holder = None
     assert acquisitions == sum(held) > 0
     assert TableLock(lock_root).holder() is None
+
+
+def test_a_creator_with_a_stale_listing_never_revives_a_removed_generation(lock_root, monkeypatch):
+    """The interleaving that gave two holders: p lists (generation 1 released), q takes 2 and
+    releases it, r takes 3 (removing 2), then p creates 2, which no longer exists."""
+    clock = Clock()
+    p, q, r = (TableLock(lock_root, owner=n, clock=clock) for n in "pqr")
+    p.release(p.acquire("run-p0"))
+    stale = p._generations()
+    q.release(q.acquire("run-q"))
+    r_lease = r.acquire("run-r")
+    assert r_lease is not None and r_lease.generation == 3
+    calls = iter([stale])
+    monkeypatch.setattr(p, "_generations", lambda: next(calls, TableLock._generations(p)))
+    assert p.acquire("run-p") is None
+    assert r.holder()["owner"] == "r" and f"{2:012d}.json" not in list_dir_names(lock_root)
