@@ -4,6 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+JVM_STAMP := .jvm/.installed
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
 .PHONY: demo test lint bench install airflow lock clean check-images
@@ -27,7 +28,11 @@ check-images: install  ## flag pod images older than the monthly refresh policy
 airflow: install  ## a local Airflow UI on http://localhost:8080 (no Docker)
 	$(PY) -m data_platform.local.runtime standalone
 
-install: $(STAMP)
+install: $(STAMP) $(JVM_STAMP)
+
+# the local Spark target's JVM packages (Hudi, S3A, OpenLineage agent), pinned, fetched with Maven
+$(JVM_STAMP): include/spark/jvm-packages.yaml $(STAMP)
+	$(PY) -m data_platform.spark.jvm_packages fetch
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }

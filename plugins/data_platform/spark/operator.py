@@ -57,6 +57,19 @@ def _with_alert_policy(policy: AlertPolicy | None, kwargs: dict[str, Any]) -> di
     return kwargs
 
 
+def _with_openlineage_parent(conf: SparkConf, context: Any) -> SparkConf:
+    """When the OpenLineage Spark listener is on, add the Airflow task as its parent run
+    (``spark.openlineage.parentJobName/parentRunId/parentJobNamespace`` and the root parent)."""
+    if "OpenLineageSparkListener" not in conf.values.get("spark.extraListeners", ""):
+        return conf
+    from airflow.providers.common.compat.openlineage.utils.spark import (
+        inject_parent_job_information_into_spark_properties,
+    )
+
+    injected = inject_parent_job_information_into_spark_properties(dict(conf.values), context)
+    return conf.with_missing("openlineage-parent", injected)
+
+
 class SparkJob(BaseOperator):
     """Run ``entry_point`` of Spark job ``job`` at artifact version ``version``.
 
@@ -183,6 +196,7 @@ class SparkJob(BaseOperator):
             profiles=spec.profiles,
             overrides=self.conf,
         )
+        conf = _with_openlineage_parent(conf, context)
         self._log_conf(conf, f"local, environment {environment.name}")
         ti = context["ti"]
         self._local = runner = LocalSparkSubmit(
@@ -276,15 +290,8 @@ class SparkJob(BaseOperator):
             artifact=artifact.spark_conf(),
             overrides=self.conf,
         )
-        if emr.openlineage_parent_job_info and "OpenLineageSparkListener" in conf.values.get(
-            "spark.extraListeners", ""
-        ):
-            from airflow.providers.common.compat.openlineage.utils.spark import (
-                inject_parent_job_information_into_spark_properties,
-            )
-
-            injected = inject_parent_job_information_into_spark_properties(dict(conf.values), context)
-            conf = conf.with_missing("openlineage-parent", injected)
+        if emr.openlineage_parent_job_info:
+            conf = _with_openlineage_parent(conf, context)
         self._log_conf(
             conf, f"EMR Serverless application {emr.application_id}, environment {environment.name}"
         )
