@@ -18,30 +18,16 @@ SOURCE_FOLDER = "src/public/items"
 _BUCKETS = itertools.count()
 
 
-def local_target_conf() -> dict[str, str]:
-    """The local target's Spark conf of a Hudi job (include/spark/defaults.yaml through the conf
-    layering: the Maven jars, Kryo, Hudi session extension, catalog and registrator, S3A), without
-    the OpenLineage listener (its own test runs a job through spark-submit)."""
-    from data_platform.settings import Target
-    from data_platform.spark.conf import build_spark_conf
-
-    conf = build_spark_conf(target=Target.LOCAL, environment="local", environment_conf={}, profiles=["hudi"])
-    return {
-        k: v
-        for k, v in conf.values.items()
-        if not k.startswith(("spark.openlineage.", "spark.extraListeners", "spark.hadoop.fs.s3a.endpoint"))
-    }
-
-
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     """ONE local session for all Spark tests (local[2], 1g driver, 4 shuffle partitions, no UI),
     with the local target's JVM packages and Hudi settings, as a local job gets them."""
+    from data_platform.spark.conf import local_session_conf
     from spark_jobs.common.session import build_spark_session, local_conf
 
     session = build_spark_session(
         "spark-jobs-tests",
-        {**local_target_conf(), **local_conf(shuffle_partitions=4, driver_memory="1g", cores=2)},
+        {**local_session_conf(), **local_conf(shuffle_partitions=4, driver_memory="1g", cores=2)},
     )
     session.sparkContext.setLogLevel("ERROR")
     yield session

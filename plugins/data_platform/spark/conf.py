@@ -220,3 +220,14 @@ def build_spark_conf(
         conf = resolve_local_references(drop_for_local(conf, defaults))
     refuse_secrets(conf, defaults)
     return conf
+
+
+def local_session_conf(profiles: Iterable[str] = ("hudi",), with_lineage: bool = False) -> dict[str, str]:
+    """The local target's conf of a job with ``profiles``, for a SparkSession built in-process
+    (tests, benchmarks) instead of through spark-submit: the same jars and Hudi settings. The
+    OpenLineage listener and a local S3 endpoint are left out unless ``with_lineage``/set later."""
+    conf = build_spark_conf(target=Target.LOCAL, environment="local", environment_conf={}, profiles=profiles)
+    skipped = () if with_lineage else ("spark.openlineage.", "spark.extraListeners")
+    return {
+        k: v for k, v in conf.values.items() if not k.startswith((*skipped, "spark.hadoop.fs.s3a.endpoint"))
+    }
