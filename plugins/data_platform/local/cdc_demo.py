@@ -3,6 +3,7 @@ tables and the warehouse tables with the simulated source database."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,9 @@ def land_batches(settings: PlatformSettings, run_index: int) -> None:
 
 
 def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # Hudi 0.15 stores TIMESTAMP_NTZ source columns as UTC timestamps (see sinks/hudi.py)
+        return value.astimezone(UTC).replace(tzinfo=None)
     if isinstance(value, Decimal):
         return value.normalize()
     if isinstance(value, float):

@@ -126,6 +126,19 @@ class HudiSink:
         return 0 if table is None else table.count()
 
     def _save(self, frame: DataFrame, operation: str, mode: str, run_id: str) -> None:
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import TimestampNTZType
+
+        # Hudi 0.15 has no TIMESTAMP_NTZ (Parquet timestamps without time zone, as DMS writes
+        # them): store them as timestamps read in the session time zone (UTC), same wall clock.
+        frame = frame.select(
+            *[
+                F.col(f"`{f.name}`").cast("timestamp").alias(f.name)
+                if isinstance(f.dataType, TimestampNTZType)
+                else F.col(f"`{f.name}`")
+                for f in frame.schema.fields
+            ]
+        )
         options = hudi_write_options(self.config, operation, self.hive_sync)
         options[RUN_ID_METADATA_KEY] = run_id
         frame.write.format("hudi").options(**options).mode(mode).save(self.table_uri)
