@@ -85,7 +85,8 @@ def test_non_zero_exit_code_fails_the_task_with_the_last_lines(spark_include, lo
 
 
 def test_execution_timeout_kills_the_spark_submit_process_group(spark_include, local_dir, capsys):
-    task = make_task(entry_point="tinyjob.sleep", execution_timeout=timedelta(seconds=8))
+    # long enough for spark-submit to start Python on a busy machine (the job sleeps 300 s)
+    task = make_task(entry_point="tinyjob.sleep", execution_timeout=timedelta(seconds=45))
     with pytest.raises(AirflowTaskTimeout, match="hit execution_timeout"):
         task.execute(run_context(task))
 
