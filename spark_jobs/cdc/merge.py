@@ -107,6 +107,12 @@ def _quarantine_input_error(
     return write_reason(layout, run_id, error.to_dict())
 
 
+def _sink(
+    spark: SparkSession, layout: TableLayout, config: TableConfig, settings: MergeSettings
+) -> TableSink:
+    return select_sink(spark, layout, config, settings.sink, settings.hive_sync, settings.rows_per_file)
+
+
 class _TableMerge:
     """One table's merge while its lock is held."""
 
@@ -149,14 +155,7 @@ class _TableMerge:
         files, schema, result = prepared
         if result.run_id not in state.recent_results:
             self.fence()
-            sink = select_sink(
-                self.spark,
-                self.layout,
-                self.config,
-                self.settings.sink,
-                self.settings.hive_sync,
-                self.settings.rows_per_file,
-            )
+            sink = _sink(self.spark, self.layout, self.config, self.settings)
             if result.changes_uri is not None:
                 changes = self.spark.read.parquet(result.changes_uri)
                 commit = sink.write(changes, full_load=result.full_load, run_id=result.run_id)
@@ -196,14 +195,7 @@ class _TableMerge:
             return result
         result.files = [f.rel_path for f in pending]
         result.full_load = any(f.kind == FULL_LOAD for f in pending)
-        sink = select_sink(
-            self.spark,
-            self.layout,
-            self.config,
-            self.settings.sink,
-            self.settings.hive_sync,
-            self.settings.rows_per_file,
-        )
+        sink = _sink(self.spark, self.layout, self.config, self.settings)
         result.sink, result.table_uri = sink.name, sink.table_uri
 
         read = self._read_checked(state, pending)
@@ -513,7 +505,7 @@ def _refresh_superseded(
         or config.storage_mode != "current"
     ):
         return result
-    sink = select_sink(spark, layout, config, settings.sink, settings.hive_sync, settings.rows_per_file)
+    sink = _sink(spark, layout, config, settings)
     table = sink.read_table()
     changes = spark.read.parquet(result.changes_uri)
     keys = list(config.primary_key)
