@@ -3,7 +3,8 @@
 1. read every raw event file under the raw events folder (one JSON event per file, as the
    ``file`` transport writes them, or JSON lines);
 2. validate each event (``data_platform.lineage.validation``); a rejected event is written to
-   ``<lineage root>/quarantine/<source file name>.jsonl`` with its line and reason, and counted;
+   ``<lineage root>/quarantine/<path below raw/>.rejected.jsonl`` with its line, text and
+   reason, and counted;
 3. collect the column edges of the valid events and of the warehouse SQL (stored procedures),
    keep the newest observation of each edge, write the table as
    ``<lineage root>/column_lineage/edges-<sha256 of the content>.parquet`` (a new name only
@@ -82,8 +83,7 @@ def quarantine(rejected: Sequence[Rejected], root_uri: str, raw_events_uri: str)
         by_source.setdefault(item.source, []).append(item)
     written = []
     for source, items in sorted(by_source.items()):
-        relative = storage.relative_to(source, raw_events_uri).replace("/", "__")
-        uri = f"{root_uri}/quarantine/{relative}.jsonl"
+        uri = f"{root_uri}/quarantine/{storage.relative_to(source, raw_events_uri)}.rejected.jsonl"
         storage.write_text(uri, "".join(json.dumps(i.as_dict(), sort_keys=True) + "\n" for i in items))
         written.append(uri)
     return written
