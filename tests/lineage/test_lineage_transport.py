@@ -40,6 +40,7 @@ def test_lake_and_two_catalogs_make_a_composite() -> None:
         "conn_id": "lineage_api",
     }
     assert marquez["endpoint"] == "api/v1/lineage" and "auth" not in marquez
+    assert marquez["retry"] == {"total": 3}
 
 
 def test_one_transport_alone_and_nothing_is_noop() -> None:

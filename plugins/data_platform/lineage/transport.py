@@ -11,12 +11,14 @@ an event is sent.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from openlineage.client.transport.http import TokenProvider
 from pydantic import BaseModel, ConfigDict
 
-from data_platform.config import ConfigError, load_yaml, validate_config
+from data_platform.config import ConfigError, read_yaml, validate_config
+from data_platform.paths import include_file
 
 TRANSPORT_FILE = "lineage/transport.yaml"
 ENDPOINTS = {
@@ -35,6 +37,7 @@ class Catalog(BaseModel):
     kind: Literal["marquez", "datahub"]
     url: str
     secret: str | None = None
+    retries: int = 3
 
     @property
     def endpoint(self) -> str:
@@ -69,14 +72,18 @@ class LineageConfig(BaseModel):
         return tuple(known[name] for name in self.push)
 
 
-def load_lineage_config(environment: str) -> LineageConfig:
-    """The block of ``environment``; a ConfigError names the file and the defined blocks."""
-    blocks: dict[str, Any] = load_yaml(TRANSPORT_FILE) or {}
+def read_lineage_config(path: Path, environment: str) -> LineageConfig:
+    """The block of ``environment`` in the transport file ``path``; a ConfigError names the
+    file and the defined blocks."""
+    blocks: dict[str, Any] = read_yaml(path) or {}
     if environment not in blocks:
-        raise ConfigError(
-            f"Environment {environment!r} has no block in include/{TRANSPORT_FILE} (defined: {sorted(blocks)})."
-        )
-    return validate_config(LineageConfig, blocks[environment], f"include/{TRANSPORT_FILE} [{environment}]")
+        raise ConfigError(f"Environment {environment!r} has no block in {path} (defined: {sorted(blocks)}).")
+    return validate_config(LineageConfig, blocks[environment], f"{path} [{environment}]")
+
+
+def load_lineage_config(environment: str) -> LineageConfig:
+    """The block of ``environment`` in include/lineage/transport.yaml of the include path."""
+    return read_lineage_config(include_file(TRANSPORT_FILE), environment)
 
 
 class ConnectionTokenProvider(TokenProvider):
@@ -101,6 +108,7 @@ def http_transport(catalog: Catalog, secret_conn_id: str | None) -> dict[str, An
         "url": catalog.url.rstrip("/"),
         "endpoint": catalog.endpoint,
         "timeout": 5,
+        "retry": {"total": catalog.retries},
     }
     if secret_conn_id:
         transport["auth"] = {

@@ -21,6 +21,7 @@ from data_platform.lineage.transport import ENDPOINTS
 from data_platform.paths import local_dir
 
 PATHS = {"/" + endpoint for endpoint in ENDPOINTS.values()}
+LOCAL_CATALOG_PORT = 5055  # the `local` block of include/lineage/transport.yaml names it
 
 
 def default_events_file() -> Path:
@@ -71,7 +72,7 @@ def serving(events_file: Path, port: int = 0) -> Iterator[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=5055)
+    parser.add_argument("--port", type=int, default=LOCAL_CATALOG_PORT)
     parser.add_argument("--events", type=Path, default=None)
     args = parser.parse_args(argv)
     events_file = args.events or default_events_file()
