@@ -4,6 +4,7 @@
     python -m data_platform.lineage downstream DATASET COLUMN [--edges URI] [--direct]
     python -m data_platform.lineage picture    DATASET COLUMN --out lineage.svg [--downstream]
     python -m data_platform.lineage process    # the lineage DAG's processing, on this target
+    python -m data_platform.lineage transport  # the OpenLineage transport JSON of this environment
 
 DATASET is ``namespace/name``, a name, or the end of a name (``shop.orders`` finds
 ``warehouse.shop.orders``); COLUMN a column (field) of it. ``--edges`` defaults to the table of
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("process", help="raw events -> validated -> column lineage table")
+    sub.add_parser(
+        "transport", help="the value of Airflow's [openlineage] transport option (MWAA configuration)"
+    )
     for name in ("upstream", "downstream", "picture"):
         command = sub.add_parser(name)
         command.add_argument("dataset")
@@ -51,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         from data_platform.lineage.tasks import process_events
 
         print(json.dumps(process_events(), indent=1))
+        return 0
+
+    if args.command == "transport":
+        from data_platform.lineage.tasks import environment_transport
+
+        print(json.dumps(environment_transport(), sort_keys=True))
         return 0
 
     from data_platform.lineage.processing import read_edges

@@ -29,6 +29,17 @@ def lineage_config(settings: PlatformSettings) -> tuple[LineageConfig, str]:
     return config, raw
 
 
+def environment_transport() -> dict[str, Any]:
+    """The OpenLineage transport of the current environment: the value of Airflow's
+    ``[openlineage] transport`` option (on MWAA the configuration option
+    ``openlineage.transport``; locally the local runtime sets it)."""
+    from data_platform.lineage.transport import transport_config
+
+    settings = get_settings()
+    config = load_lineage_config(settings.environment)
+    return transport_config(config, settings.lake_root, dict(settings.secrets))
+
+
 def warehouse_naming(settings: PlatformSettings) -> tuple[str, str]:
     """``(namespace, database)`` of the warehouse connection, named by its hook."""
     from data_platform.warehouse.connection import table_dataset_identity, warehouse_hook

@@ -92,6 +92,9 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     python_path = [str(PLUGINS_DIR), str(REPO_ROOT), env.get("PYTHONPATH", "")]
     lake_root = env.get("LAKE_ROOT") or f"file://{local_dir()}/lake"
     transport = lineage_transport(include_path, lake_root)
+    for file_transport in [transport, *transport.get("transports", [])]:
+        if file_transport.get("type") == "file":  # the file transport does not create folders
+            Path(file_transport["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
     client_config = lineage_client_config()
     client_config.parent.mkdir(parents=True, exist_ok=True)
     client_config.write_text(yaml.safe_dump({"transport": transport}, sort_keys=True))

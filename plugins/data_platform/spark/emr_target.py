@@ -197,15 +197,8 @@ class EmrServerlessTarget:
         conf = operator.spark_conf(
             Target.AWS, self.environment, artifact.manifest.profiles, where, artifact.spark_conf()
         )
-        if emr.openlineage_parent_job_info and "OpenLineageSparkListener" in conf.values.get(
-            "spark.extraListeners", ""
-        ):
-            from airflow.providers.common.compat.openlineage.utils.spark import (
-                inject_parent_job_information_into_spark_properties,
-            )
-
-            injected = inject_parent_job_information_into_spark_properties(dict(conf.values), context)
-            conf = conf.with_missing("openlineage-parent", injected)
+        if emr.openlineage_parent_job_info:
+            conf = conf.with_openlineage_parent(context)
         tags = job_tags(
             environment_tags=emr.tags,
             task_tags=operator.tags,

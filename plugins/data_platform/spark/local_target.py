@@ -79,7 +79,7 @@ class LocalSparkTarget:
             )
         conf = operator.spark_conf(
             Target.LOCAL, self.environment, spec.profiles, f"local, environment {self.environment.name}"
-        )
+        ).with_openlineage_parent(context)
         ti = context["ti"]
         workdir = local_dir() / "spark" / "work" / f"{ti.dag_id}.{ti.task_id}.{getattr(ti, 'map_index', -1)}"
         workdir.mkdir(parents=True, exist_ok=True)
