@@ -16,7 +16,7 @@ never from threads of one process. Every failure is a :class:`BadFileError` nami
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,7 +36,6 @@ BAD_SHAPE = "bad_shape"  # a variable is not (time=1, lat, lon) on the file's ow
 BAD_TIME = "bad_time"  # time_coverage_start missing, unparsable, or not the slot of the name
 GRID_CHANGED = "grid_changed"  # coordinates differ from the reference grid
 LAYOUT_CHANGED = "layout_changed"  # chunking / compression differ from the reference layout
-DUPLICATE_SLOT = "duplicate_slot"  # two files claim the same slot
 
 
 class BadFileError(Exception):
@@ -226,7 +225,9 @@ def read_points(uri: str, reference: Reference, check_layout: bool = True) -> Po
                 dataset = _variable(handle, name, uri)
                 if dataset.ndim != 3 or dataset.shape != (1, *grid.shape):
                     raise BadFileError(
-                        BAD_SHAPE, uri, f"{name} has shape {dataset.shape}, expected (1, {grid.shape[0]}, {grid.shape[1]})"
+                        BAD_SHAPE,
+                        uri,
+                        f"{name} has shape {dataset.shape}, expected (1, {grid.shape[0]}, {grid.shape[1]})",
                     )
                 raw = read_cells(dataset, rows, cols)
                 decoded[name] = decode(raw, dataset.attrs, scaled=name in product.SCALED_VARIABLES)
@@ -240,31 +241,5 @@ def read_points(uri: str, reference: Reference, check_layout: bool = True) -> Po
         dssf_tot=decoded[product.DSSF_TOT],
         fraction_diffuse=decoded[product.FRACTION_DIFFUSE],
         quality_flag=decoded[product.QUALITY_FLAG],
-        layout=layout,
-    )
-
-
-def reference_from(uri: str, points: Sequence[Any]) -> Reference:
-    """The reference grid, point cells and layout, taken from one good file of the series.
-
-    Raises :class:`BadFileError` for an unusable file and ``PointOutsideGridError`` (naming the
-    file and the points) when a catalogue point is off the grid.
-    """
-    from spark_jobs.satellite.grid import locate
-
-    try:
-        with open_product(uri) as handle:
-            grid = read_grid(handle, uri)
-            layout = read_layout(handle, uri)
-    except BadFileError:
-        raise
-    except (OSError, KeyError, ValueError, RuntimeError) as exc:
-        raise BadFileError(UNREADABLE, uri, f"{type(exc).__name__}: {exc}") from None
-    rows, cols = locate(points, grid, uri)
-    return Reference(
-        grid_fingerprint=grid.fingerprint(),
-        grid_description=grid.describe(),
-        rows=tuple(int(r) for r in rows),
-        cols=tuple(int(c) for c in cols),
         layout=layout,
     )
