@@ -66,7 +66,6 @@ class Encoding:
 
 
 DEFAULT_ENCODING = Encoding()
-_MODULUS = {product.DSSF_TOT: 15001, product.FRACTION_DIFFUSE: 10001, product.QUALITY_FLAG: 8}
 
 
 def _slot_number(slot: datetime) -> int:
@@ -77,19 +76,24 @@ def _slot_number(slot: datetime) -> int:
 def raw_value(variable: str, row: np.ndarray | int, col: np.ndarray | int, slot: datetime) -> np.ndarray:
     """Packed int16 value of ``variable`` at cells (row, col) and ``slot``; ``FILL`` on fill cells.
 
-    DSSF_TOT packs 0..1500.0 W/m2 (x0.1), FRACTION_DIFFUSE 0..1 (x0.0001), quality_flag 0..7.
-    DSSF_TOT is fill on 1 cell-slot in 23, FRACTION_DIFFUSE on 1 in 19 (different cells).
+    DSSF_TOT (x0.1 W/m2) follows a daylight arch from 06:00 to 18:00 UTC whose peak (800..1499.9
+    W/m2) depends on the cell and the day, and is a true 0 at night; FRACTION_DIFFUSE (x0.0001)
+    is 0.2..1.0 varying by cell and slot; quality_flag is 0..7. DSSF_TOT is fill on 1 cell-slot
+    in 23, FRACTION_DIFFUSE on 1 in 19 (other cells).
     """
     s = _slot_number(slot)
     row, col = np.asarray(row, dtype=np.int64), np.asarray(col, dtype=np.int64)
     if variable == product.DSSF_TOT:
-        value = (3 * row + 5 * col + 7 * s) % _MODULUS[variable]
+        peak = 8000 + (3 * row + 5 * col + 11 * (s // 96)) % 7000
+        minutes = (s % 96) * 15
+        daylight = max(0.0, float(np.sin(np.pi * (minutes - 360) / 720)))
+        value = np.rint(peak * daylight).astype(np.int64)
         fill = (row + 2 * col + s) % 23 == 0
     elif variable == product.FRACTION_DIFFUSE:
-        value = (2 * row + 3 * col + 11 * s) % _MODULUS[variable]
+        value = 2000 + (2 * row + 3 * col + 7 * s) % 8001
         fill = (2 * row + col + s) % 19 == 0
     else:
-        value = (row + col + s) % _MODULUS[variable]
+        value = (row + col + s) % 8
         fill = np.zeros(np.broadcast(row, col).shape, dtype=bool)
     return np.where(fill, FILL, value).astype(np.int16)
 
@@ -133,13 +137,22 @@ def write_file(
         time = nc.createVariable("time", "f8", ("time",))
         time.units = "minutes since 2000-01-01 00:00:00"
         time[:] = [_slot_number(slot) * 15]
-        for name, values, units in ((product.LAT, grid.lat, "degrees_north"), (product.LON, grid.lon, "degrees_east")):
+        for name, values, units in (
+            (product.LAT, grid.lat, "degrees_north"),
+            (product.LON, grid.lon, "degrees_east"),
+        ):
             axis = nc.createVariable(name, "f4", (name,))
             axis.units = units
             axis[:] = values
         for name in variables:
-            storage = {"chunksizes": tuple(chunks), "zlib": zlib, "shuffle": zlib} if chunks else {"contiguous": True}
-            var = nc.createVariable(name, "i2", ("time", product.LAT, product.LON), fill_value=FILL, **storage)
+            storage = (
+                {"chunksizes": tuple(chunks), "zlib": zlib, "shuffle": zlib}
+                if chunks
+                else {"contiguous": True}
+            )
+            var = nc.createVariable(
+                name, "i2", ("time", product.LAT, product.LON), fill_value=FILL, **storage
+            )
             var.set_auto_maskandscale(False)
             if name != product.QUALITY_FLAG:
                 var.scale_factor = np.float64(encoding.scale[name])
