@@ -1,10 +1,10 @@
 """Read the catalogue points of one product file, touching only the HDF5 chunks that hold them.
 
-A netCDF4 file is an HDF5 file. For each variable the reader makes **one** HDF5 read of an
-element selection (the points' ``(0, row, col)`` cells): the library maps the selection to the
-chunks it touches and decompresses each of those chunks once, whatever the chunk shape
-(whole-slice chunks, tiles, or a contiguous unchunked layout, where it reads just the cells).
-Nothing else of the 3201 x 3201 slices is read. Decoding follows CF: cells equal to
+A netCDF4 file is an HDF5 file. For each variable the reader reads only the chunks holding
+points (:func:`read_cells`): with the product's deflate/shuffle encodings it fetches each touched
+chunk's stored bytes (``read_direct_chunk``) and inflates it once; any other layout (contiguous,
+other filters, any chunk shape) goes through one HDF5 element-selection read, which also touches
+only the needed chunks or cells. Nothing else of the 3201 x 3201 slices is read. Decoding follows CF: cells equal to
 ``_FillValue`` / ``missing_value`` or outside ``valid_min`` / ``valid_max`` / ``valid_range`` are
 null (never zero); the rest are ``raw * scale_factor + add_offset`` as float64 (the attributes at
 the decimal value they were written with: a float32 ``0.1`` is 0.1, not 0.10000000149).
@@ -16,6 +16,7 @@ never from threads of one process. Every failure is a :class:`BadFileError` nami
 from __future__ import annotations
 
 import contextlib
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -160,11 +161,66 @@ def _variable(handle: Any, name: str, file: str) -> Any:
     return handle[name]
 
 
-def read_cells(dataset: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Raw values of ``dataset[0, rows[k], cols[k]]`` with one element-selection read.
+_DEFLATE, _SHUFFLE = 1, 2  # HDF5 filter ids (H5Z_FILTER_DEFLATE, H5Z_FILTER_SHUFFLE)
 
-    Duplicate cells (two points in one cell) are read once.
+
+def _direct_filters(dataset: Any) -> list[int] | None:
+    """The filter pipeline (write order) when the direct chunk path can undo it, else ``None``:
+    deflate steps, optionally preceded by one shuffle (the netCDF4 encodings)."""
+    if not dataset.chunks or dataset.chunks[0] != 1:
+        return None
+    plist = dataset.id.get_create_plist()
+    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+    if any(f != _DEFLATE for f in filters[1:]) or (filters and filters[0] not in (_DEFLATE, _SHUFFLE)):
+        return None
+    return filters
+
+
+def _chunk_cells(
+    dataset: Any, offset: tuple[int, int, int], filters: list[int], flat: np.ndarray
+) -> np.ndarray:
+    """Values at ``flat`` positions (row-major in the full chunk) of one stored chunk, which is
+    inflated once; only those cells are un-shuffled. Fill value when the chunk was never written."""
+    if dataset.id.get_chunk_info_by_coord(offset).byte_offset is None:
+        return np.full(len(flat), dataset.fillvalue, dtype=dataset.dtype)
+    mask, data = dataset.id.read_direct_chunk(offset)
+    for position in range(len(filters) - 1, -1, -1):
+        if filters[position] == _DEFLATE and not mask & (1 << position):
+            data = zlib.decompress(data)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    size = dataset.dtype.itemsize
+    if filters and filters[0] == _SHUFFLE and not mask & 1:
+        # shuffled: byte k of every value is stored in plane k (planes of len(raw) // size bytes)
+        cells = raw[np.arange(size)[None, :] * (len(raw) // size) + flat[:, None]]
+    else:
+        cells = raw[flat[:, None] * size + np.arange(size)[None, :]]
+    return np.ascontiguousarray(cells).view(dataset.dtype).reshape(-1)
+
+
+def read_cells(dataset: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Raw values of ``dataset[0, rows[k], cols[k]]``, decompressing only the chunks they lie in.
+
+    Chunked deflate/shuffle variables (the product's encodings): each touched chunk is read with
+    ``read_direct_chunk`` and inflated once, by this process. Any other layout (contiguous, other
+    filters): one HDF5 element-selection read, which also touches only the needed chunks/cells.
     """
+    filters = _direct_filters(dataset)
+    if filters is None:
+        return _read_elements(dataset, rows, cols)
+    chunk_rows, chunk_cols = dataset.chunks[1:]
+    out = np.empty(len(rows), dtype=dataset.dtype)
+    keys = (rows // chunk_rows) * (dataset.shape[2] // chunk_cols + 1) + cols // chunk_cols
+    for key in np.unique(keys):
+        members = np.flatnonzero(keys == key)
+        top = int(rows[members[0]] // chunk_rows) * chunk_rows
+        left = int(cols[members[0]] // chunk_cols) * chunk_cols
+        flat = (rows[members] - top) * chunk_cols + (cols[members] - left)
+        out[members] = _chunk_cells(dataset, (0, top, left), filters, flat)
+    return out
+
+
+def _read_elements(dataset: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """One element-selection read of the (unique) cells."""
     import h5py
 
     linear = rows * dataset.shape[2] + cols
