@@ -1,0 +1,32 @@
+"""Helpers for the satellite tests: a small product day on disk and a test points catalogue."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from spark_jobs.satellite.points import Point
+
+DAY = date(2018, 3, 20)
+# fixture points (not the product catalogue): a mid-grid cell, two near corners, one shared cell
+POINTS = (
+    Point("site-a", "A", 37.39, -5.98),
+    Point("site-b", "B", 79.6, -79.6),
+    Point("site-c", "C", -79.6, 79.6),
+    Point("site-d", "D", 37.41, -6.02),  # same 1-degree cell as site-a
+)
+
+
+def points_yaml(points: tuple[Point, ...] = POINTS) -> str:
+    lines = ["points:"]
+    lines += [f"  - {{site_id: {p.site_id}, name: {p.name}, lat: {p.lat}, lon: {p.lon}}}" for p in points]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def points_file(tmp_path: Path) -> Path:
+    path = tmp_path / "points.yaml"
+    path.write_text(points_yaml())
+    return path
