@@ -76,6 +76,7 @@ with DAG(
     def day_load(ds: str | None = None, run_id: str | None = None, **context) -> dict:
         from data_platform.satellite.pipeline import day_load as load_inputs
 
+        assert ds is not None and run_id is not None  # always in a task's context
         return load_inputs(ds, run_id, context)
 
     day = day_load()
