@@ -9,13 +9,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DAY, POINTS, points_yaml
 
 from data_platform.local.demo import last_run, run_dag
 from data_platform.local.satellite_sample import SMALL_GRID, day_files, expected_value
 from data_platform.paths import include_dir
 from data_platform.settings import get_settings
 from spark_jobs.satellite import product
+from tests.satellite.satellite_testing import DAY, POINTS, points_yaml
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 PRESENT = range(90)

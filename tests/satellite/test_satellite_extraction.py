@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DAY, POINTS
 
 from data_platform.local.satellite_sample import SMALL_GRID, Encoding, day_files, expected_value, write_file
 from spark_jobs.satellite import product
@@ -17,6 +16,7 @@ from spark_jobs.satellite.extract import BadFilePolicy, BadFilesFailure, assembl
 from spark_jobs.satellite.grid import Grid, PointOutsideGridError, locate
 from spark_jobs.satellite.points import Point, PointsCatalogueError, parse_points
 from spark_jobs.satellite.reference import establish_reference
+from tests.satellite.satellite_testing import DAY, POINTS
 
 SLOTS = product.day_slots(DAY)
 

@@ -16,6 +16,7 @@ from spark_jobs.satellite import product
 from spark_jobs.satellite.extract_job import main
 from spark_jobs.satellite.points import Point
 from spark_jobs.satellite.series_table import day_file_uri, day_result_uri
+from tests.satellite.satellite_testing import points_yaml
 
 pytestmark = pytest.mark.spark
 DAYS = (date(2019, 7, 1), date(2019, 7, 2))
@@ -24,12 +25,7 @@ POINTS = (Point("site-a", "A", 37.39, -5.98), Point("site-b", "B", -1.29, 36.82)
 
 def _points_file(tmp_path: Path, points=POINTS) -> Path:
     path = tmp_path / "points.yaml"
-    path.write_text(
-        "points:\n"
-        + "".join(
-            f"  - {{site_id: {p.site_id}, name: {p.name}, lat: {p.lat}, lon: {p.lon}}}\n" for p in points
-        )
-    )
+    path.write_text(points_yaml(points))
     return path
 
 

@@ -1,11 +1,8 @@
-"""Helpers for the satellite tests: a small product day on disk and a test points catalogue."""
+"""Shared by the satellite tests: the test day and the test points catalogue."""
 
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
-
-import pytest
 
 from spark_jobs.satellite.points import Point
 
@@ -23,10 +20,3 @@ def points_yaml(points: tuple[Point, ...] = POINTS) -> str:
     lines = ["points:"]
     lines += [f"  - {{site_id: {p.site_id}, name: {p.name}, lat: {p.lat}, lon: {p.lon}}}" for p in points]
     return "\n".join(lines) + "\n"
-
-
-@pytest.fixture
-def points_file(tmp_path: Path) -> Path:
-    path = tmp_path / "points.yaml"
-    path.write_text(points_yaml())
-    return path
