@@ -30,6 +30,9 @@ from spark_jobs.satellite.grid import Grid
 CHUNK_CACHE_BYTES = 32 << 20  # HDF5 raw-data chunk cache per open file
 S3_BLOCK_BYTES = 1 << 20  # range-request size when reading from S3 (metadata + touched chunks)
 
+# What the HDF5 library, h5py and the chunk decoding raise for a broken file.
+READ_ERRORS = (OSError, KeyError, ValueError, RuntimeError, IndexError, zlib.error)
+
 # Kinds of bad files; each maps to a policy action (see spark_jobs.satellite.policy).
 UNREADABLE = "unreadable"  # not HDF5, truncated, corrupt chunk, I/O error
 MISSING_VARIABLE = "missing_variable"
@@ -289,7 +292,7 @@ def read_points(uri: str, reference: Reference, check_layout: bool = True) -> Po
                 decoded[name] = decode(raw, dataset.attrs, scaled=name in product.SCALED_VARIABLES)
     except BadFileError:
         raise
-    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+    except READ_ERRORS as exc:
         raise BadFileError(UNREADABLE, uri, f"{type(exc).__name__}: {exc}") from None
     return PointValues(
         file=uri,

@@ -17,7 +17,14 @@ from spark_jobs.common.lake import read_json, write_json_atomic
 from spark_jobs.common.logs import log_event
 from spark_jobs.satellite.grid import Grid, locate
 from spark_jobs.satellite.points import Point
-from spark_jobs.satellite.reader import BadFileError, Reference, open_product, read_grid, read_layout
+from spark_jobs.satellite.reader import (
+    READ_ERRORS,
+    BadFileError,
+    Reference,
+    open_product,
+    read_grid,
+    read_layout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +36,7 @@ def _record_from_file(uri: str) -> dict[str, object]:
             layout = read_layout(handle, uri)
     except BadFileError:
         raise
-    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+    except READ_ERRORS as exc:
         raise BadFileError("unreadable", uri, f"{type(exc).__name__}: {exc}") from None
     return {"source_file": uri, "lat": grid.lat.tolist(), "lon": grid.lon.tolist(), "layout": layout}
 

@@ -202,3 +202,23 @@ def test_the_recorded_grid_catches_a_grid_change_on_a_later_day(tmp_path):
 def test_catalogue_errors_name_the_entry(document, message):
     with pytest.raises(PointsCatalogueError, match=message):
         parse_points(document, "points.yaml")
+
+
+def test_a_corrupt_chunk_is_a_bad_file_not_a_crash(tmp_path):
+    import h5py
+
+    files = day_files(tmp_path / "in", DAY, slots=[0, 1])
+    row, col = SMALL_GRID.cell(POINTS[0].lat, POINTS[0].lon)
+    with h5py.File(files[1]) as handle:
+        chunk = handle[product.FRACTION_DIFFUSE].id.get_chunk_info_by_coord(
+            (0, row // 64 * 64, col // 64 * 64)
+        )
+    with files[1].open("r+b") as raw:
+        raw.seek(chunk.byte_offset)
+        raw.write(b"\xff" * chunk.size)
+
+    results = _extract(tmp_path, files)
+
+    assert results[0]["status"] == "ok"
+    assert results[1]["status"] == "bad" and results[1]["kind"] == "unreadable"
+    assert "error" in results[1]["message"].lower()
