@@ -5,14 +5,14 @@ exactly the generator's values into the warehouse."""
 
 from __future__ import annotations
 
-import shutil
+import os
 from pathlib import Path
 
 import pytest
 
 from data_platform.local.demo import last_run, run_dag
 from data_platform.local.satellite_sample import SMALL_GRID, day_files, expected_value
-from data_platform.paths import include_dir
+from data_platform.paths import INCLUDE_PATH_ENV_VAR
 from data_platform.settings import get_settings
 from spark_jobs.satellite import product
 from tests.satellite.satellite_testing import DAY, POINTS, points_yaml
@@ -36,8 +36,9 @@ max_active_runs: 2
 
 
 def _test_include(tmp_path: Path) -> Path:
+    """The test's points and config, ahead of the runtime's include folders."""
     include = tmp_path / "include"
-    shutil.copytree(include_dir(), include)
+    (include / "satellite").mkdir(parents=True)
     (include / "satellite" / "points.yaml").write_text(points_yaml())
     (include / "satellite" / "pipeline.yaml").write_text(PIPELINE)
     return include
@@ -50,7 +51,12 @@ def test_an_incomplete_day_is_extracted_reported_and_loaded_exactly(airflow_runt
     root = Path(settings.landing_root.removeprefix("file://")) / "satellite" / "mdssftd"
     files = day_files(root, DAY, slots=PRESENT)
     files[TRUNCATED].write_bytes(files[TRUNCATED].read_bytes()[:5000])
-    env = {**airflow_runtime, "PLATFORM_INCLUDE_DIR": str(_test_include(tmp_path))}
+    env = {
+        **airflow_runtime,
+        INCLUDE_PATH_ENV_VAR: os.pathsep.join(
+            [str(_test_include(tmp_path)), airflow_runtime[INCLUDE_PATH_ENV_VAR]]
+        ),
+    }
 
     run_dag("satellite_timeseries", DAY.isoformat(), env, tmp_path / "run.log")
     run = last_run("satellite_timeseries", env)

@@ -1,20 +1,25 @@
-"""The DAG's glue: the shipped config is valid and renders the job's arguments; the day's
-extraction result becomes the load's inputs, its missing slots and bad files are alerted, and a
-result of another run is refused."""
+"""The DAG's glue: the shipped config is valid; a run ships its points catalogue to the lake and
+gets the job's arguments on the target's roots; the Airflow side's lake paths are the job's; the
+day's extraction result becomes the load's inputs, its missing slots and bad files are alerted,
+and a result of another run is refused."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from data_platform.config import ConfigError
 from data_platform.satellite import pipeline
 from data_platform.settings import get_settings
-from spark_jobs.satellite.series_table import day_result_uri, write_day_result
+from spark_jobs.common.lake import read_bytes
+from spark_jobs.satellite.points import load_points
+from spark_jobs.satellite.series_table import day_result_uri, state_uri, write_day_result
 
 DAY = date(2018, 3, 20)
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _result(run_id: str, missing: list[str], bad: list[dict]) -> dict:
@@ -33,21 +38,37 @@ def _result(run_id: str, missing: list[str], bad: list[dict]) -> dict:
     }
 
 
-def test_the_shipped_config_renders_the_job_arguments():
+def test_a_run_ships_the_points_catalogue_and_gets_the_job_arguments(local_dir):
+    settings = get_settings()
     config = pipeline.pipeline_config()
-    arguments = config.extract_arguments()
-    assert arguments[arguments.index("--days") + 1] == "{{ ds }}"
-    assert arguments[arguments.index("--input-root") + 1] == "{{ platform.landing_root }}/satellite/mdssftd"
     assert config.slots_per_day == 96
+
+    inputs = pipeline.run_inputs(DAY.isoformat(), "scheduled__2018-03-20T00:00:00+00:00")
+
+    arguments = inputs["extract_arguments"]
+    value = {arguments[i]: arguments[i + 1] for i in range(0, len(arguments), 2)}
+    assert value["--days"] == DAY.isoformat() and value["--lake-root"] == settings.lake_root
+    assert value["--input-root"] == f"{settings.landing_root}/satellite/mdssftd"
+    assert inputs["day_folder"] == f"{settings.landing_root}/satellite/mdssftd/2018/03/20"
+    assert value["--points"].startswith(f"{state_uri(settings.lake_root, config.table)}/runs/")
+    shipped = read_bytes(value["--points"])
+    assert shipped == (REPO_ROOT / "include" / "satellite" / "points.yaml").read_bytes()
+    assert len(load_points(value["--points"])) == 6  # what the job reads
+
+
+def test_the_airflow_side_paths_are_the_jobs():
+    lake = "s3://bucket/lake"
+    assert pipeline.state_uri(lake, "t") == state_uri(lake, "t")
+    assert pipeline.day_result_uri(lake, "t", DAY.isoformat()) == day_result_uri(lake, "t", DAY)
 
 
 def test_a_bad_config_names_the_file_and_key(monkeypatch, tmp_path):
     (tmp_path / "satellite").mkdir()
     (tmp_path / "satellite" / "pipeline.yaml").write_text("input_prefix: x\nunknown: 1\n")
-    monkeypatch.setenv("PLATFORM_INCLUDE_DIR", str(tmp_path))
+    monkeypatch.setenv("PLATFORM_INCLUDE_PATH", str(tmp_path))
     pipeline.pipeline_config.cache_clear()
     try:
-        with pytest.raises(ConfigError, match=r"satellite/pipeline.yaml: unknown keys \['unknown'\]"):
+        with pytest.raises(ConfigError, match=r"satellite/pipeline.yaml is invalid: .*unknown: Extra inputs"):
             pipeline.pipeline_config()
     finally:
         pipeline.pipeline_config.cache_clear()

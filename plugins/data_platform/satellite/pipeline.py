@@ -1,88 +1,112 @@
-"""What the satellite_timeseries DAG needs: its config (include/satellite/pipeline.yaml, read once
-per process at parse time) and, at run time, the day's extraction result turned into the
-warehouse load's inputs, with missing slots and bad files reported.
+"""What the satellite_timeseries DAG needs from its config and from the extraction job.
+
+Parse time: :func:`pipeline_config` reads ``satellite/pipeline.yaml`` from the include folders
+(once per process). Run time, with the target's settings (the only way target-dependent values
+reach the tasks): :func:`run_inputs` ships the points catalogue the DAG was built with into the
+run's folder in the lake and returns the sensor's day folder and the extraction job's arguments;
+:func:`day_load` turns the day's extraction result into the warehouse load's inputs and reports
+missing slots and bad files.
+
+Nothing here imports ``spark_jobs`` (not importable on MWAA): the lake paths below follow
+``spark_jobs.satellite.series_table`` (tests/satellite check that both give the same paths).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
-from data_platform.config import ConfigError, load_yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from data_platform.config import load_yaml, validate_config
 
 CONFIG_FILE = "satellite/pipeline.yaml"
-_FIELDS = {
-    "input_prefix": str,
-    "points": str,
-    "table": str,
-    "warehouse_table": str,
-    "slots_per_day": int,
-    "wait_timeout_minutes": (int, float),
-    "poke_interval_minutes": (int, float),
-    "on_bad_file": str,
-    "on_layout_change": str,
-    "max_active_runs": int,
-}
 
 
-@dataclass(frozen=True)
-class SatelliteConfig:
+class SatelliteConfig(BaseModel):
     """include/satellite/pipeline.yaml; every field is required (see the file's comments)."""
 
-    input_prefix: str
-    points: str
-    table: str
-    warehouse_table: str
-    slots_per_day: int
-    wait_timeout_minutes: float
-    poke_interval_minutes: float
-    on_bad_file: str
-    on_layout_change: str
-    max_active_runs: int
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    @property
-    def input_root_template(self) -> str:
-        """The product root, resolved on the worker (a URI stays as it is)."""
-        if "://" in self.input_prefix:
-            return self.input_prefix.rstrip("/")
-        return "{{ platform.landing_root }}/" + self.input_prefix.strip("/")
-
-    def extract_arguments(self) -> list[str]:
-        """Templated arguments of the extraction job for the run's logical day."""
-        return [
-            "--lake-root", "{{ platform.lake_root }}",
-            "--input-root", self.input_root_template,
-            "--points", "{{ platform.job_include_dir }}/" + self.points,
-            "--days", "{{ ds }}",
-            "--table", self.table,
-            "--on-bad-file", self.on_bad_file,
-            "--on-layout-change", self.on_layout_change,
-            "--slots-per-day", str(self.slots_per_day),
-            "--run-id", "{{ run_id }}",
-        ]  # fmt: skip
+    input_prefix: str = Field(min_length=1)  # under landing_root, or a URI
+    points: str = Field(min_length=1)  # include-relative path of the points catalogue
+    table: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # lake: <lake_root>/satellite/<table>/
+    warehouse_table: str = Field(min_length=1)
+    slots_per_day: int = Field(gt=0)
+    wait_timeout_minutes: float = Field(ge=0)
+    poke_interval_minutes: float = Field(gt=0)
+    on_bad_file: Literal["skip", "fail"]
+    on_layout_change: Literal["read", "skip", "fail"]
+    max_active_runs: int = Field(gt=0)
 
 
 @cache
 def pipeline_config() -> SatelliteConfig:
-    """The validated config; errors name the file and the field."""
-    document = load_yaml(CONFIG_FILE)
-    if not isinstance(document, dict):
-        raise ConfigError(f"include/{CONFIG_FILE}: expected a mapping of {sorted(_FIELDS)}.")
-    unknown, missing = set(document) - set(_FIELDS), set(_FIELDS) - set(document)
-    if unknown or missing:
-        raise ConfigError(
-            f"include/{CONFIG_FILE}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}."
+    """The validated config; a ConfigError names the file and every invalid field."""
+    return validate_config(SatelliteConfig, load_yaml(CONFIG_FILE), f"include/{CONFIG_FILE}")
+
+
+def _join(*parts: str) -> str:
+    return "/".join([parts[0].rstrip("/"), *(p.strip("/") for p in parts[1:] if p)])
+
+
+def _safe_run_id(run_id: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_.=" else "_" for ch in run_id)
+
+
+def input_root(landing_root: str, config: SatelliteConfig) -> str:
+    """The product root (holding ``YYYY/MM/DD/``): a URI prefix stays as it is."""
+    if "://" in config.input_prefix:
+        return config.input_prefix.rstrip("/")
+    return _join(landing_root, config.input_prefix)
+
+
+def state_uri(lake_root: str, table: str) -> str:
+    """``spark_jobs.satellite.series_table.state_uri``."""
+    return _join(lake_root, "_state", "satellite", table)
+
+
+def day_result_uri(lake_root: str, table: str, ds: str) -> str:
+    """``spark_jobs.satellite.series_table.day_result_uri``: the last extraction of day ``ds``."""
+    return _join(state_uri(lake_root, table), "days", f"{ds}.json")
+
+
+def run_points_uri(lake_root: str, table: str, run_id: str) -> str:
+    """Where a run's points catalogue lives: ``<lake>/_state/satellite/<table>/runs/<run_id>/points.yaml``."""
+    return _join(state_uri(lake_root, table), "runs", _safe_run_id(run_id), "points.yaml")
+
+
+def run_inputs(ds: str, run_id: str) -> dict[str, Any]:
+    """Ship the points catalogue with this run (a rerun rewrites the same bytes) and return
+    ``{"day_folder": URI, "extract_arguments": [...]}`` for day ``ds`` (YYYY-MM-DD)."""
+    from data_platform.lake.storage import write_bytes
+    from data_platform.paths import include_file
+    from data_platform.settings import get_settings
+
+    settings = get_settings()
+    config = pipeline_config()
+    catalogue = include_file(config.points)
+    if not catalogue.is_file():
+        raise FileNotFoundError(
+            f"{catalogue} does not exist: include/{CONFIG_FILE} names points={config.points!r}, "
+            "a file under include/ (see README 'Satellite time series')."
         )
-    for key, kind in _FIELDS.items():
-        if not isinstance(document[key], kind) or isinstance(document[key], bool):
-            raise ConfigError(f"include/{CONFIG_FILE}: {key}={document[key]!r} has the wrong type.")
-    for key, allowed in (("on_bad_file", ("skip", "fail")), ("on_layout_change", ("read", "skip", "fail"))):
-        if document[key] not in allowed:
-            raise ConfigError(
-                f"include/{CONFIG_FILE}: {key} must be one of {allowed}, got {document[key]!r}."
-            )
-    return SatelliteConfig(**document)
+    points = write_bytes(run_points_uri(settings.lake_root, config.table, run_id), catalogue.read_bytes())
+    root = input_root(settings.landing_root, config)
+    return {
+        "day_folder": _join(root, ds.replace("-", "/")),
+        "extract_arguments": [
+            "--lake-root", settings.lake_root,
+            "--input-root", root,
+            "--points", points,
+            "--days", ds,
+            "--table", config.table,
+            "--on-bad-file", config.on_bad_file,
+            "--on-layout-change", config.on_layout_change,
+            "--slots-per-day", str(config.slots_per_day),
+            "--run-id", run_id,
+        ],
+    }  # fmt: skip
 
 
 def day_load(ds: str, run_id: str, context: Any | None = None) -> dict[str, Any]:
@@ -92,20 +116,22 @@ def day_load(ds: str, run_id: str, context: Any | None = None) -> dict[str, Any]
     ``rejected_input``); the load goes on with the slots present. Raises when the day has no
     result of this run (the extraction did not finish).
     """
+    import json
     import logging
-    from datetime import date
 
     from airflow.sdk.exceptions import AirflowException
 
     from data_platform.alerting import ALERT_POLICY_STANDARD, AlertEvent, send_alert
+    from data_platform.lake.storage import exists, read_bytes
     from data_platform.settings import get_settings
-    from spark_jobs.satellite.series_table import read_day_result
 
     config = pipeline_config()
-    result = read_day_result(get_settings().lake_root, config.table, date.fromisoformat(ds))
-    if result is None or result.get("run_id") != run_id:
+    location = day_result_uri(get_settings().lake_root, config.table, ds)
+    result = json.loads(read_bytes(location)) if exists(location) else None
+    if not isinstance(result, dict) or result.get("run_id") != run_id:
         raise AirflowException(
-            f"No extraction result of run {run_id} for {ds} (found: {result and result.get('run_id')}); "
+            f"No extraction result of run {run_id} for {ds} "
+            f"(found: {result.get('run_id') if isinstance(result, dict) else None}); "
             "see the extract task's log."
         )
     log = logging.getLogger(__name__)
