@@ -1,20 +1,23 @@
-"""Demo hooks of the satellite pipeline: land two days of small-grid product files (one of them
+"""Demo hooks of the satellite pipeline: land a day of small-grid product files (one of them
 corrupt, to show the bad-file report), then compare every warehouse value with the generator's
-known function and plot a few points' series."""
+known function and plot a few points' series.
+
+One day keeps the demo short: each daily run is one Spark job, whose start dominates its time
+(the 96 small files take seconds); the tests cover incomplete days and reruns."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from data_platform.paths import local_dir
 
 if TYPE_CHECKING:
     from data_platform.settings import PlatformSettings
 
-DAYS = (date(2026, 1, 14), date(2026, 1, 15))
-CORRUPT_SLOT = (DAYS[1], 50)  # 12:30 UTC of the second day: truncated file, skipped and reported
+DAYS = (date(2026, 1, 15),)  # the logical dates of the demo registry's entry
+CORRUPT_SLOT = (DAYS[0], 50)  # 12:30 UTC: a truncated file, skipped and reported
 PLOT_POINTS = 3
 
 
@@ -25,7 +28,7 @@ def _input_root(settings: PlatformSettings) -> Path:
 
 
 def prepare(settings: PlatformSettings) -> None:
-    """Write both days' 96 files (small grid), the corrupt one truncated to half its bytes."""
+    """Write each day's 96 files (small grid), the corrupt one truncated to half its bytes."""
     from data_platform.local.satellite_sample import day_files
 
     for day in DAYS:
@@ -35,7 +38,7 @@ def prepare(settings: PlatformSettings) -> None:
             victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
 
 
-def _expected_rows() -> dict[tuple[str, datetime], tuple[Any, Any, Any]]:
+def _expected_rows() -> dict[tuple[str, datetime], tuple[float | int | None, ...]]:
     from data_platform.config import load_yaml
     from data_platform.local.satellite_sample import SMALL_GRID, expected_value
     from data_platform.satellite.pipeline import pipeline_config
@@ -43,7 +46,7 @@ def _expected_rows() -> dict[tuple[str, datetime], tuple[Any, Any, Any]]:
     from spark_jobs.satellite.points import parse_points
 
     points = parse_points(load_yaml(pipeline_config().points), pipeline_config().points)
-    expected = {}
+    expected: dict[tuple[str, datetime], tuple[float | int | None, ...]] = {}
     for day in DAYS:
         for index, slot in enumerate(product.day_slots(day)):
             if (day, index) == CORRUPT_SLOT:
