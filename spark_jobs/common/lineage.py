@@ -71,31 +71,52 @@ class LineageDataset:
         (``[(name, type)]``) copied from the same column of each source (DIRECT, IDENTITY). For
         mappings the Spark agent cannot see, e.g. DMS files (read by path, columns from the
         file headers) to the lake table."""
+        mapping = {name: [ColumnSource(s, name) for s in sources] for name, _ in columns}
+        return self.with_column_lineage(mapping, columns)
+
+    def with_column_lineage(
+        self, mapping: Mapping[str, Sequence[ColumnSource]], columns: Sequence[tuple[str, str]] = ()
+    ) -> LineageDataset:
+        """This dataset with a ``columnLineage`` facet (``mapping``: column -> its sources) and,
+        given ``columns`` (``[(name, type)]``), a ``schema`` facet."""
         from openlineage.client.facet_v2 import column_lineage_dataset as cl
         from openlineage.client.facet_v2 import schema_dataset
 
-        identity = [cl.Transformation(type="DIRECT", subtype="IDENTITY")]
         lineage = cl.ColumnLineageDatasetFacet(
             fields={
                 name: cl.Fields(
                     inputFields=[
                         cl.InputField(
-                            namespace=s.namespace, name=s.name, field=name, transformations=identity
+                            namespace=c.dataset.namespace,
+                            name=c.dataset.name,
+                            field=c.field,
+                            transformations=[cl.Transformation(type=c.transformation, subtype=c.subtype)],
                         )
-                        for s in sources
+                        for c in sources
                     ],
                     transformationDescription="",
                     transformationType="",
                 )
-                for name, _ in columns
+                for name, sources in mapping.items()
             }
         )
-        schema = schema_dataset.SchemaDatasetFacet(
-            fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in columns]
-        )
-        return LineageDataset(
-            self.namespace, self.name, {**self.facets, "schema": schema, "columnLineage": lineage}
-        )
+        facets: dict[str, Any] = {**self.facets, "columnLineage": lineage}
+        if columns:
+            facets["schema"] = schema_dataset.SchemaDatasetFacet(
+                fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in columns]
+            )
+        return LineageDataset(self.namespace, self.name, facets)
+
+
+@dataclass(frozen=True)
+class ColumnSource:
+    """One source of a column: ``field`` of ``dataset``, with the OpenLineage transformation
+    (``DIRECT``/``INDIRECT`` and a subtype such as ``IDENTITY``, ``TRANSFORMATION``, ``FILTER``)."""
+
+    dataset: LineageDataset
+    field: str
+    transformation: str = "DIRECT"
+    subtype: str = "IDENTITY"
 
 
 def lineage_configured(env: Mapping[str, str] | None = None) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 
 from spark_jobs.common.args import add_common_args, csv_list_arg, default_run_id, positive_int_arg, uri_arg
 from spark_jobs.common.lake import join_uri, list_files
+from spark_jobs.common.lineage import ColumnSource, LineageDataset, LineageEmitter, ParentRun
 from spark_jobs.common.logs import configure_json_logging, log_event
 from spark_jobs.satellite import product
 from spark_jobs.satellite.extract import (
@@ -38,14 +39,28 @@ from spark_jobs.satellite.points import Point, PointsCatalogueError, load_points
 from spark_jobs.satellite.reference import establish_reference
 from spark_jobs.satellite.series_table import (
     DEFAULT_TABLE,
+    SCHEMA,
     day_file_uri,
     day_result_uri,
     reference_uri,
+    table_uri,
     write_day_result,
     write_point_day,
 )
 
 log = logging.getLogger("spark_jobs.satellite.extract_job")
+# netCDF variables / attributes -> series columns (the agent sees files read by Python workers,
+# not which variable became which column): CF-decoded values are a TRANSFORMATION, the bit field
+# is copied, the slot time comes from the file's time_coverage_start, the point's grid cell
+# (lat/lon) selects the values of its site.
+SERIES_LINEAGE: dict[str, list[tuple[str, str, str]]] = {
+    "dssf_tot": [(product.DSSF_TOT, "DIRECT", "TRANSFORMATION")],
+    "fraction_diffuse": [(product.FRACTION_DIFFUSE, "DIRECT", "TRANSFORMATION")],
+    "quality_flag": [(product.QUALITY_FLAG, "DIRECT", "IDENTITY")],
+    "obs_time": [("time_coverage_start", "DIRECT", "TRANSFORMATION")],
+    "obs_date": [("time_coverage_start", "DIRECT", "TRANSFORMATION")],
+    "site_id": [("lat", "INDIRECT", "FILTER"), ("lon", "INDIRECT", "FILTER")],
+}
 FILES_PER_TASK = 16
 
 
@@ -162,17 +177,45 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     return documents
 
 
+def emit_lineage(
+    args: argparse.Namespace, parent: ParentRun | None, event: str, error: str | None = None
+) -> None:
+    """The run's OpenLineage event: product files -> series table, with the variable -> column
+    lineage (:data:`SERIES_LINEAGE`) on completion; a no-op without a configured transport."""
+    source = LineageDataset.from_uri(args.input_root)
+    table = LineageDataset.from_uri(table_uri(args.lake_root, args.table))
+    if event == "COMPLETE":
+        mapping = {
+            column: [ColumnSource(source, field, kind, subtype) for field, kind, subtype in sources]
+            for column, sources in SERIES_LINEAGE.items()
+        }
+        table = table.with_column_lineage(mapping, [(f.name, str(f.type)) for f in SCHEMA])
+    emitter = LineageEmitter.from_environment(parent=parent)
+    emitter.emit(
+        event, f"satellite_extract.{args.table}", args.run_id, [source], [table], error_message=error
+    )
+
+
+def _parent_run() -> ParentRun | None:
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    return ParentRun.from_spark_conf(dict(session.sparkContext.getConf().getAll())) if session else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     args.run_id = args.run_id or default_run_id()
     configure_json_logging(args.log_level)
     try:
         documents = run(args)
+        emit_lineage(args, _parent_run(), "COMPLETE")
     except (PointsCatalogueError, PointOutsideGridError) as exc:
         log_event(log, str(exc), level=logging.ERROR, kind=type(exc).__name__)
         return 2
     except BadFilesFailure as exc:
         log_event(log, str(exc), level=logging.ERROR, kind="bad_files")
+        emit_lineage(args, _parent_run(), "FAIL", str(exc))
         return 1
     print(
         json.dumps(
