@@ -149,7 +149,7 @@ def draw(graph: nx.MultiDiGraph, start: Column, steps: Sequence[Step], out: Path
     width = 4 + 4 * (max(layers.values(), default=0) + 1)
     height = 2 + 1.2 * max((list(layers.values()).count(v) for v in set(layers.values())), default=1)
     figure, axes = plt.subplots(figsize=(width, height))
-    names = {n: f"{n[1].rsplit('/', 1)[-1]}\n.{n[2]}\n({n[0]})" for n in sub.nodes}
+    names = {n: f"{'/'.join(n[1].rsplit('/', 2)[-2:])}\n.{n[2]}\n({n[0][:40]})" for n in sub.nodes}
     colours = ["#f6c343" if n == start else "#9cc3e6" for n in sub.nodes]
     nx.draw_networkx_nodes(sub, positions, node_color=colours, node_size=2600, node_shape="s", ax=axes)
     nx.draw_networkx_labels(sub, positions, labels=names, font_size=7, ax=axes)
