@@ -77,3 +77,34 @@ def test_an_unknown_demo_pipeline_is_named_and_fails(monkeypatch, capsys):
     monkeypatch.setattr(demo, "init", pytest.fail)  # nothing starts for a typo
     assert demo.main(["cdc_hourlyy"]) == 2
     assert "No demo pipeline named cdc_hourlyy (known: orders_daily, cdc_hourly)" in capsys.readouterr().err
+
+
+def test_the_backfill_summary_lists_the_runs_the_backfill_made():
+    runs = [
+        {
+            "run_id": "backfill__2026-01-02T00:00:00+00:00",
+            "logical_date": "2026-01-02T00:00:00+00:00",
+            "state": "queued",
+        },
+        {
+            "run_id": "backfill__2026-01-01T00:00:00+00:00",
+            "logical_date": "2026-01-01T00:00:00+00:00",
+            "state": "running",
+        },
+        {
+            "run_id": "scheduled__2026-01-02T00:00:00+00:00",
+            "logical_date": "2026-01-02T00:00:00+00:00",
+            "state": "success",
+        },
+        {
+            "run_id": "backfill__2025-12-01T00:00:00+00:00",
+            "logical_date": "2025-12-01T00:00:00+00:00",
+            "state": "success",
+        },
+    ]
+    summary = runtime.summarize_backfill("orders_daily", "2026-01-01", "2026-01-02", runs).splitlines()
+    assert summary[:3] == [
+        "backfill of orders_daily from 2026-01-01 to 2026-01-02: 2 run(s) (queued: 1, running: 1)",
+        "  2026-01-01T00:00:00+00:00  running  backfill__2026-01-01T00:00:00+00:00",
+        "  2026-01-02T00:00:00+00:00  queued   backfill__2026-01-02T00:00:00+00:00",
+    ]

@@ -207,6 +207,50 @@ def _group_alive(pgid: int, timeout: float) -> bool:
     return True
 
 
+BACKFILL_RUN_PREFIX = "backfill__"
+
+
+def summarize_backfill(dag_id: str, from_date: str, to_date: str, runs: list[dict[str, str]]) -> str:
+    """What ``airflow backfill create`` made: ``runs`` as ``airflow dags list-runs -o json``
+    lists them; the backfill's are those with a backfill run id whose logical date (ISO, UTC)
+    falls in [from_date, to_date] (dates or datetimes, compared as ISO strings)."""
+    made = sorted(
+        (
+            r
+            for r in runs
+            if r["run_id"].startswith(BACKFILL_RUN_PREFIX) and from_date <= r["logical_date"] <= to_date + "~"
+        ),
+        key=lambda r: r["logical_date"],
+    )
+    states: dict[str, int] = {}
+    for run in made:
+        states[run["state"]] = states.get(run["state"], 0) + 1
+    counts = ", ".join(f"{state}: {count}" for state, count in sorted(states.items())) or "none"
+    lines = [f"backfill of {dag_id} from {from_date} to {to_date}: {len(made)} run(s) ({counts})"]
+    lines += [f"  {r['logical_date']}  {r['state']:<8} {r['run_id']}" for r in made]
+    lines.append(
+        "The scheduler runs them (make airflow must be running); follow them in the UI (Browse > Backfills)."
+    )
+    return "\n".join(lines)
+
+
+def _print_backfill_summary(args: list[str], env: dict[str, str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(add_help=False)
+    for flag in ("--dag-id", "--from-date", "--to-date"):
+        parser.add_argument(flag, required=True)
+    known, _ = parser.parse_known_args(args)
+    listed = run_airflow(
+        ["dags", "list-runs", known.dag_id, "-o", "json"], env=env, capture_output=True, text=True
+    )
+    if listed.returncode != 0:
+        sys.stderr.write(listed.stderr[-2000:])
+        return
+    runs = json.loads(listed.stdout.strip().splitlines()[-1] or "[]")
+    print(summarize_backfill(known.dag_id, known.from_date, known.to_date, runs))
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help"}:
         print(__doc__)
@@ -220,7 +264,10 @@ def main(argv: list[str]) -> int:
         print(f"Airflow home: {airflow_home()}\nMetadata DB: {env[METADATA_CONN_VAR]}")
         return 0
     if command == "airflow":
-        return run_airflow_group(rest, env)
+        code = run_airflow_group(rest, env)
+        if code == 0 and rest[:2] == ["backfill", "create"] and "--dry-run" not in rest:
+            _print_backfill_summary(rest[2:], env)  # the CLI itself prints nothing about the runs
+        return code
     if command == "standalone":
         return run_airflow_group(["standalone"], env)
     print(f"Unknown command {command!r}; use init, airflow ... or standalone.", file=sys.stderr)
