@@ -1,14 +1,21 @@
 """Deploy to Amazon MWAA by S3 sync, and trigger or backfill DAG runs through its REST API.
 
-    python -m data_platform.deploy.mwaa deploy   --environment NAME --bucket BUCKET
+    python -m data_platform.deploy.mwaa deploy [--config FILE] [--environment NAME ...] [--apply]
     python -m data_platform.deploy.mwaa trigger  --environment NAME --dag-id ID [--conf JSON]
     python -m data_platform.deploy.mwaa backfill --environment NAME --dag-id ID \
         --from-date 2026-01-01 --to-date 2026-01-31 [--reprocess-behavior failed]
 
-``deploy`` uploads the bundle of ``data_platform.deploy.bundle`` (the exact bytes the tests
-parse): it mirrors the dags folder to ``s3://BUCKET/dags/`` (objects gone locally are deleted),
-uploads plugins.zip, requirements.txt and the startup script when their content changed, then
-compares the environment's current object versions (``GetEnvironment``) with the versions that
+``deploy`` is a dry run unless ``--apply``: for each environment of the config (default
+include/mwaa/environments.yaml; data_platform.deploy.environments decides its share of the
+DAGs) it runs the DAG integrity check on that environment's bundle (refusing on any problem),
+then prints the plan (:func:`describe`): every put/delete with its size and reason, the Spark
+job versions to upload, and whether UpdateEnvironment will be called. ``--apply`` carries it out.
+
+Applied, ``deploy`` uploads the Spark artifacts first, then the bundle of
+``data_platform.deploy.bundle`` (the exact bytes the tests parse): it mirrors the dags folder to
+``s3://BUCKET/dags/`` (objects not in the environment's bundle are deleted), uploads plugins.zip,
+requirements.txt and the startup script when their content changed, then compares the
+environment's current object versions (``GetEnvironment``) with the versions that
 hold this bundle and calls ``UpdateEnvironment`` only when they differ. The comparison is with
 the environment, not with "did this run upload something", so a deploy whose update failed
 (e.g. the environment was busy) is finished by the next run. Content is compared through a
