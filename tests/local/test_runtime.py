@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,23 @@ def test_demo_runs_the_smoke_dag_and_reports_its_metrics(runtime_env, capsys):
     assert "success" in line
     assert " 1000 " in line and "8/8" in line
     assert "1 day(s) of canary.events equal the generated events" in out
+
+
+def test_backfill_create_prints_the_runs_it_made(runtime_env, capsys):
+    from data_platform.local.runtime import main
+
+    args = [
+        "backfill",
+        "create",
+        "--dag-id",
+        "platform_smoke",
+        "--from-date",
+        "2026-01-01",
+        "--to-date",
+        "2026-01-03",
+    ]
+    assert main(["airflow", *args]) == 0
+    out = capsys.readouterr().out
+    made = re.search(r"backfill of platform_smoke from 2026-01-01 to 2026-01-03: (\d+) run\(s\)", out)
+    assert made and int(made.group(1)) >= 2, out
+    assert out.count("backfill__2026-01-0") == int(made.group(1))

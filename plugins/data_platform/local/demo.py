@@ -190,10 +190,15 @@ def print_summary(outcomes: list[DagOutcome]) -> None:
 
 def main(argv: list[str]) -> int:
     only = set(argv)
+    registry: list[dict[str, Any]] = load_yaml(REGISTRY)
+    unknown = sorted(only - {entry["dag_id"] for entry in registry})
+    if unknown:
+        known = ", ".join(entry["dag_id"] for entry in registry)
+        print(f"No demo pipeline named {', '.join(unknown)} (known: {known}).", file=sys.stderr)
+        return 2
     print("Preparing the local runtime (embedded PostgreSQL, Airflow metadata DB)...", flush=True)
     env = init(local_environment(), serialize_dags=False)
     os.environ.update(env)  # prepare / verify steps run here with the same settings (include path)
-    registry: list[dict[str, Any]] = load_yaml(REGISTRY)
     outcomes = []
     with ExitStack() as stack:
         try:
