@@ -1,6 +1,7 @@
 """Satellite time series: the day's LSA SAF MDSSFTD files -> point series in the lake -> warehouse.
 
-Daily, for the logical day (ds). Config: include/satellite/pipeline.yaml; points:
+Daily, for the day of the run's data interval (a manual run without a logical date: the last
+complete day, as the timetable infers it). Config: include/satellite/pipeline.yaml; points:
 include/satellite/points.yaml.
 
 1. run_inputs: the points catalogue this DAG was built with, shipped to the run's folder in the
@@ -34,18 +35,23 @@ from data_platform.warehouse.operators import CheckWarehouseTableOperator, LoadT
 config = pipeline.pipeline_config()
 
 
-@task(multiple_outputs=True)
-def run_inputs(ds: str | None = None, run_id: str | None = None) -> dict:
-    """Ship the run's points catalogue; the day folder and the extraction job's arguments."""
-    assert ds is not None and run_id is not None  # always in a task's context
-    return pipeline.run_inputs(ds, run_id)
+def _run_day(context: dict) -> str:
+    from data_platform.intervals import run_data_interval
+
+    return run_data_interval(context)[0].date().isoformat()
 
 
 @task(multiple_outputs=True)
-def day_load(ds: str | None = None, run_id: str | None = None, **context) -> dict:
+def run_inputs(**context) -> dict:
+    """Ship the run's points catalogue; the day, the day folder and the extraction job's arguments."""
+    day = _run_day(context)
+    return {**pipeline.run_inputs(day, context["run_id"]), "day": day, "partition_clause": f"obs_date = '{day}'"}
+
+
+@task(multiple_outputs=True)
+def day_load(**context) -> dict:
     """The day's extraction result as the load's inputs; missing slots and bad files alerted."""
-    assert ds is not None and run_id is not None  # always in a task's context
-    return pipeline.day_load(ds, run_id, context)
+    return pipeline.day_load(_run_day(context), context["run_id"], context)
 
 
 with DAG(
@@ -95,13 +101,13 @@ with DAG(
         source_uris=day["source_uris"],
         mode="replace",
         partition_column="obs_date",
-        partition_value="{{ ds }}",
+        partition_value=inputs["day"],
     )
     check = CheckWarehouseTableOperator(
         task_id="check",
         table=config.warehouse_table,
         rules=config.warehouse_table,
         source_row_count=day["rows"],
-        partition_clause="obs_date = '{{ ds }}'",
+        partition_clause=inputs["partition_clause"],
     )
     wait >> extract >> day >> load >> check
