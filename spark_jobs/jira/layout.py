@@ -55,5 +55,5 @@ class SiteLayout:
 
 
 def safe(text: str) -> str:
-    """A path segment from a run id (``scheduled__2026-01-15T00:00:00+00:00`` -> scheduled__2026-01-15T00_00_00+00_00)."""
-    return "".join(ch if ch.isalnum() or ch in "-_.+" else "_" for ch in text)
+    """A path segment from a run id (``scheduled__2026-01-15T00:00:00+00:00`` -> scheduled__2026-01-15T00_00_00_00_00)."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)

@@ -11,6 +11,7 @@ from data_platform.local.jira_sample import seed_issues
 from data_platform.local.jira_server import JiraStandIn, JiraState
 from spark_jobs.jira.client import JiraClient, RetryPolicy
 from spark_jobs.jira.layout import SiteLayout
+from tests.spark_jobs.conftest import spark  # noqa: F401 - the shared local Spark session
 
 
 class RecordedSleep:
