@@ -111,8 +111,8 @@ def _error_messages(response: requests.Response) -> str:
 class JiraClient:
     """Calls ``site_url`` as ``email`` with ``api_token`` (basic auth, as Atlassian documents).
 
-    ``calls`` counts requests sent per path template (retries included), ``waits`` records every
-    wait in seconds. Raises :class:`JiraApiError` for failures that retrying did not fix.
+    ``calls`` counts requests sent per path template (retries included), ``retried`` those that
+    were answered 429 / 5xx and sent again, ``waits`` records every wait in seconds. Raises :class:`JiraApiError` for failures that retrying did not fix.
     """
 
     site_url: str
@@ -124,6 +124,7 @@ class JiraClient:
     timeout_seconds: float = 60.0
     random: random.Random = field(default_factory=random.Random)
     calls: Counter[str] = field(default_factory=Counter)
+    retried: Counter[str] = field(default_factory=Counter)
     waits: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -204,6 +205,7 @@ class JiraClient:
                     "rate limit is exhausted, run the sync later.",
                     status,
                 )
+            self.retried[label] += 1
             raise _RetryableResponse(status, path, retry_after)
         detail = _error_messages(response)
         if status == 401:

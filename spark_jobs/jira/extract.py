@@ -1,7 +1,7 @@
 """Sync a Jira Cloud site into the lake (runs as a pod task; no Spark).
 
     python -m spark_jobs.jira.extract --config include/jira/jira.yaml --lake-root s3://lake \\
-        [--connection-env JIRA_CLOUD_CONN] [--full | --since 2026-01-01]
+        [--connection-env JIRA_CLOUD_CONN] [--full true | --since 2026-01-01]
 
 The connection comes from the environment variable named by ``--connection-env``: the Airflow
 connection as JSON (``host`` = site URL, ``login`` = account email, ``password`` = API token),
@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _flag(value: str) -> bool:
+    if value.strip().lower() not in ("true", "false", ""):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+    return value.strip().lower() == "true"
+
+
 def _since(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -81,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_json_logging(args.log_level)
     try:
         config = load_config(args.config)
+        if args.full and args.since:
+            raise ConfigError("give --full true or --since, not both")
         options = config.sync_options(full=args.full, since=_since(args.since))
         client = client_from_connection(os.environ.get(args.connection_env), args.connection_env)
     except (ConfigError, SyncError, ValueError) as err:

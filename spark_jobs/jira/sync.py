@@ -86,8 +86,11 @@ class SyncResult:
     in_scope: int
     changelogs_fetched: int
     api_calls: dict[str, int] = field(default_factory=dict)
+    retried_calls: int = 0
 
     def as_dict(self) -> dict[str, Any]:
+        """The summary; ``api_calls`` counts answered requests per path (a request answered 429
+        or 5xx and sent again counts once, its rejected tries are ``retried_calls``)."""
         return {**self.__dict__, "api_calls_total": sum(self.api_calls.values())}
 
 
@@ -224,7 +227,8 @@ class SiteSync:
             versions=len(versions),
             in_scope=len(in_scope),
             changelogs_fetched=changelogs,
-            api_calls=dict(self.client.calls),
+            api_calls={k: n - self.client.retried[k] for k, n in self.client.calls.items()},
+            retried_calls=sum(self.client.retried.values()),
         )
         manifest = {**result.as_dict(), "files": files, "finished_at": self.now().isoformat()}
         write_json_atomic(f"{folder}/{MANIFEST}", manifest)  # the commit point of the sync

@@ -20,6 +20,9 @@ Rules file ``include/warehouse/quality/<schema>.<table>.yaml``::
       - type: freshness            # MAX(column) within N hours before the data interval end
         column: updated_at
         max_age_hours: 48
+      - type: not_in_future        # no value later than the check's time (+ tolerance, minutes)
+        column: updated_at
+        tolerance_minutes: 5
 
 Every rule may carry ``name`` (default: derived) and ``where`` (a SQL filter for that rule).
 Each rule becomes one boolean aggregate (run by ``SQLTableCheckOperator``) plus a query that
@@ -37,7 +40,7 @@ from typing import Any
 from data_platform.config import ConfigError, load_yaml
 from data_platform.warehouse.tables import TableName, identifier, rules_file
 
-RULE_TYPES = ("row_count", "primary_key", "not_null", "accepted_values", "range", "freshness")
+RULE_TYPES = ("row_count", "primary_key", "not_null", "accepted_values", "range", "freshness", "not_in_future")
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,21 @@ def _compile_rule(
                 f"MAX({column}) is at most {hours:g} h older than the data interval end {interval_end.isoformat()}",
                 f"MAX({column}) >= {threshold}",
                 f"SELECT MAX({column}) AS latest, {threshold} AS oldest_allowed FROM {table}{scope}",
+                where,
+            )
+        ]
+    if rule_type == "not_in_future":
+        column = _column(rule, column_types)
+        minutes = float(rule.get("tolerance_minutes", 5))
+        latest = _timestamp_literal(datetime.now(UTC) + timedelta(minutes=minutes), column_types[column])
+        future = f"{column} > {latest}"
+        return [
+            Check(
+                named(column),
+                rule_type,
+                f"{column} is not later than the check time + {minutes:g} min",
+                f"COUNT(CASE WHEN {future} THEN 1 END) = 0",
+                f"SELECT * FROM {table}{_and(partition_clause, where, future)}{limit}",
                 where,
             )
         ]
