@@ -60,10 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", required=True, help="the ingestion config (YAML), path or URI")
     parser.add_argument("--lake-root", type=uri_arg, required=True)
     parser.add_argument("--connection-env", default=DEFAULT_CONNECTION_ENV)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--full", action="store_true", help="ignore the cursor: download every issue")
-    mode.add_argument(
-        "--since", help="backfill: search from this UTC date/time (ISO 8601) instead of the cursor"
+    parser.add_argument(
+        "--full", type=_flag, default=False, help="true: ignore the cursor and download every issue"
+    )
+    parser.add_argument(
+        "--since",
+        default="",
+        help="backfill: search from this UTC date/time (ISO 8601) instead of the cursor",
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser

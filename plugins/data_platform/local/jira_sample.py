@@ -4,6 +4,7 @@ round of changes between syncs (edits, a status walk, creations, a move and a de
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from data_platform.local.jira_server import JiraState, adf
 
@@ -51,7 +52,7 @@ def seed_issues(state: JiraState, count: int = 24) -> list[str]:
             "customfield_10020": [1, 2] if n % 3 == 1 else None,
             "customfield_10100": ("Payments", "Search")[n % 2] if n % 3 else None,
             "customfield_10101": f"squad-{n % 4}",
-            "duedate": f"2026-02-{n:02d}" if n % 7 == 0 else None,
+            "duedate": (date(2026, 2, 1) + timedelta(days=n)).isoformat() if n % 7 == 0 else None,
         }
         if project == "OPS" and n % 5 == 1:
             values["parent"] = ids[0]
