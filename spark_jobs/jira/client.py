@@ -122,7 +122,7 @@ class JiraClient:
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     timeout_seconds: float = 60.0
-    random: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default_factory=random.Random)
     calls: Counter[str] = field(default_factory=Counter)
     retried: Counter[str] = field(default_factory=Counter)
     waits: list[float] = field(default_factory=list)
@@ -156,9 +156,9 @@ class JiraClient:
         backoff = min(self.policy.base_seconds * 2 ** (attempt - 1), self.policy.max_backoff_seconds)
         if isinstance(error, _RetryableResponse) and error.retry_after is not None:
             # never earlier than asked; a little jitter after it spreads the retries of many clients
-            wait = error.retry_after + self.random.uniform(0, self.policy.jitter_seconds)
+            wait = error.retry_after + self.rng.uniform(0, self.policy.jitter_seconds)
         else:
-            wait = self.random.uniform(0, backoff)
+            wait = self.rng.uniform(0, backoff)
         self.waits.append(wait)
         log.warning("Jira request failed (%s); retry %d in %.1f s", error, attempt, wait)
         return wait
