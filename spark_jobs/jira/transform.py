@@ -128,10 +128,20 @@ def build_tables(spark: SparkSession, layout: SiteLayout) -> tuple[dict[str, Dat
     def flatten(rows: Iterator[Any]) -> Iterator[tuple[Any, ...]]:
         fmap = broadcast_map.value
         for row in rows:
-            flat = flatten_issue(json.loads(row.record), fmap)
+            issue = json.loads(row.record)
+            try:
+                flat = flatten_issue(issue, fmap)
+            except (KeyError, TypeError, ValueError) as err:
+                raise ValueError(
+                    f"Issue {issue.get('id')} ({issue.get('key')}, updated {row.updated}, sync {row.sync_id}) "
+                    f"cannot be flattened: {type(err).__name__}: {err}. Its record is in issues_raw / the "
+                    "landing; fix spark_jobs/jira/flatten.py for this shape of field."
+                ) from err
             yield tuple(flat[name] for name, _ in fmap.columns)
 
-    issues = spark.createDataFrame(current.select("record").rdd.mapPartitions(flatten), _schema(columns))
+    issues = spark.createDataFrame(
+        current.select("record", "updated", "sync_id").rdd.mapPartitions(flatten), _schema(columns)
+    )
     deletions = deleted_ids.select(
         *(
             F.col("issue_id") if name == "issue_id" else F.lit(None).cast(kind).alias(name)
