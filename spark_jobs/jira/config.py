@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from spark_jobs.common.lake import read_bytes
 from spark_jobs.jira.jql import scope_clause
-from spark_jobs.jira.sync import SyncOptions
+
+if TYPE_CHECKING:  # the sync (requests, tenacity) is not imported when a DAG reads the config
+    from spark_jobs.jira.sync import SyncOptions
 
 REQUIRED_FIELDS = ("updated", "status")
 
@@ -57,6 +59,8 @@ class JiraConfig(BaseModel):
         return value
 
     def sync_options(self, **overrides: Any) -> SyncOptions:
+        from spark_jobs.jira.sync import SyncOptions
+
         return SyncOptions(
             projects=tuple(self.projects),
             fields=tuple(self.fields),
