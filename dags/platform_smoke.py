@@ -13,6 +13,7 @@ from airflow.sdk import DAG, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from data_platform.alerting import ALERT_POLICY_STANDARD
+from data_platform.macros import PLATFORM_MACROS
 from data_platform.warehouse.operators import CheckWarehouseTableOperator, LoadToWarehouseOperator
 
 with DAG(
@@ -22,6 +23,7 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["platform", "smoke"],
+    user_defined_macros=PLATFORM_MACROS,  # run_ds(): the run's day, also for manual runs without a logical date
     default_args={
         "owner": "data-platform",
         "retries": 1,
@@ -31,10 +33,13 @@ with DAG(
 ):
 
     @task(multiple_outputs=True)
-    def write_canary_events(ds: str | None = None) -> dict:
-        from data_platform.canary import write_canary_events
+    def write_canary_events() -> dict:
+        from airflow.sdk import get_current_context
 
-        return write_canary_events(ds)
+        from data_platform.canary import write_canary_events
+        from data_platform.macros import run_day
+
+        return write_canary_events(run_day(get_current_context()))
 
     events = write_canary_events()
     load = LoadToWarehouseOperator(
@@ -43,13 +48,13 @@ with DAG(
         source_uris=events["uris"],
         mode="replace",
         partition_column="event_day",
-        partition_value="{{ ds }}",
+        partition_value="{{ run_ds() }}",
     )
     check = CheckWarehouseTableOperator(
         task_id="check_canary_events",
         table="canary.events",
         rules="canary.events",
         source_row_count=events["rows_out"],
-        partition_clause="event_day = '{{ ds }}'",
+        partition_clause="event_day = '{{ run_ds() }}'",
     )
     load >> check

@@ -1,8 +1,16 @@
 """AWS DMS file naming in the landing area.
 
-- full load: ``<schema>/<table>/LOAD00000001.<csv|parquet>`` (hex counter);
-- CDC: ``<schema>/<table>/[YYYY/MM/DD/]<yyyyMMdd-HHmmssSSS>.<csv|parquet>`` (date folders when
-  DatePartitionEnabled). CSV may be gzip-compressed (``.csv.gz``).
+- full load: ``<schema>/<table>/LOAD00000001.<csv|parquet>`` (hex counter; the DMS guide's
+  older examples show five digits, ``LOAD00001.csv``);
+- CDC: ``<schema>/<table>/[<date folders>/]<yyyyMMdd-HHmmssSSS>.<csv|parquet>``, also the
+  guide's ``20141029-1134010000.csv`` (ten digits after the dash). Date folders when
+  DatePartitionEnabled, in any DatePartitionSequence (YYYYMMDD, YYYYMMDDHH, YYYYMM, MMYYYYDD,
+  DDMMYYYY) and DatePartitionDelimiter (SLASH, UNDERSCORE, DASH, NONE), e.g. ``2024/05/01/``,
+  ``2024/05/01/10/``, ``2024_05_01/``, ``20240501/``.
+  CSV may be gzip-compressed (``.csv.gz``).
+
+Any other object in a table folder is not read and is reported (the merge result's
+``ignored_files`` and a warning), never skipped silently.
 
 File names order files only as a last tiebreak: DMS does not write changes in commit order
 across files, so the merge orders rows by the configured ordering columns first.
@@ -20,9 +28,10 @@ FileKind = Literal["full_load", "cdc"]
 FULL_LOAD: Final = "full_load"
 CDC: Final = "cdc"
 
-_FULL_LOAD_NAME = re.compile(r"^LOAD[0-9A-Fa-f]{8}\.(?P<fmt>csv|parquet)(?:\.gz)?$")
-_CDC_NAME = re.compile(r"^\d{8}-\d{9}(?:[-_][0-9A-Za-z]+)*\.(?P<fmt>csv|parquet)(?:\.gz)?$")
-_DATE_FOLDERS = re.compile(r"^(?:\d{4}/\d{2}/\d{2}/|\d{8}/)?$")
+_FULL_LOAD_NAME = re.compile(r"^LOAD[0-9A-Fa-f]{5,8}\.(?P<fmt>csv|parquet)(?:\.gz)?$")
+_CDC_NAME = re.compile(r"^\d{8}-\d{9,10}(?:[-_][0-9A-Za-z]+)*\.(?P<fmt>csv|parquet)(?:\.gz)?$")
+# 2-4 date parts (year, month, day, hour) joined by one delimiter, or 6-10 digits (NONE).
+_DATE_FOLDERS = re.compile(r"^(?:\d{2,4}(?P<sep>[/_-])\d{2,4}(?:(?P=sep)\d{2,4}){0,2}/|\d{6,10}/)?$")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
 """Look at each pending DMS file before Spark reads it: readable? which columns? Op present?
 
-Reading only the Parquet footer or the first CSV line per file keeps this cheap, and turns a
-broken file into an error that names the file instead of a Spark stack trace.
+Reading the Parquet footer or the first CSV line per file keeps this cheap, and turns a
+broken file into an error that names the file instead of a Spark stack trace. Two checks read
+more, because Spark would otherwise fail on them without naming the file: a gzip-compressed CSV
+is decompressed to its end (a file cut short), and every Parquet data page is decoded (a page
+corrupted behind an intact footer). A UTF-8 byte order mark before a CSV header is refused
+(DMS never writes one; Spark would read it into the first column's name).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from spark_jobs.cdc.table_config import TableConfig
 from spark_jobs.common.lake import open_file
 
 _FIRST_LINE_LIMIT = 1 << 20
+_CHUNK = 8 << 20
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,13 @@ def _first_csv_record(file: LandedFile, config: TableConfig) -> list[str] | None
         head = raw.read(_FIRST_LINE_LIMIT)
     if not head:
         return None
+    if head.startswith(_UTF8_BOM):
+        raise ValueError(
+            "starts with a UTF-8 byte order mark (BOM) before the header; DMS never writes one: "
+            "save the file as UTF-8 without BOM"
+        )
+    if file.uri.endswith(".gz"):
+        _read_to_end(file)
     if len(head) == _FIRST_LINE_LIMIT and b"\n" in head:
         head = head[: head.rindex(b"\n") + 1]  # never cut a multi-byte character in half
     if b"\x00" in head:
@@ -54,6 +67,20 @@ def _first_csv_record(file: LandedFile, config: TableConfig) -> list[str] | None
     text = head.decode("utf-8")  # strict: a decoding error means the file is not DMS CSV
     reader = csv.reader(io.StringIO(text), delimiter=config.csv.delimiter, quotechar=config.csv.quote)
     return next(reader, None)
+
+
+def _read_to_end(file: LandedFile) -> None:
+    """Decompress a gzip file to its end: a stream cut short raises ``EOFError``."""
+    import zlib
+
+    try:
+        with open_file(file.uri) as stream:
+            while stream.read(_CHUNK):
+                pass
+    except zlib.error as exc:
+        raise ValueError(f"gzip data is corrupt: {exc}") from None
+    except EOFError:
+        raise ValueError("gzip stream is cut short (the file is truncated)") from None
 
 
 def _inspect_csv(file: LandedFile, config: TableConfig) -> FileShape | FileProblem:
@@ -93,6 +120,12 @@ def _inspect_parquet(file: LandedFile, config: TableConfig) -> FileShape | FileP
             schema = pq.ParquetFile(handle).schema_arrow
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for corrupt files
         return FileProblem(file, UNREADABLE_FILE, f"cannot read Parquet footer: {exc}")
+    try:
+        with open_file(file.uri) as handle:
+            for _ in pq.ParquetFile(handle, page_checksum_verification=True).iter_batches(batch_size=65536):
+                pass
+    except Exception as exc:  # noqa: BLE001 - a corrupt data page behind an intact footer
+        return FileProblem(file, UNREADABLE_FILE, f"cannot read Parquet data: {exc}")
     columns = tuple(schema.names)
     signature = "parquet:" + "\x1f".join(f"{f.name}:{f.type}" for f in schema)
     return FileShape(file, columns, config.op_column in columns, signature=signature)

@@ -18,6 +18,8 @@ from spark_jobs.cdc.file_inspection import FileProblem, inspect_files
 from spark_jobs.cdc.layout import TableLayout, landing_table_uri
 from spark_jobs.cdc.lock import DEFAULT_TTL_SECONDS, TableLock
 from spark_jobs.cdc.net_change import (
+    LATE_OP,
+    OrderingTypeError,
     classify_net_change,
     history_rows,
     latest_per_key,
@@ -29,6 +31,7 @@ from spark_jobs.cdc.reader import ERROR_COL, FILE_COL, SRC_OP_COL, combine_group
 from spark_jobs.cdc.results import (
     BAD_ROWS,
     INTERNAL_ERROR,
+    ORDERING_COLUMN,
     SCHEMA_DRIFT,
     STATUS_FAILED,
     STATUS_LOCKED,
@@ -124,7 +127,8 @@ class _TableMerge:
         result.ignored_files = ignored
         if ignored:
             result.warnings.append(
-                f"{len(ignored)} object(s) in the landing folder are not DMS files and were ignored"
+                f"{len(ignored)} object(s) in the landing folder match no DMS file name and were not "
+                f"read: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}"
             )
         pending = self.tracker.pending_files(state, landed)
         if not pending:
@@ -192,8 +196,38 @@ class _TableMerge:
             )
         inputs = combine_groups(groups)
         schema = [*previous, *drift.added] if previous is not None else inputs.data_columns
-        rows = self._persist(inputs.rows.withColumn(SEQ_COLUMN, sequence_column(self.config, dict(schema))))
+        try:
+            sequence = sequence_column(self.config, dict(schema))
+        except OrderingTypeError as exc:
+            raise CdcInputError(ORDERING_COLUMN, str(exc), files=[f.rel_path for f in pending]) from None
+        rows = self._persist(inputs.rows.withColumn(SEQ_COLUMN, sequence))
+        self._check_text_ordering(rows, dict(schema), [f.rel_path for f in pending])
         return schema, rows, inputs.raw_rows
+
+    def _check_text_ordering(self, rows: DataFrame, types: dict[str, str], files: list[str]) -> None:
+        """Text ordering columns must be fixed-width sequences (DMS timestamps and change
+        sequences are); otherwise text order is not value order ('9' sorts after '10')."""
+        from pyspark.sql import functions as F
+
+        text = [c for c in self.config.ordering_columns if types.get(c) == "string"]
+        if not text:
+            return
+        aggregates = []
+        for name in text:
+            column = F.col(f"`{name}`")
+            aggregates += [F.min(F.length(column)), F.max(F.length(column)), F.min(column), F.max(column)]
+        widths = rows.filter(rows[ERROR_COL].isNull()).agg(*aggregates).first()
+        assert widths is not None  # an aggregate without grouping always returns one row
+        for index, name in enumerate(text):
+            shortest, longest, low, high = widths[4 * index : 4 * index + 4]
+            if shortest != longest:
+                raise CdcInputError(
+                    ORDERING_COLUMN,
+                    f"ordering column {name!r} is text of varying width (e.g. {low!r}, {high!r}), so "
+                    f"text order is not value order; give it a type in the table config (columns: "
+                    f"[{{name: {name}, type: bigint}}] or timestamp)",
+                    files=files,
+                )
 
     def _split_bad_rows(self, rows: DataFrame, raw_rows: DataFrame) -> None:
         """Count rows by operation and error; quarantine bad rows; fail the table if configured."""
@@ -259,6 +293,12 @@ class _TableMerge:
             changes = history_rows(valid)
         changes = self._persist(output_frame(changes, columns))
         counts = {r[OP_COLUMN]: r["count"] for r in changes.groupBy(OP_COLUMN).count().collect()}
+        late = counts.pop(LATE_OP, 0)
+        if late:
+            changes = changes.filter(changes[OP_COLUMN] != LATE_OP)
+            result.warnings.append(
+                f"{late} late change(s) older than the table's row (by {SEQ_COLUMN}) were not applied"
+            )
         result.inserted, result.updated, result.deleted = (
             counts.get("I", 0),
             counts.get("U", 0),

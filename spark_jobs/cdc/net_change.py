@@ -3,12 +3,19 @@
 Change order, first criterion first:
 
 1. file kind: full-load rows before CDC rows of the same batch;
-2. the configured ordering columns (e.g. commit timestamp, change sequence), NULL earliest;
+2. the configured ordering columns (e.g. commit timestamp, change sequence), compared by their
+   type; a NULL ordering value is older than every non-NULL value (the NULL-ordering rule, the
+   same in the warehouse merge: :mod:`data_platform.warehouse.merge`);
 3. file name, then row number inside the file (only as tiebreaks: DMS does not write changes
    in commit order across files).
 
 The latest change of each key wins. A key deleted and re-inserted in one batch ends as an
 upsert; a key inserted and deleted in one batch that never reached the table is dropped.
+
+Late changes: DMS does not write files in commit order, so a file can land after a newer change
+of the same key was merged. The table row keeps its ``_cdc_seq``; a change whose ``_cdc_seq`` is
+lower than the row's is late and never applied (an update does not overwrite the row, a delete
+does not remove it), as Hudi's ordering-aware payloads do with the precombine field.
 """
 
 from __future__ import annotations
@@ -21,32 +28,57 @@ from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, TableConfig
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-_INTEGRAL = ("tinyint", "smallint", "int", "bigint")
+_INTEGRAL = {"tinyint": 3, "smallint": 5, "int": 10, "bigint": 19}  # digits of the type's limit
 _EXISTS_COL = "_cdc_exists"
+_TABLE_SEQ_COL = "_cdc_table_seq"
+LATE_OP = "L"  # classify_net_change: a change older than the table's row (dropped by the caller)
+
+
+class OrderingTypeError(ValueError):
+    """An ordering column's type cannot be turned into text that sorts like its values."""
 
 
 def _render(name: str, spark_type: str) -> Column:
-    """A text form of an ordering value that sorts like the value (for ``_cdc_seq``)."""
+    """Text of an ordering value that sorts (byte-wise) like the value: ``0`` for NULL (older
+    than any value), else ``1`` + a fixed-width form (numbers shifted to non-negative)."""
     from pyspark.sql import functions as F
 
     column = F.col(f"`{name}`")
-    if spark_type in _INTEGRAL or spark_type.startswith("decimal"):
-        text = F.lpad(column.cast("string"), 40, "0")
+    if spark_type in _INTEGRAL:
+        digits = _INTEGRAL[spark_type] + 1
+        shifted = column.cast("decimal(38,0)") + F.lit(str(10 ** _INTEGRAL[spark_type])).cast("decimal(38,0)")
+        text = F.lpad(shifted.cast("string"), digits, "0")
+    elif spark_type.startswith("decimal"):
+        precision, scale = (int(x) for x in spark_type[len("decimal(") : -1].split(","))
+        if precision > 37:
+            raise OrderingTypeError(
+                f"ordering column {name!r} is {spark_type}; ordering decimals need precision <= 37"
+            )
+        whole = precision - scale + 1
+        shifted = (column + F.lit(str(10 ** (precision - scale))).cast(f"decimal({whole},0)")).cast(
+            f"decimal({whole + scale},{scale})"
+        )
+        text = F.lpad(shifted.cast("string"), whole + (scale + 1 if scale else 0), "0")
     elif spark_type.startswith("timestamp"):
         text = F.date_format(column, "yyyy-MM-dd HH:mm:ss.SSSSSS")
     elif spark_type == "date":
         text = F.date_format(column, "yyyy-MM-dd")
+    elif spark_type == "string":
+        text = column
     else:
-        text = column.cast("string")
-    return F.coalesce(text, F.lit(""))
+        raise OrderingTypeError(
+            f"ordering column {name!r} has type {spark_type}, which cannot order changes; use a "
+            "timestamp, date, integer, decimal or fixed-width text column"
+        )
+    return F.when(column.isNull(), F.lit("0")).otherwise(F.concat(F.lit("1"), text))
 
 
 def sequence_column(config: TableConfig, types: dict[str, str]) -> Column:
     """``_cdc_seq``: the change order as one sortable string, stable across reruns.
 
-    It is the Hudi precombine field and, with the key, identifies a history row. Ordering
-    columns should be text of fixed width (DMS timestamps and change sequences are),
-    timestamps, dates or non-negative numbers, so that the text sorts like the values.
+    ``<kind>|<ordering values>|<file name>|<row number>``: it is the Hudi precombine field, with
+    the key it identifies a history row, and it is the ordering value the lake and the warehouse
+    compare a change with the table's row by (plain byte-wise text comparison).
     """
     from pyspark.sql import functions as F
 
@@ -79,23 +111,31 @@ def latest_per_key(rows: DataFrame, config: TableConfig) -> DataFrame:
     return rows.withColumn("_cdc_rank", F.row_number().over(window)).filter("_cdc_rank = 1").drop("_cdc_rank")
 
 
-def classify_net_change(net: DataFrame, existing_keys: DataFrame | None, config: TableConfig) -> DataFrame:
-    """Add ``_cdc_op`` relative to the table before this load.
+def classify_net_change(net: DataFrame, existing: DataFrame | None, config: TableConfig) -> DataFrame:
+    """Add ``_cdc_op`` relative to the table before this load (``existing``: its rows, with ``_cdc_seq``).
 
     ``I``: key not in the table, upserted; ``U``: key in the table, upserted; ``D``: key in the
-    table, deleted. Deletes of keys the table does not have are no-ops and dropped.
+    table, deleted; ``L`` (:data:`LATE_OP`): key in the table with a higher ``_cdc_seq`` than
+    the change (a late change: never applied). Deletes of keys the table does not have are
+    no-ops and dropped.
     """
     from pyspark.sql import functions as F
 
     deleted = F.col(SRC_OP_COL) == "D"
-    if existing_keys is None:
+    if existing is None:
         return net.withColumn(OP_COLUMN, F.when(~deleted, F.lit("I"))).filter(F.col(OP_COLUMN).isNotNull())
-    marked = existing_keys.select(*[F.col(f"`{k}`") for k in config.primary_key]).distinct()
-    marked = marked.withColumn(_EXISTS_COL, F.lit(True))
+    marked = existing.select(
+        *[F.col(f"`{k}`") for k in config.primary_key], F.col(SEQ_COLUMN).alias(_TABLE_SEQ_COL)
+    ).withColumn(_EXISTS_COL, F.lit(True))
     joined = net.join(marked, on=list(config.primary_key), how="left")
     exists = F.coalesce(F.col(_EXISTS_COL), F.lit(False))
-    op = F.when(deleted & exists, "D").when(~deleted & exists, "U").when(~deleted, "I")
-    return joined.withColumn(OP_COLUMN, op).filter(F.col(OP_COLUMN).isNotNull()).drop(_EXISTS_COL)
+    late = exists & (F.col(SEQ_COLUMN) < F.col(_TABLE_SEQ_COL))
+    op = F.when(late, LATE_OP).when(deleted & exists, "D").when(~deleted & exists, "U").when(~deleted, "I")
+    return (
+        joined.withColumn(OP_COLUMN, op)
+        .filter(F.col(OP_COLUMN).isNotNull())
+        .drop(_EXISTS_COL, _TABLE_SEQ_COL)
+    )
 
 
 def history_rows(rows: DataFrame) -> DataFrame:

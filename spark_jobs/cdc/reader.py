@@ -32,6 +32,9 @@ _PATH_KEY = "_cdc_path_key"
 _BLOCK_COL = "_cdc_block"
 _MONO_COL = "_cdc_mono"
 _VALID_OPS = ("I", "U", "D")
+# Markers of empty CSV fields while reading (control characters DMS never writes unescaped).
+_UNQUOTED_EMPTY = "\u001fDMS-UNQUOTED-EMPTY\u001f"
+_QUOTED_EMPTY = "\u001fDMS-QUOTED-EMPTY\u001f"
 
 
 @dataclass
@@ -108,15 +111,38 @@ def _read_group(spark: SparkSession, config: TableConfig, shapes: list[FileShape
         "header": str(config.csv.header).lower(),
         "quote": config.csv.quote,
         "escape": config.csv.escape,
-        "nullValue": config.csv.null_value,
+        # Spark reads an unquoted empty field as NULL and a quoted one ("") as emptyValue: the
+        # marker tells them apart, csv_null_rule then applies the table's CsvNullValue.
+        "nullValue": _UNQUOTED_EMPTY,
+        "emptyValue": _QUOTED_EMPTY,
         "mode": "PERMISSIVE",
         "columnNameOfCorruptRecord": _CORRUPT_COL,
         "multiLine": "true",  # DMS quotes values with line breaks
         "enforceSchema": "true",  # the schema was built from this very header
     }
     frame = spark.read.schema(schema).options(**options).csv(paths)
-    data = [F.col(f"`{c}`") for c in shapes[0].columns]
+    data = [csv_null_rule(F.col(f"`{c}`"), config.csv.null_value).alias(c) for c in shapes[0].columns]
     return frame.select(*data, *meta, F.monotonically_increasing_id().alias(_MONO_COL), F.col(_CORRUPT_COL))
+
+
+def csv_null_rule(field: Column, null_value: str) -> Column:
+    """A CSV field (read with the empty-field markers) as DMS meant it.
+
+    - ``csv.null_value: ""`` (DMS default, no CsvNullValue): an unquoted empty field is NULL, a
+      quoted empty field (``""``) is the empty string;
+    - ``csv.null_value: "X"`` (CsvNullValue ``X``): only a field reading ``X`` is NULL; an empty
+      field, quoted or not, is the empty string (a quoted ``"X"`` cannot be told apart: NULL).
+    """
+    from pyspark.sql import functions as F
+
+    quoted_empty = field == F.lit(_QUOTED_EMPTY)
+    if null_value == "":
+        return F.when(quoted_empty, F.lit("")).otherwise(field)
+    return (
+        F.when(field.isNull() | quoted_empty, F.lit(""))
+        .when(field == F.lit(null_value), F.lit(None).cast("string"))
+        .otherwise(field)
+    )
 
 
 def _column_types(config: TableConfig, shape: FileShape, frame: DataFrame) -> dict[str, str]:

@@ -24,6 +24,7 @@ UNREADABLE_FILE = "unreadable_file"
 UNEXPECTED_FILE_FORMAT = "unexpected_file_format"
 MISSING_COLUMN = "missing_column"
 SCHEMA_DRIFT = "schema_drift"
+ORDERING_COLUMN = "ordering_column"
 BAD_ROWS = "bad_rows"
 INTERNAL_ERROR = "internal_error"
 # Row-level reasons (result["error"]["details"]["row_errors"], quarantined rows' _cdc_error).

@@ -28,6 +28,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _COLUMN = re.compile(r"^[^\s,`]+$")
+_SPARK_TYPE = re.compile(
+    r"^(?:string|boolean|tinyint|smallint|int|integer|bigint|float|double|date|timestamp|timestamp_ntz"
+    r"|decimal\(\s*\d+\s*,\s*\d+\s*\))$"
+)
+_DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
 _CADENCE = re.compile(r"^(?:(?P<minutes>\d+)min|hourly|daily)$")
 _MINUTE_CADENCES = (5, 10, 15, 20, 30)
 
@@ -66,6 +71,21 @@ class ColumnSpec(BaseModel):
     def _column_name(cls, value: str) -> str:
         if not _COLUMN.match(value):
             raise ValueError(f"column name {value!r} must not contain spaces, commas or backticks")
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _spark_type(cls, value: str) -> str:
+        text = value.strip().lower()
+        if not _SPARK_TYPE.match(text):
+            raise ValueError(
+                f"{value!r} is not a Spark SQL type a CSV value can be cast to; use one of "
+                "string, boolean, tinyint, smallint, int, bigint, float, double, decimal(p,s), "
+                "date, timestamp, timestamp_ntz"
+            )
+        match = _DECIMAL.match(text)
+        if match and not (1 <= int(match.group(1)) <= 38 and int(match.group(2)) <= int(match.group(1))):
+            raise ValueError(f"{value!r}: decimal(p,s) needs 1 <= p <= 38 and s <= p")
         return value
 
 

@@ -18,6 +18,12 @@ JOB_DEFAULTS: Mapping[str, str] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.sql.sources.partitionOverwriteMode": "static",
+    # Values before 1582 (DMS writes 0001-01-01) as they are, not a rebase error (defaults.yaml).
+    **{
+        f"spark.sql.{fmt}.{kind}RebaseModeIn{way}": "CORRECTED"
+        for fmt, kind in (("parquet", "datetime"), ("parquet", "int96"), ("avro", "datetime"))
+        for way in ("Read", "Write")
+    },
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_ARGS = {"owner": "jane.doe", "team": "data-eng", "pipeline": "cdc"}
@@ -18,6 +18,10 @@ class MinimalTaskInstance:
     run_id: str = RUN_ID
     map_index: int = -1
     try_number: int = 1
+    pushed: dict[str, Any] = field(default_factory=dict)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
 
 
 def make_task(dag_id: str = "cdc_sales", **kwargs: Any):

@@ -29,8 +29,8 @@ def main(mode: str, *args: str) -> int:
     if mode == "hang":
         # Start a grandchild, report both pids, then wait to be stopped.
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-        Path(args[0]).write_text(json.dumps({"job": os.getpid(), "grandchild": child.pid}))
         print("started", flush=True)
+        Path(args[0]).write_text(json.dumps({"job": os.getpid(), "grandchild": child.pid}))
         time.sleep(120)
         return 0
     if mode == "leak-secret":
@@ -43,6 +43,10 @@ def main(mode: str, *args: str) -> int:
             json.dumps({"batches": [["orders", "customers"]]})
         )
         return 0
+    if mode == "xcom-then-fail":
+        Path(os.environ["POD_XCOM_RETURN_FILE"]).write_text(json.dumps({"written": 2, "failed_at": "c"}))
+        print("wrote the return file, then failed")
+        return 1
     raise SystemExit(f"unknown mode {mode!r}")
 
 

@@ -83,8 +83,19 @@ def test_xcom_return_value_comes_from_the_return_file():
     assert task.execute(run_context(task)) == {"batches": [["orders", "customers"]]}
 
 
-def test_execution_timeout_kills_the_process_group(tmp_path):
+def test_execution_timeout_kills_the_process_group(tmp_path, monkeypatch):
+    from data_platform.pod.local_runner import LocalProcess
+
     pids = tmp_path / "pids.json"
+    supervise = LocalProcess._supervise
+
+    def supervise_once_the_job_runs(self, process):
+        # The timeout starts counting when the job has reported its pids, however slow the start.
+        while process.poll() is None and not (pids.exists() and pids.read_text().endswith("}")):
+            time.sleep(0.05)
+        supervise(self, process)
+
+    monkeypatch.setattr(LocalProcess, "_supervise", supervise_once_the_job_runs)
     task = make_task(cmds=JOB, arguments=["hang", str(pids)], execution_timeout=timedelta(seconds=3))
     with pytest.raises(AirflowTaskTimeout, match=r"execution_timeout \(3s\).*\nstarted"):
         task.execute(run_context(task))

@@ -148,6 +148,7 @@ def test_shipped_defaults_give_a_lean_local_conf_for_a_hudi_job(spark_include):
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.sql.adaptive.enabled": "true",
         "spark.log.level": "WARN",
+        **{k: "CORRECTED" for k in conf.values if "RebaseModeIn" in k},  # see test_cdc_type_edges
         "spark.driver.memory": "1g",
         "spark.sql.shuffle.partitions": "4",
         "spark.default.parallelism": "2",

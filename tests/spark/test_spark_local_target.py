@@ -84,8 +84,22 @@ def test_non_zero_exit_code_fails_the_task_with_the_last_lines(spark_include, lo
     assert "tinyjob: refusing to run" in str(failure.value)
 
 
-def test_execution_timeout_kills_the_spark_submit_process_group(spark_include, local_dir, capsys):
-    task = make_task(entry_point="tinyjob.sleep", execution_timeout=timedelta(seconds=12))
+def test_execution_timeout_kills_the_spark_submit_process_group(
+    spark_include, local_dir, tmp_path, monkeypatch, capsys
+):
+    """The timeout counts from the job's own marker file: no guess of spark-submit's start-up time."""
+    from data_platform.process import LocalProcess
+
+    marker = tmp_path / "job-started"
+    supervise = LocalProcess._supervise
+
+    def supervise_once_the_job_runs(self, process):
+        while process.poll() is None and not marker.exists():
+            time.sleep(0.05)
+        supervise(self, process)
+
+    monkeypatch.setattr(LocalProcess, "_supervise", supervise_once_the_job_runs)
+    task = make_task(entry_point="tinyjob.sleep", args=[str(marker)], execution_timeout=timedelta(seconds=5))
     with pytest.raises(AirflowTaskTimeout, match="hit execution_timeout"):
         task.execute(run_context(task))
 

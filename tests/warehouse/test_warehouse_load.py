@@ -9,6 +9,7 @@ from data_platform.lake.markers import ProcessedMarkers
 from data_platform.warehouse.operators import LoadToWarehouseOperator
 from tests.warehouse.conftest import event, event_schema, task_context
 
+NO_OP = event_schema(with_op=False)  # replace / snapshot files carry no CDC operation column
 EVENTS = "SELECT event_id, user_id, event_type, amount, event_ts, event_date, updated_at FROM demo.events ORDER BY 1"
 
 
@@ -148,9 +149,9 @@ def test_replace_swaps_one_partition_and_is_repeatable(warehouse):
             partition_value=day,
         ).execute(task_context())
 
-    replace(warehouse.parquet("daily/2024-01-01/a.parquet", [event(1), event(2)]), "2024-01-01")
-    replace(warehouse.parquet("daily/2024-01-02/a.parquet", [event(10, day=2)]), "2024-01-02")
-    newer = warehouse.parquet("daily/2024-01-01/b.parquet", [event(3, event_type="click")])
+    replace(warehouse.parquet("daily/2024-01-01/a.parquet", [event(1), event(2)], NO_OP), "2024-01-01")
+    replace(warehouse.parquet("daily/2024-01-02/a.parquet", [event(10, day=2)], NO_OP), "2024-01-02")
+    newer = warehouse.parquet("daily/2024-01-01/b.parquet", [event(3, event_type="click")], NO_OP)
 
     first = replace(newer, "2024-01-01")
     state = warehouse.query(EVENTS)
@@ -223,8 +224,8 @@ def test_snapshot_replaces_the_whole_table_and_is_repeatable(warehouse):
             task_id="snapshot", table="demo.events", source_uris=[uri], mode="snapshot"
         ).execute(task_context())
 
-    snapshot(warehouse.parquet("full/v1/a.parquet", [event(1), event(2), event(10, day=2)]))
-    reload = warehouse.parquet("full/v2/a.parquet", [event(2, event_type="click"), event(3)])
+    snapshot(warehouse.parquet("full/v1/a.parquet", [event(1), event(2), event(10, day=2)], NO_OP))
+    reload = warehouse.parquet("full/v2/a.parquet", [event(2, event_type="click"), event(3)], NO_OP)
 
     first = snapshot(reload)
     state = warehouse.query(EVENTS)

@@ -29,6 +29,7 @@ TARGET_COLUMNS = [
     ("event_ts", "timestamp without time zone"),
     ("event_date", "date"),
     ("updated_at", "timestamp without time zone"),
+    ("seq", "bigint"),
     ("loaded_at", "timestamp without time zone"),
 ]
 
@@ -44,13 +45,15 @@ class RecordingCursor:
         self.rowcount = 1
         if sql == COLUMNS_SQL:
             self._result = TARGET_COLUMNS
-        elif sql.startswith("SELECT COUNT(*) FROM stage_events"):
+        elif sql.startswith('SELECT COUNT(*) FROM "stage_events"'):
             self._result = [(3,)]
+        elif sql.endswith("LIMIT 1"):  # a value that does not fit its column: none
+            self._result = []
         else:
             self._result = [(0,)]
 
     def fetchone(self):
-        return self._result[0]
+        return self._result[0] if self._result else None
 
     def fetchall(self):
         return self._result
@@ -149,18 +152,19 @@ def test_aws_merge_writes_the_manifest_to_s3_and_copies_through_redshift(aws_lak
     ]
 
     sql = redshift.statements
-    copy = f"COPY stage_events FROM '{manifest_uri}' IAM_ROLE '{ROLE}' FORMAT AS PARQUET MANIFEST"
+    copy = f"COPY \"stage_events\" FROM '{manifest_uri}' IAM_ROLE '{ROLE}' FORMAT AS PARQUET MANIFEST"
     order = [
         "CREATE TABLE IF NOT EXISTS dp_audit.load_log",
         "CREATE TABLE IF NOT EXISTS demo.events",
-        "LOCK demo.events",
-        "CREATE TEMP TABLE stage_events ( op VARCHAR(65535), event_id BIGINT",
+        "SET timezone TO 'UTC'",
+        'LOCK "demo"."events"',
+        'CREATE TEMP TABLE "stage_events" ( "op" VARCHAR(65535), "event_id" BIGINT',
         copy,
-        "SELECT COUNT(*) FROM stage_events",
-        "CREATE TEMP TABLE stage_events_latest AS",
-        "DELETE FROM demo.events USING stage_events_latest AS s",
-        "UPDATE demo.events SET user_id = CAST(s.user_id AS character varying(64))",
-        "INSERT INTO demo.events (event_id, user_id",
+        'SELECT COUNT(*) FROM "stage_events"',
+        'CREATE TEMP TABLE "stage_events_latest" AS',
+        'DELETE FROM "demo"."events" USING "stage_events_latest" AS s',
+        'UPDATE "demo"."events" SET "user_id" = CAST(s."user_id" AS character varying(64))',
+        'INSERT INTO "demo"."events" ("event_id", "user_id"',
         "INSERT INTO dp_audit.load_log",
     ]
     positions = [next(i for i, s in enumerate(sql) if s.startswith(prefix)) for prefix in order]

@@ -67,7 +67,7 @@ class ImageSpec(BaseModel):
             return value
         if not TAG.fullmatch(value):
             raise ValueError(f"{value!r} is not a valid image tag")
-        if value == "latest":
+        if value.lower() == "latest":  # registries treat tags case-sensitively; any spelling floats
             raise ValueError("tag 'latest' is not allowed: pin a dated tag or a digest")
         return value
 

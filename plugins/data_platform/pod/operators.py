@@ -216,7 +216,9 @@ class PlatformPodOperator(KubernetesPodOperator):
             "task_id": safe_label_value(self.task_id),
             "profile": profile_name,
         }
-        task_labels = dict(self.labels or {})
+        from data_platform.pod.profiles import check_labels
+
+        task_labels = check_labels(dict(self.labels or {}))
         clashes = sorted(set(task_labels) & set(required))
         if clashes:
             raise ValueError(
@@ -251,7 +253,7 @@ class PlatformPodOperator(KubernetesPodOperator):
         settings = get_settings()
         self._prepare(settings)
         if settings.is_local:
-            return self._execute_locally(settings)
+            return self._execute_locally(settings, context)
         return super().execute(context)
 
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
@@ -261,7 +263,7 @@ class PlatformPodOperator(KubernetesPodOperator):
         self._prepare(get_settings())
         return super().trigger_reentry(context, event)
 
-    def _execute_locally(self, settings: PlatformSettings) -> Any:
+    def _execute_locally(self, settings: PlatformSettings, context: Context) -> Any:
         from airflow.providers.common.compat.sdk import redact
 
         from data_platform.config import ConfigError
@@ -311,6 +313,14 @@ class PlatformPodOperator(KubernetesPodOperator):
                 raise AirflowException(
                     f"PlatformPodOperator {self.task_id!r} was killed; its process group was terminated."
                 )
+            if (
+                self.do_xcom_push
+                and result.returncode != 0
+                and xcom_file.is_file()
+                and xcom_file.stat().st_size
+            ):
+                # As the provider's cleanup does on EKS: what the job wrote before failing is pushed.
+                self._push_xcom_with_fan_out(context["ti"], json.loads(xcom_file.read_text()))
             if result.returncode in self.skip_on_exit_code:
                 raise AirflowSkipException(
                     f"Command exited with code {result.returncode} (skip_on_exit_code)."

@@ -47,6 +47,18 @@ def _check_label_key(key: str) -> str:
     raise ValueError(f"{key!r} is not a valid Kubernetes label/annotation key")
 
 
+def check_labels(labels: dict[str, str]) -> dict[str, str]:
+    """Kubernetes label keys and values (ValueError naming the first bad one)."""
+    for key, label in labels.items():
+        _check_label_key(str(key))
+        if not isinstance(label, str) or not LABEL_VALUE.fullmatch(label) or len(label) > 63:
+            raise ValueError(
+                f"label {key}={label!r} is not a valid Kubernetes label value (at most 63 of "
+                "letters, digits, '-', '_', '.', starting and ending with a letter or digit)"
+            )
+    return labels
+
+
 class ClusterConnection(BaseModel):
     """How Airflow reaches the cluster (see the module docstring of ``data_platform.pod``)."""
 
@@ -137,11 +149,7 @@ class PodProfile(BaseModel):
     @field_validator("labels")
     @classmethod
     def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, label in value.items():
-            _check_label_key(key)
-            if not LABEL_VALUE.fullmatch(label) or len(label) > 63:
-                raise ValueError(f"label {key}={label!r} is not a valid Kubernetes label value")
-        return value
+        return check_labels(value)
 
     @field_validator("annotations", "node_selector")
     @classmethod

@@ -9,6 +9,7 @@ from typing import Any
 from data_platform.config import ConfigError
 
 SECTIONS = ("requests", "limits")
+STANDARD_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 
 
 def parse_quantity(field: str, value: Any) -> Decimal:
@@ -24,9 +25,30 @@ def parse_quantity(field: str, value: Any) -> Decimal:
             f"{field}={value!r} is not a Kubernetes quantity: use e.g. 500m or 2 for cpu and "
             "512Mi or 4Gi for memory (binary suffixes Ki/Mi/Gi, decimal k/M/G)."
         ) from None
+    if not quantity.is_finite():
+        raise ConfigError(f"{field}={value!r} is not a finite quantity (e.g. 500m, 2, 512Mi, 4Gi).")
     if quantity < 0:
         raise ConfigError(f"{field}={value!r} is negative; resources must be zero or more.")
     return quantity
+
+
+def check_resource_name(field: str, name: str) -> None:
+    """Kubernetes resource names: the standard ones, ``hugepages-<size>``, or an extended
+    resource with a domain (``nvidia.com/gpu``); a misspelt ``memroy`` would be ignored by the cluster."""
+    from kubernetes.utils.quantity import parse_quantity as k8s_parse_quantity
+
+    if name in STANDARD_RESOURCES or "/" in name:
+        return
+    if name.startswith("hugepages-"):
+        try:
+            k8s_parse_quantity(name.removeprefix("hugepages-"))
+            return
+        except ValueError:
+            pass
+    raise ConfigError(
+        f"{field}: {name!r} is not a Kubernetes resource; use {', '.join(STANDARD_RESOURCES)}, "
+        "hugepages-<size> or an extended resource such as nvidia.com/gpu."
+    )
 
 
 def check_resources(resources: Mapping[str, Any], *, field: str = "resources") -> dict[str, dict[str, str]]:
@@ -46,6 +68,7 @@ def check_resources(resources: Mapping[str, Any], *, field: str = "resources") -
         checked[section] = {}
         parsed[section] = {}
         for name, value in values.items():
+            check_resource_name(f"{field}.{section}.{name}", str(name))
             parsed[section][name] = parse_quantity(f"{field}.{section}.{name}", value)
             checked[section][name] = str(value)
     for name, request in parsed["requests"].items():

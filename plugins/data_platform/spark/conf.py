@@ -7,6 +7,7 @@ removed on the local target, credential-like keys are refused) are described at 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -143,8 +144,18 @@ def drop_for_local(conf: SparkConf, defaults: SparkDefaults) -> SparkConf:
     return SparkConf(values=values, origins=origins, dropped=tuple(dropped))
 
 
+# A URL value carrying a password: ``jdbc:...?password=``, ``;password=``, ``//user:pass@host``.
+_PASSWORD_IN_URL = re.compile(r"(?i)(?:[?&;](?:password|pwd)=[^&;]+)|(?:://[^/@:\s]+:[^/@\s]+@)")
+
+
 def refuse_secrets(conf: SparkConf, defaults: SparkDefaults) -> None:
-    for key in conf.values:
+    for key, value in conf.values.items():
+        if _PASSWORD_IN_URL.search(str(value)):
+            raise ConfigError(
+                f"Spark conf {key!r} (from {conf.origins[key]}) holds a URL with a password. Secrets "
+                "never go into Spark conf (it is logged and stored with the job run): let the job read "
+                "them at run time with its execution role (Secrets Manager) instead."
+            )
         if any(fnmatchcase(key.lower(), pattern) for pattern in defaults.secret_key_patterns):
             raise ConfigError(
                 f"Spark conf {key!r} (from {conf.origins[key]}) looks like a credential. Secrets never "

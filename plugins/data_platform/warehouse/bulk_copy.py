@@ -16,6 +16,7 @@ from typing import Any
 from data_platform.lake import storage
 from data_platform.lake.storage import LakeFile
 from data_platform.warehouse.staging import StagingColumn
+from data_platform.warehouse.tables import quote
 
 BATCH_ROWS = 64 * 1024
 
@@ -83,7 +84,8 @@ def copy_parquet_into_postgres(
     cursor: Any, stage: str, columns: list[StagingColumn], files: list[LakeFile]
 ) -> int:
     """Stream every file into ``stage`` with ``COPY FROM STDIN``; returns the rows sent."""
-    sql = f"COPY {stage} ({', '.join(c.name for c in columns)}) FROM STDIN WITH (FORMAT csv)"
+    names = ", ".join(quote(c.name, "postgres") for c in columns)
+    sql = f"COPY {quote(stage, 'postgres')} ({names}) FROM STDIN WITH (FORMAT csv)"
     counter = [0]
     for file in files:
         chunks = _csv_chunks(file.uri, columns, counter)

@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from data_platform.lake.storage import LakeFile
-from data_platform.warehouse import bulk_copy, merge
+from data_platform.warehouse import bulk_copy, fit, merge
 from data_platform.warehouse.connection import table_columns
 from data_platform.warehouse.staging import StagingColumn, common_schema, create_stage_sql, staging_columns
-from data_platform.warehouse.tables import TableName, identifier, procedure_file, table_ddl_file
+from data_platform.warehouse.tables import TableName, identifier, procedure_file, quote, table_ddl_file
 from data_platform.warehouse.translate import for_dialect
 
 MODES = ("merge", "append", "replace", "snapshot", "procedure")
+NEW_COLUMN_POLICIES = ("fail", "add")
 LOAD_LOG = TableName("dp_audit", "load_log")
 
 
@@ -51,16 +52,21 @@ class LoadSpec:
     procedure: TableName | None = None
     procedure_args: tuple[Any, ...] = ()
     create_table: bool = True
+    new_columns: str = "fail"
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode={self.mode!r} is not one of {MODES}.")
+        if self.new_columns not in NEW_COLUMN_POLICIES:
+            raise ValueError(f"new_columns={self.new_columns!r} is not one of {NEW_COLUMN_POLICIES}.")
         if self.mode == "merge" and not self.primary_key:
             raise ValueError(f"mode='merge' into {self.table} needs primary_key=[...].")
         if self.mode != "merge" and (self.delete_column or self.order_by):
             raise ValueError("delete_column and order_by only apply to mode='merge'.")
         if self.mode == "replace" and not self.partition_column:
-            raise ValueError("mode='replace' needs partition_column (and partition_value, e.g. '{{ ds }}').")
+            raise ValueError(
+                "mode='replace' needs partition_column (and partition_value, e.g. '{{ run_ds() }}')."
+            )
         if self.mode == "procedure" and self.procedure is None:
             raise ValueError("mode='procedure' needs procedure='schema.procedure_name'.")
         if self.mode != "procedure" and self.procedure is not None:
@@ -122,6 +128,7 @@ class WarehouseLoader:
         self.dialect = dialect
         self.copy_role_arn = copy_role_arn
         self.manifest_uri = manifest_uri
+        self._uris: list[str] = []
 
     def load(self, spec: LoadSpec, files: Sequence[LakeFile], run: RunInfo) -> LoadResult:
         result = LoadResult(table=str(spec.table), mode=spec.mode)
@@ -133,6 +140,7 @@ class WarehouseLoader:
             with closing(self.connection.cursor()) as cursor:
                 for statement in self._ddl(spec):
                     cursor.execute(statement)
+                cursor.execute(merge.utc_session_sql(self.dialect))
                 cursor.execute(merge.lock_sql(spec.table, self.dialect))
                 target_types = dict(table_columns(cursor, spec.table))
                 if spec.mode == "append":
@@ -140,9 +148,10 @@ class WarehouseLoader:
                     result.files_skipped = len(done)
                     files = [f for f in files if f.uri not in done]
                 if files:
+                    self._uris = [f.uri for f in files]
                     self._stage(cursor, spec.table.stage, columns, files)
-                    result.rows_in = self._count(cursor, spec.table.stage)
-                    self._apply(cursor, spec, [c.name for c in columns], target_types, result)
+                    result.rows_in = self._count(cursor, quote(spec.table.stage, self.dialect))
+                    self._apply(cursor, spec, columns, target_types, result)
                     self._record(cursor, spec, files, run)
             self.connection.commit()
         except BaseException:
@@ -161,12 +170,14 @@ class WarehouseLoader:
         return statements
 
     def _stage(self, cursor: Any, stage: str, columns: list[StagingColumn], files: list[LakeFile]) -> None:
-        cursor.execute(f"DROP TABLE IF EXISTS {stage}")
-        cursor.execute(create_stage_sql(stage, columns))
+        cursor.execute(f"DROP TABLE IF EXISTS {quote(stage, self.dialect)}")
+        cursor.execute(create_stage_sql(stage, columns, self.dialect))
         if self.dialect == "redshift":
             assert self.manifest_uri is not None  # checked in __init__
             bulk_copy.write_manifest(self.manifest_uri, files)
-            cursor.execute(bulk_copy.redshift_copy_sql(stage, self.manifest_uri, self.copy_role_arn))
+            cursor.execute(
+                bulk_copy.redshift_copy_sql(quote(stage, self.dialect), self.manifest_uri, self.copy_role_arn)
+            )
         else:
             bulk_copy.copy_parquet_into_postgres(cursor, stage, columns, files)
 
@@ -181,28 +192,93 @@ class WarehouseLoader:
         cursor.execute(sql, params or None)
         return max(int(cursor.rowcount or 0), 0)
 
+    def _new_columns(
+        self, cursor: Any, spec: LoadSpec, staged: list[StagingColumn], target_types: dict[str, str]
+    ) -> None:
+        """Staged columns the target lacks (schema drift): never silently dropped.
+
+        ``new_columns="fail"`` fails the load naming them; ``"add"`` adds them to the target
+        (``ALTER TABLE ... ADD COLUMN`` with the staging type, nullable) inside the load's
+        transaction. The ``delete_column`` is a control column and never added.
+        """
+        control = {identifier(spec.delete_column)} if spec.delete_column else set()
+        missing = [c for c in staged if c.name not in target_types and c.name not in control]
+        if not missing:
+            return
+        names = [c.name for c in missing]
+        if spec.new_columns == "fail":
+            raise ValueError(
+                f"The files have column(s) {names} that table {spec.table} does not have; they would "
+                "be dropped. Add them to the table's DDL (include/warehouse/tables/), or load with "
+                "new_columns='add' to add them automatically."
+            )
+        for column in missing:
+            cursor.execute(
+                f"ALTER TABLE {spec.table.sql(self.dialect)} ADD COLUMN {quote(column.name, self.dialect)} "
+                f"{column.sql_type}"
+            )
+            target_types[column.name] = column.sql_type
+
+    def _check_fit(
+        self, cursor: Any, spec: LoadSpec, columns: list[StagingColumn], target_types: dict[str, str]
+    ) -> None:
+        """Fail with file, column and value when a staged value does not fit its target column
+        exactly (never truncated, rounded away or stored as NaN)."""
+        for column in columns:
+            predicate = fit.misfit_predicate(
+                column.name, column.sql_type, target_types[column.name], self.dialect
+            )
+            if predicate is None:
+                continue
+            name = quote(column.name, self.dialect)
+            cursor.execute(
+                f"SELECT CAST(s.{name} AS VARCHAR(65535)) FROM {quote(spec.table.stage, self.dialect)} AS s "
+                f"WHERE {predicate} LIMIT 1"
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                files = fit.locate(self._uris, column, row[0])
+                raise ValueError(
+                    f"File {', '.join(files) or '(one of the files)'}, column {column.source_name!r}: value "
+                    f"{row[0]!r} does not fit {spec.table}.{column.name} ({target_types[column.name]}) "
+                    "exactly; nothing was loaded. Widen the column or fix the source value."
+                )
+
     def _apply(
         self,
         cursor: Any,
         spec: LoadSpec,
-        staged: list[str],
+        staged_columns: list[StagingColumn],
         target_types: dict[str, str],
         result: LoadResult,
     ) -> None:
+        staged = [c.name for c in staged_columns]
         table, stage = spec.table, spec.table.stage
         key = [identifier(k) for k in spec.primary_key]
         _require(staged, [*key, *(identifier(c) for c in spec.order_by)], "the files")
         _require(list(target_types), key, f"table {table}")
+        if spec.mode != "procedure":
+            self._new_columns(cursor, spec, staged_columns, target_types)
         common = [c for c in target_types if c in staged]
+        if spec.mode != "procedure":
+            self._check_fit(cursor, spec, [c for c in staged_columns if c.name in common], target_types)
         if spec.mode == "merge":
             source = stage
-            if spec.order_by:
+            order = [identifier(c) for c in spec.order_by]
+            if order:
+                _require(
+                    list(target_types),
+                    order,
+                    f"table {table} (it must store the order_by values, so a late change older "
+                    "than a row never overwrites it)",
+                )
                 source = f"{stage}_latest"
-                order = [identifier(c) for c in spec.order_by]
-                cursor.execute(f"DROP TABLE IF EXISTS {source}")
-                cursor.execute(merge.latest_per_key_sql(stage, source, staged, key, order))
+                cursor.execute(f"DROP TABLE IF EXISTS {quote(source, self.dialect)}")
+                cursor.execute(
+                    merge.latest_per_key_sql(stage, source, staged, key, order, target_types, self.dialect)
+                )
             else:
-                cursor.execute(merge.duplicate_keys_sql(stage, key))
+                cursor.execute(merge.duplicate_keys_sql(stage, key, self.dialect))
                 duplicates = int(cursor.fetchone()[0])
                 if duplicates:
                     raise ValueError(
@@ -213,7 +289,15 @@ class WarehouseLoader:
             if delete_column:
                 _require(staged, [delete_column], "the files")
             statements = merge.merge_statements(
-                table, source, key, common, target_types, delete_column, spec.delete_value
+                table,
+                source,
+                key,
+                common,
+                target_types,
+                delete_column,
+                spec.delete_value,
+                order,
+                self.dialect,
             )
             if "delete" in statements:
                 result.rows_deleted = self._execute(cursor, statements["delete"])
@@ -222,14 +306,16 @@ class WarehouseLoader:
             result.rows_inserted = self._execute(cursor, statements["insert"])
         elif spec.mode == "append":
             result.rows_inserted = self._execute(
-                cursor, merge.append_statement(table, stage, common, target_types)
+                cursor, merge.append_statement(table, stage, common, target_types, self.dialect)
             )
         elif spec.mode == "replace":
             column = identifier(spec.partition_column or "")
             _require(staged, [column], "the files")
             _require(list(target_types), [column], f"table {table}")
             cursor.execute(
-                *merge.foreign_partition_rows_statement(stage, column, spec.partition_value, target_types)
+                *merge.foreign_partition_rows_statement(
+                    stage, column, spec.partition_value, target_types, self.dialect
+                )
             )
             foreign = int(cursor.fetchone()[0])
             if foreign:
@@ -237,21 +323,23 @@ class WarehouseLoader:
                     f"{foreign} row(s) in the files have {column} other than {spec.partition_value!r}; "
                     f"a replace of that partition would not be repeatable. Load each partition separately."
                 )
-            delete = merge.delete_partition_statement(table, column, spec.partition_value, target_types)
+            delete = merge.delete_partition_statement(
+                table, column, spec.partition_value, target_types, self.dialect
+            )
             result.rows_deleted = self._execute(cursor, delete)
             result.rows_inserted = self._execute(
-                cursor, merge.append_statement(table, stage, common, target_types)
+                cursor, merge.append_statement(table, stage, common, target_types, self.dialect)
             )
         elif spec.mode == "snapshot":
-            result.rows_deleted = self._execute(cursor, merge.delete_all_statement(table))
+            result.rows_deleted = self._execute(cursor, merge.delete_all_statement(table, self.dialect))
             result.rows_inserted = self._execute(
-                cursor, merge.append_statement(table, stage, common, target_types)
+                cursor, merge.append_statement(table, stage, common, target_types, self.dialect)
             )
         else:
             assert spec.procedure is not None  # validated by LoadSpec
-            before = self._count(cursor, str(table))
-            cursor.execute(*merge.call_statement(spec.procedure, spec.procedure_args))
-            result.rows_out = self._count(cursor, str(table)) - before
+            before = self._count(cursor, table.sql(self.dialect))
+            cursor.execute(*merge.call_statement(spec.procedure, spec.procedure_args, self.dialect))
+            result.rows_out = self._count(cursor, table.sql(self.dialect)) - before
             return
         result.rows_out = result.rows_inserted + result.rows_updated
 

@@ -41,6 +41,9 @@ class LoadToWarehouseOperator(BaseOperator):
     is replaced by the files' rows) or ``procedure`` (``CALL procedure(*procedure_args)``, which
     reads the temp table ``stage_<table>``). See ``data_platform.warehouse.loader``.
 
+    ``new_columns``: a column of the files that the table lacks (schema drift) fails the load
+    naming it (``"fail"``, default) or is added to the table (``"add"``); never dropped.
+
     After the commit the files get processed markers for ``consumer`` (default: the DAG id), so
     ``NewLakeFilesSensor`` stops reporting them. Returns the metrics dict of ``LoadResult``
     (``rows_in``, ``rows_out``, ``rows_inserted``, ``rows_updated``, ``rows_deleted``,
@@ -76,6 +79,7 @@ class LoadToWarehouseOperator(BaseOperator):
         procedure: str | None = None,
         procedure_args: Sequence[Any] = (),
         create_table: bool = True,
+        new_columns: str = "fail",
         mark_processed: bool = True,
         consumer: str | None = None,
         **kwargs: Any,
@@ -94,6 +98,7 @@ class LoadToWarehouseOperator(BaseOperator):
         self.procedure = procedure
         self.procedure_args = procedure_args
         self.create_table = create_table
+        self.new_columns = new_columns
         self.mark_processed = mark_processed
         self.consumer = consumer
         if not any(_resolved_later(v) for v in (table, mode, primary_key, delete_column, order_by)):
@@ -117,6 +122,7 @@ class LoadToWarehouseOperator(BaseOperator):
             procedure=TableName.parse(self.procedure) if self.procedure else None,
             procedure_args=tuple(self.procedure_args or ()),
             create_table=self.create_table,
+            new_columns=self.new_columns,
         )
 
     def execute(self, context: Any) -> dict[str, Any]:
@@ -233,12 +239,15 @@ class CheckWarehouseTableOperator(BaseOperator):
         from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
         from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+        from data_platform.macros import run_interval_end
         from data_platform.settings import get_settings
-        from data_platform.warehouse.connection import table_columns, warehouse_hook
+        from data_platform.warehouse.connection import table_columns, warehouse_dialect, warehouse_hook
         from data_platform.warehouse.quality import compile_checks, load_rules
         from data_platform.warehouse.tables import TableName
 
-        conn_id = get_settings().warehouse_conn_id
+        settings = get_settings()
+        conn_id = settings.warehouse_conn_id
+        dialect = warehouse_dialect(settings)
         table = TableName.parse(self.table)
         hook = warehouse_hook(conn_id)
         origin, rules = load_rules(self.rules)
@@ -250,14 +259,15 @@ class CheckWarehouseTableOperator(BaseOperator):
             origin=origin,
             column_types=column_types,
             source_row_count=self._source_count(),
-            interval_end=context.get("data_interval_end") or context.get("logical_date"),
+            interval_end=run_interval_end(context),
             partition_clause=self.partition_clause,
             sample_size=self.sample_size,
+            dialect=dialect,
         )
         self._check = check = SQLTableCheckOperator(
             task_id=self.task_id,
             conn_id=conn_id,
-            table=str(table),
+            table=table.sql(dialect),
             checks={
                 c.name: {"check_statement": c.statement, **({"partition_clause": c.where} if c.where else {})}
                 for c in checks
@@ -280,7 +290,7 @@ class CheckWarehouseTableOperator(BaseOperator):
             "checks_passed": len(checks) - len(failed),
             "checks_failed": [c.name for c in failed],
             "rows_in": self._source_count(),
-            "rows_out": self._row_count(hook, table),
+            "rows_out": self._row_count(hook, table.sql(dialect)),
         }
         if not failed:
             self.log.info("All %d data-quality checks passed on %s", len(checks), table)

@@ -47,7 +47,7 @@ from pydantic import (
 )
 
 from data_platform.config import ConfigError, load_yaml
-from data_platform.warehouse.tables import TableName, identifier, rules_file
+from data_platform.warehouse.tables import TableName, identifier, quote, rules_file
 
 Value = bool | int | float | str
 
@@ -201,8 +201,10 @@ def compile_checks(
     interval_end: datetime | None = None,
     partition_clause: str | None = None,
     sample_size: int = 5,
+    dialect: str = "redshift",
 ) -> list[Check]:
-    """The checks of ``rules`` on ``table``; ``partition_clause`` filters every check."""
+    """The checks of ``rules`` on ``table``; ``partition_clause`` filters every check; names go
+    into the SQL quoted by ``dialect``'s rules."""
     checks: list[Check] = []
     for index, raw in enumerate(rules, start=1):
         try:
@@ -221,6 +223,7 @@ def compile_checks(
                     interval_end,
                     partition_clause,
                     sample_size,
+                    dialect,
                 )
             )
         except (KeyError, TypeError, ValueError) as err:
@@ -247,8 +250,14 @@ def _compile_rule(
     interval_end: datetime | None,
     partition_clause: str | None,
     sample_size: int,
+    dialect: str,
 ) -> list[Check]:
     rule_type = rule.type
+    sql_table = table.sql(dialect)
+
+    def q(column: str) -> str:
+        return quote(column, dialect)
+
     where = rule.where
     scope = _and(partition_clause, where)
     limit = f" LIMIT {int(sample_size)}"
@@ -266,25 +275,26 @@ def _compile_rule(
                 rule_type,
                 f"row count equals {expected}",
                 f"COUNT(*) = {expected}",
-                f"SELECT COUNT(*) AS row_count, {expected} AS expected FROM {table}{scope}",
+                f"SELECT COUNT(*) AS row_count, {expected} AS expected FROM {sql_table}{scope}",
                 where,
             )
         ]
     if isinstance(rule, PrimaryKeyRule):
         key = [_column(c, column_types) for c in rule.columns]
         if len(key) == 1:
-            distinct = key[0]
+            distinct = q(key[0])
         else:
-            distinct = " || '|' || ".join(f"CAST({c} AS VARCHAR(256))" for c in key)
-        nulls = " OR ".join(f"{c} IS NULL" for c in key)
+            distinct = " || '|' || ".join(f"CAST({q(c)} AS VARCHAR(256))" for c in key)
+        nulls = " OR ".join(f"{q(c)} IS NULL" for c in key)
+        listed_key = ", ".join(q(c) for c in key)
         return [
             Check(
                 named("_".join(key)),
                 rule_type,
                 f"primary key ({', '.join(key)}) is unique and not null",
                 f"COUNT(*) = COUNT(DISTINCT {distinct})",
-                f"SELECT {', '.join(key)}, COUNT(*) AS occurrences FROM {table}{scope} "
-                f"GROUP BY {', '.join(key)} HAVING COUNT(*) > 1 OR {nulls} ORDER BY 1{limit}",
+                f"SELECT {listed_key}, COUNT(*) AS occurrences FROM {sql_table}{scope} "
+                f"GROUP BY {listed_key} HAVING COUNT(*) > 1 OR {nulls} ORDER BY 1{limit}",
                 where,
             )
         ]
@@ -297,8 +307,8 @@ def _compile_rule(
                     f"{rule.name}_{column}" if rule.name else _check_name(index, rule_type, column),
                     rule_type,
                     f"{column} is never null",
-                    f"COUNT(*) = COUNT({column})",
-                    f"SELECT * FROM {table}{_and(partition_clause, where, f'{column} IS NULL')}{limit}",
+                    f"COUNT(*) = COUNT({q(column)})",
+                    f"SELECT * FROM {sql_table}{_and(partition_clause, where, f'{q(column)} IS NULL')}{limit}",
                     where,
                 )
             )
@@ -307,14 +317,14 @@ def _compile_rule(
         column = _column(rule.column, column_types)
         values = rule.values
         listed = ", ".join(literal(v) for v in values)
-        outside = f"{column} NOT IN ({listed})"
+        outside = f"{q(column)} NOT IN ({listed})"
         return [
             Check(
                 named(column),
                 rule_type,
                 f"{column} only takes the values {values}",
                 f"COUNT(CASE WHEN {outside} THEN 1 END) = 0",
-                f"SELECT * FROM {table}{_and(partition_clause, where, outside)}{limit}",
+                f"SELECT * FROM {sql_table}{_and(partition_clause, where, outside)}{limit}",
                 where,
             )
         ]
@@ -322,9 +332,9 @@ def _compile_rule(
         column = _column(rule.column, column_types)
         bounds = []
         if rule.min is not None:
-            bounds.append(f"{column} < {literal(rule.min)}")
+            bounds.append(f"{q(column)} < {literal(rule.min)}")
         if rule.max is not None:
-            bounds.append(f"{column} > {literal(rule.max)}")
+            bounds.append(f"{q(column)} > {literal(rule.max)}")
         outside = " OR ".join(bounds)
         return [
             Check(
@@ -333,7 +343,7 @@ def _compile_rule(
                 f"{column} within [{'-inf' if rule.min is None else rule.min}, "
                 f"{'+inf' if rule.max is None else rule.max}]",
                 f"COUNT(CASE WHEN {outside} THEN 1 END) = 0",
-                f"SELECT * FROM {table}{_and(partition_clause, where, outside)}{limit}",
+                f"SELECT * FROM {sql_table}{_and(partition_clause, where, outside)}{limit}",
                 where,
             )
         ]
@@ -348,8 +358,8 @@ def _compile_rule(
                 named(column),
                 rule_type,
                 f"MAX({column}) is at most {hours:g} h older than the data interval end {interval_end.isoformat()}",
-                f"MAX({column}) >= {threshold}",
-                f"SELECT MAX({column}) AS latest, {threshold} AS oldest_allowed FROM {table}{scope}",
+                f"MAX({q(column)}) >= {threshold}",
+                f"SELECT MAX({q(column)}) AS latest, {threshold} AS oldest_allowed FROM {sql_table}{scope}",
                 where,
             )
         ]

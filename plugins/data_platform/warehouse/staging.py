@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from data_platform.lake import storage
-from data_platform.warehouse.tables import identifier
+from data_platform.warehouse.tables import identifier, quote
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -98,6 +98,6 @@ def staging_columns(schema: pa.Schema, dialect: str) -> list[StagingColumn]:
     return columns
 
 
-def create_stage_sql(stage: str, columns: list[StagingColumn]) -> str:
-    body = ",\n    ".join(f"{c.name} {c.sql_type}" for c in columns)
-    return f"CREATE TEMP TABLE {stage} (\n    {body}\n)"
+def create_stage_sql(stage: str, columns: list[StagingColumn], dialect: str) -> str:
+    body = ",\n    ".join(f"{quote(c.name, dialect)} {c.sql_type}" for c in columns)
+    return f"CREATE TEMP TABLE {quote(stage, dialect)} (\n    {body}\n)"

@@ -7,8 +7,9 @@ and the tests' objects live in their own folders, see ``data_platform.paths``)::
     include/warehouse/procedures/<schema>.<procedure>.sql  CREATE OR REPLACE PROCEDURE
     include/warehouse/quality/<schema>.<table>.yaml         data-quality rules
 
-Names are plain lower-case identifiers (Redshift folds unquoted names to lower case), which also
-makes it safe to put them into SQL text.
+Table and schema names are plain lower-case identifiers (they name files). Column names come
+from the sources and may be anything but empty or control characters; they are lower-cased
+(Redshift folds names to lower case) and every name goes into SQL quoted by :func:`quote`.
 """
 
 from __future__ import annotations
@@ -24,14 +25,30 @@ _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def identifier(name: str, what: str = "column") -> str:
-    """``name`` lower-cased, if it is a plain SQL identifier (error otherwise)."""
+    """``name`` lower-cased: any column name of at most 127 bytes without control characters;
+    schema and table names must be plain identifiers (letters, digits, ``_``)."""
     lowered = str(name).lower()
+    if what == "column":
+        if not lowered or len(lowered.encode()) > 127 or any(ord(ch) < 32 for ch in lowered):
+            raise ValueError(
+                f"column name {name!r} is empty, longer than 127 bytes or holds control "
+                "characters; rename it in the source or the config."
+            )
+        return lowered
     if not _IDENTIFIER.match(lowered) or len(lowered) > 127:
         raise ValueError(
             f"{what} name {name!r} is not a plain identifier (letters, digits, '_', not starting "
             "with a digit, at most 127 characters); rename it in the source or the config."
         )
     return lowered
+
+
+def quote(name: str, dialect: str) -> str:
+    """``name`` as a quoted identifier of ``dialect`` (``postgres`` / ``redshift``), by sqlglot's
+    rules for that dialect: ``group`` -> ``"group"``, ``a"b`` -> ``"a""b"``."""
+    from sqlglot import exp
+
+    return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,10 @@ class TableName:
 
     def __str__(self) -> str:
         return f"{self.schema}.{self.name}"
+
+    def sql(self, dialect: str) -> str:
+        """The quoted name for SQL text: ``"schema"."table"``."""
+        return f"{quote(self.schema, dialect)}.{quote(self.name, dialect)}"
 
     @property
     def stage(self) -> str:

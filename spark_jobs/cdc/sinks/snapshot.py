@@ -108,12 +108,24 @@ class SnapshotSink:
         return frame.select(*[f"`{name}`" for name in schema.names])  # partition columns come last otherwise
 
     def write(self, changes: DataFrame, *, full_load: bool, run_id: str) -> SinkCommit:
-        """Write the next version from the current one and ``changes`` (output-shaped rows)."""
+        """Write the next version from the current one and ``changes`` (output-shaped rows).
+
+        ``current`` mode: a change applies to a key's row only when its ``_cdc_seq`` is not lower
+        than the row's (late changes never overwrite or delete a newer row).
+        """
         from pyspark.sql import functions as F
 
         keys = list(self.config.primary_key)
         old = None if (full_load and self.config.storage_mode == "current") else self.read_table()
         if self.config.storage_mode == "current":
+            if old is not None:
+                # A change older than the table's row (late file) never overwrites or removes it.
+                current = old.select(*keys, F.col(SEQ_COLUMN).alias("_cdc_table_seq"))
+                changes = (
+                    changes.join(current, on=keys, how="left")
+                    .filter(F.col("_cdc_table_seq").isNull() | (F.col(SEQ_COLUMN) >= F.col("_cdc_table_seq")))
+                    .drop("_cdc_table_seq")
+                )
             upserts = changes.filter(F.col(OP_COLUMN) != "D")
             table = upserts
             if old is not None:

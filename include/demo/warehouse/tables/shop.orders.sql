@@ -9,6 +9,8 @@ CREATE TABLE IF NOT EXISTS shop.orders (
     amount         DECIMAL(12,2)           ENCODE az64,
     dms_commit_ts  VARCHAR(32)             ENCODE zstd,
     change_seq     VARCHAR(64)             ENCODE zstd,
+    _cdc_op        VARCHAR(1)              ENCODE zstd,  -- last operation applied (I/U)
+    _cdc_seq       VARCHAR(256)   NOT NULL ENCODE zstd,  -- change order of the row: late changes never overwrite it
     PRIMARY KEY (order_id)
 )
 DISTSTYLE KEY
