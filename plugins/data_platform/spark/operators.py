@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from airflow.providers.amazon.aws.links.emr import EmrServerlessDashboardLink, EmrServerlessS3LogsLink
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.sdk import XComArg
 from airflow.sdk import conf as airflow_conf
 from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 from airflow.sdk.exceptions import AirflowException
@@ -72,7 +73,8 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
         local target runs the working tree and only warns when the pin does not match it.
     :param entry_point: module (``spark_jobs.cdc.merge``) or file (``spark_jobs/cdc/merge.py``)
         declared for the job; default: the job's first entry point.
-    :param args: arguments of the job (templated; mappable with ``.expand(args=...)``).
+    :param args: arguments of the job (templated; or an upstream task's output, e.g. a @task
+        returning the list from the run-time settings; mappable with ``.expand(args=...)``).
     :param conf: Spark conf overrides, the last layer (templated).
     :param tags: job run tags such as ``{"team": "...", "owner": "..."}`` (templated).
     :param alert_policy: e.g. ``ALERT_POLICY_CRITICAL``: its failure/retry notifiers become the
@@ -100,7 +102,7 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
         job: str,
         version: str,
         entry_point: str | None = None,
-        args: Sequence[str] | None = None,
+        args: Sequence[str] | XComArg | None = None,
         conf: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         alert_policy: AlertPolicy | None = None,
@@ -126,7 +128,8 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
         self.job = job
         self.version = version
         self.entry_point = entry_point
-        self.args = list(args or [])
+        # an XComArg stays as it is: resolved to the list when the templated fields render
+        self.args = cast("list[str]", args) if isinstance(args, XComArg) else list(args or [])
         self.conf = dict(conf or {})
         self.tags = dict(tags or {})
         self.alert_policy = alert_policy
