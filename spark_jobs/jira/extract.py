@@ -37,7 +37,7 @@ def client_from_connection(value: str | None, env_name: str) -> JiraClient:
     if not value:
         raise ConfigError(
             f"{env_name} is not set: the pod task must pass the Jira connection as a secret "
-            "(PodTask(secrets=['jira_cloud']) and an Airflow connection for it)."
+            "(PlatformPodOperator(secrets=['jira_cloud']) and an Airflow connection for it)."
         )
     try:
         conn: dict[str, Any] = json.loads(value)

@@ -108,7 +108,9 @@ def _last_sync(settings: PlatformSettings) -> dict[str, Any]:
 def verify(settings: PlatformSettings) -> str:
     """jira.issues equals the stand-in's current issues field by field, status history holds
     every status change; reports the API calls of the incremental sync against the minimum."""
-    from data_platform.jira.pipeline import ingestion_config
+    from data_platform.jira.pipeline import CONFIG_FILE
+    from data_platform.paths import include_file
+    from spark_jobs.jira.config import load_config
 
     try:
         state: JiraState = _DEMO["server"].state
@@ -142,7 +144,7 @@ def verify(settings: PlatformSettings) -> str:
 
         sync = _last_sync(settings)
         calls = sync["api_calls"]
-        page = ingestion_config().page_size
+        page = load_config(str(include_file(CONFIG_FILE))).page_size
         search = calls.get("/rest/api/3/search/jql", 0)
         minimal_search = math.ceil(sync["issues"] / page) if sync["issues"] else 1
         assert search == minimal_search * sync["attempts"], f"search pages {search} != {minimal_search}"
