@@ -58,6 +58,8 @@ def _inline(node: dict[str, Any]) -> str | None:
         return str(attrs.get("url", ""))
     if kind == "date":
         stamp = attrs.get("timestamp")
+        if stamp is None:
+            return ""
         try:
             return datetime.fromtimestamp(int(stamp) / 1000, tz=UTC).date().isoformat()
         except (TypeError, ValueError):

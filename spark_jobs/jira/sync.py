@@ -157,8 +157,10 @@ class SiteSync:
             seen: dict[str, int] = {}
             for page, issues in enumerate(self._search(jql), start=1):
                 name = f"issues-a{attempt}-p{page:05d}.jsonl"
-                records = [{"_sync": {**meta, "attempt": attempt, "page": page}, "issue": i} for i in issues]
-                write_atomic(f"{folder}/{name}", _jsonl(records))
+                page_records = [
+                    {"_sync": {**meta, "attempt": attempt, "page": page}, "issue": i} for i in issues
+                ]
+                write_atomic(f"{folder}/{name}", _jsonl(page_records))
                 files.append(name)
                 pages += 1
                 for issue in issues:

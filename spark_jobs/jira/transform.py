@@ -63,7 +63,7 @@ def _schema(columns: Iterable[tuple[str, str]]) -> str:
     return ", ".join(f"`{name}` {kind}" for name, kind in columns)
 
 
-def _raw_rows(lines: Iterator[str]) -> Iterator[tuple[Any, ...]]:
+def _raw_rows(lines: Iterable[str]) -> Iterator[tuple[Any, ...]]:
     for line in lines:
         record = json.loads(line)
         issue, sync = record["issue"], record["_sync"]
@@ -75,7 +75,7 @@ def _raw_rows(lines: Iterator[str]) -> Iterator[tuple[Any, ...]]:
         )  # fmt: skip
 
 
-def _history_rows(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+def _history_rows(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     """Status changes from landed issue records (their changelog) and full-changelog lines."""
     for line in lines:
         record = json.loads(line)
@@ -125,7 +125,7 @@ def build_tables(spark: SparkSession, layout: SiteLayout) -> tuple[dict[str, Dat
     columns = field_map.columns
     broadcast_map = spark.sparkContext.broadcast(field_map)
 
-    def flatten(rows: Iterator[Any]) -> Iterator[tuple[Any, ...]]:
+    def flatten(rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
         fmap = broadcast_map.value
         for row in rows:
             issue = json.loads(row.record)

@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -306,7 +307,7 @@ class JiraState:
             raise JqlError("Unbounded JQL queries are not allowed here. Please add a search restriction to your query.")  # fmt: skip
         matches = [i for i in self.issues.values() if all(p(i) for p in predicates)]
         for name, descending in reversed(_parse_order(order)):
-            matches.sort(key=lambda i, n=name: _sort_value(i, n), reverse=descending)
+            matches.sort(key=partial(_sort_value, name=name), reverse=descending)
         return matches
 
     # -- HTTP -----------------------------------------------------------------------------------
@@ -605,7 +606,7 @@ class JiraStandIn:
         self.state = state or JiraState()
         self._server = _Server(self.state)
         host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}"
+        self.url = f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
         self.state.base_url = self.url
         self._thread = threading.Thread(target=self._server.serve_forever, name="jira-stand-in", daemon=True)
 
