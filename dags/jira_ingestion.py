@@ -100,6 +100,7 @@ with DAG(
         source_uris=outputs["issues_changes"],
         primary_key=["issue_id"],
         delete_column="_op",
+        new_columns="add",  # a new custom field (cf_* column) becomes a column, never dropped
     )
     check_issues = CheckWarehouseTableOperator(
         task_id="check_issues",
