@@ -4,6 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+JVM_STAMP := .jvm/.installed
 # plugins/ (the platform, as MWAA's plugins folder) and the checkout root (spark_jobs, for local
 # Spark and pod runs and for compiling the bundle); outside make: export the same PYTHONPATH.
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
@@ -26,15 +27,19 @@ bench: install  ## benchmarks: figures against a reference measured in the same 
 	$(PY) -m benchmarks
 
 check-images: install  ## flag pod images older than the monthly refresh policy
-	$(PY) -m data_platform.pod.images check
+	PLATFORM_INCLUDE_PATH=$(CURDIR)/include $(PY) -m data_platform.pod.images check
 
 airflow: install  ## a local Airflow UI on http://localhost:8080 (no Docker)
 	$(PY) -m data_platform.local.runtime standalone
 
-install: $(STAMP)
+install: $(STAMP) $(JVM_STAMP)
 	@# no .pth: paths are set explicitly (PYTHONPATH above, the local runtime, pytest), as on
 	@# MWAA; remove the one earlier installs wrote, or the checkout is on every sys.path
 	@rm -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/data_platform_checkout.pth"
+
+# the local Spark target's JVM packages (Hudi, S3A, OpenLineage agent), pinned, fetched with Maven
+$(JVM_STAMP): include/spark/jvm-packages.yaml $(STAMP)
+	PLATFORM_INCLUDE_PATH=$(CURDIR)/include $(PY) -m data_platform.spark.jvm_packages fetch
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }

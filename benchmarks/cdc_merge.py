@@ -1,4 +1,5 @@
-"""CDC merge throughput: 1M DMS changes against a 1M-row table, local Spark vs DuckDB.
+"""CDC merge throughput: 1M DMS changes against a 1M-row table on local Spark, Hudi sink against
+a bare Hudi write, snapshot sink and DuckDB, all in the same run.
 
     python -m benchmarks.cdc_merge [--rows 1000000] [--changes 1000000]
 
@@ -6,14 +7,17 @@ Generates (numpy/pyarrow) a DMS full load of ``--rows`` rows and one CDC batch o
 ``--changes`` changes (70% updates, 20% inserts, 10% deletes; keys drawn with replacement, so
 many keys change several times; files written out of commit order), then:
 
-1. Spark (the real merge job code, snapshot sink, local[2]): full load, then the CDC batch:
-   read + validate + net change + change set + new table version + state commit;
-2. DuckDB (single-node reference, same machine, same files): the same net change (latest
-   change per key by commit time, sequence, file, row) applied to the same base version and
-   written as Parquet.
+1. the real merge job code with the Hudi sink (COPY_ON_WRITE, the pinned bundle from Maven,
+   local[2]): full load (bulk_insert), then the CDC batch: read + validate + net change +
+   change set + one upsert commit (deletes as ``_hoodie_is_deleted``) + state commit;
+2. a bare Hudi write of the same net change directly with Spark (reference floor): the same
+   base table bulk-inserted, then an ``upsert`` of the inserted/updated rows and a ``delete``
+   of the deleted keys with Hudi's default payload, nothing else;
+3. the merge job with the Parquet snapshot sink (the explicit fallback, ``--sink snapshot``);
+4. DuckDB (single-node reference, same machine, same files): the same net change applied to the
+   snapshot sink's base version and written as Parquet.
 
-Prints seconds and changes/s of each. The Spark figure includes work DuckDB does not do
-(validation, bad-row split, counts, change set, state), so it is an upper bound of the cost.
+Prints seconds and changes/s of each; all four must end with the same row count.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 _BASE_TS = "2024-05-01 00:00:00.000000"
 
@@ -74,16 +79,10 @@ def _write_inputs(folder: Path, rows: int, changes: int, seed: int) -> None:
         pq.write_table(part, table_dir / f"20240501-0100{index:02d}000.parquet")
 
 
-def _spark_merge(folder: Path, lake: Path) -> tuple[float, float, dict, list[str]]:
-    """Seconds of the full load and of the CDC merge, the CDC result, and the base version files."""
-    from spark_jobs.cdc.merge import MergeSettings, merge_table
-    from spark_jobs.cdc.outputs import current_files
+def _bench_config(table_type: str = "COPY_ON_WRITE") -> Any:
     from spark_jobs.cdc.table_config import TableConfig
-    from spark_jobs.common.session import build_spark_session, local_conf
 
-    spark = build_spark_session("cdc-merge-benchmark", local_conf(shuffle_partitions=8, driver_memory="3g"))
-    spark.sparkContext.setLogLevel("ERROR")
-    config = TableConfig(
+    return TableConfig(
         source_db="bench",
         source_schema="public",
         source_table="events",
@@ -91,26 +90,61 @@ def _spark_merge(folder: Path, lake: Path) -> tuple[float, float, dict, list[str
         ordering_columns=["dms_commit_ts", "change_seq"],
         cadence="hourly",
         file_format="parquet",
+        table_type=table_type,
     )
+
+
+def _spark_merge(spark: Any, folder: Path, lake: Path, sink: str) -> tuple[float, float, dict, dict]:
+    """Seconds of the full load and of the CDC merge, and both runs' results (merge job code)."""
+    from spark_jobs.cdc.merge import MergeSettings, merge_table
+
+    config = _bench_config()
     cdc_files = sorted((folder / "bench" / "public" / "events").glob("2024*.parquet"))
     parked = folder / "parked"
-    parked.mkdir()
+    parked.mkdir(exist_ok=True)
     for path in cdc_files:  # land the full load first, then the CDC batch
         path.rename(parked / path.name)
     landing, lake_uri = f"file://{folder}", f"file://{lake}"
     started = time.perf_counter()
-    load = merge_table(spark, config, MergeSettings(landing, lake_uri, run_id="full-load"))
+    load = merge_table(spark, config, MergeSettings(landing, lake_uri, run_id="full-load", sink=sink))  # type: ignore[arg-type]
     load_seconds = time.perf_counter() - started
-    base_files = [f[len("file://") :] for f in current_files(lake_uri, "bench", "events")]
     for path in cdc_files:
         (parked / path.name).rename(path)
     started = time.perf_counter()
-    result = merge_table(spark, config, MergeSettings(landing, lake_uri, run_id="cdc-1"))
+    result = merge_table(spark, config, MergeSettings(landing, lake_uri, run_id="cdc-1", sink=sink))  # type: ignore[arg-type]
     cdc_seconds = time.perf_counter() - started
-    spark.stop()
     if load.status != "ok" or result.status != "ok":
-        raise RuntimeError(f"benchmark merge failed: {load.error or result.error}")
-    return load_seconds, cdc_seconds, result.to_dict(), base_files
+        raise RuntimeError(f"benchmark merge ({sink}) failed: {load.error or result.error}")
+    return load_seconds, cdc_seconds, load.to_dict(), result.to_dict()
+
+
+def _bare_hudi(spark: Any, load_changes_uri: str, cdc_changes_uri: str, table: Path) -> tuple[float, int]:
+    """The same net change written straight to a Hudi table: upsert I/U rows, delete D keys."""
+    from pyspark.sql import functions as F
+
+    options = {
+        "hoodie.table.name": "events_bare",
+        "hoodie.datasource.write.table.type": "COPY_ON_WRITE",
+        "hoodie.datasource.write.recordkey.field": "id",
+        "hoodie.datasource.write.precombine.field": "_cdc_seq",
+        "hoodie.datasource.write.keygenerator.class": "org.apache.hudi.keygen.NonpartitionedKeyGenerator",
+    }
+    uri = f"file://{table}"
+
+    def save(frame: Any, operation: str, mode: str) -> None:
+        frame.write.format("hudi").options(**options).option(
+            "hoodie.datasource.write.operation", operation
+        ).mode(mode).save(uri)
+
+    save(spark.read.parquet(load_changes_uri), "bulk_insert", "overwrite")  # the same base table
+    changes = spark.read.parquet(cdc_changes_uri).cache()
+    changes.count()
+    started = time.perf_counter()
+    save(changes.filter(F.col("_cdc_op") != "D"), "upsert", "append")
+    save(changes.filter(F.col("_cdc_op") == "D"), "delete", "append")
+    seconds = time.perf_counter() - started
+    changes.unpersist()
+    return seconds, spark.read.format("hudi").load(uri).count()
 
 
 def _duckdb_merge(folder: Path, base_files: list[str], out: Path) -> tuple[float, int]:
@@ -162,21 +196,60 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"inputs: {args.rows:,} rows full load + {args.changes:,} changes ({time.perf_counter() - started:.1f}s to generate)"
         )
-        load_s, cdc_s, result, base_files = _spark_merge(work / "landing", work / "lake")
-        # DuckDB applies the same batch to the version the full load produced (kept by retention)
-        duck_s, duck_rows = _duckdb_merge(work / "landing", base_files, work / "duckdb.parquet")
-        if duck_rows != result["rows_after"]:
-            raise RuntimeError(
-                f"Spark wrote {result['rows_after']} rows, DuckDB {duck_rows}: the merges disagree"
+        from data_platform.spark.conf import local_session_conf
+        from spark_jobs.cdc.layout import TableLayout
+        from spark_jobs.common.lake import list_files
+        from spark_jobs.common.session import build_spark_session, local_conf
+
+        spark = build_spark_session(
+            "cdc-merge-benchmark",
+            {**local_session_conf(), **local_conf(shuffle_partitions=8, driver_memory="3g")},
+        )
+        spark.sparkContext.setLogLevel("ERROR")
+        try:
+            hudi_load_s, hudi_s, hudi_load, hudi = _spark_merge(
+                spark, work / "landing", work / "lake-hudi", "hudi"
             )
+            hudi_layout = TableLayout(f"file://{work / 'lake-hudi'}", "bench", "events")
+            bare_s, bare_rows = _bare_hudi(
+                spark,
+                hudi_layout.changes_uri(hudi_load["run_id"]),
+                hudi_layout.changes_uri(hudi["run_id"]),
+                work / "bare-hudi",
+            )
+            load_s, cdc_s, _, result = _spark_merge(spark, work / "landing", work / "lake", "snapshot")
+            snapshot_base = TableLayout(f"file://{work / 'lake'}", "bench", "events").version_uri(1)
+        finally:
+            spark.stop()
+        # DuckDB applies the same batch to the version the full load produced (kept by retention)
+        base_files = [
+            f.uri[len("file://") :] for f in list_files(snapshot_base) if f.uri.endswith(".parquet")
+        ]
+        duck_s, duck_rows = _duckdb_merge(work / "landing", base_files, work / "duckdb.parquet")
+        counts = {
+            "hudi sink": hudi["rows_after"],
+            "bare hudi": bare_rows,
+            "snapshot sink": result["rows_after"],
+        }
+        if len({*counts.values(), duck_rows}) != 1:
+            raise RuntimeError(f"the merges disagree on the row count: {counts}, duckdb {duck_rows}")
         print(
             f"net change: {result['inserted']:,} inserted, {result['updated']:,} updated, {result['deleted']:,} deleted; {result['rows_after']:,} rows after"
         )
-        print(f"{'engine':<34}{'seconds':>10}{'changes/s':>14}")
-        print(f"{'spark local[2] full load':<34}{load_s:>10.1f}{args.rows / load_s:>14,.0f}")
-        print(f"{'spark local[2] CDC merge':<34}{cdc_s:>10.1f}{args.changes / cdc_s:>14,.0f}")
-        print(f"{'duckdb 2 threads (reference)':<34}{duck_s:>10.1f}{args.changes / duck_s:>14,.0f}")
-        print(f"spark / duckdb time ratio: {cdc_s / duck_s:.1f}x")
+        print(f"{'engine':<44}{'seconds':>10}{'changes/s':>14}")
+        rows = [
+            ("hudi sink full load (bulk_insert)", hudi_load_s, args.rows),
+            ("hudi sink CDC merge (merge job)", hudi_s, args.changes),
+            ("bare hudi upsert + delete (reference)", bare_s, args.changes),
+            ("snapshot sink full load", load_s, args.rows),
+            ("snapshot sink CDC merge (merge job)", cdc_s, args.changes),
+            ("duckdb 2 threads net change (reference)", duck_s, args.changes),
+        ]
+        for name, seconds, count in rows:
+            print(f"{name:<44}{seconds:>10.1f}{count / seconds:>14,.0f}")
+        print(f"hudi sink / bare hudi time ratio: {hudi_s / bare_s:.2f}x")
+        print(f"hudi sink / snapshot sink time ratio: {hudi_s / cdc_s:.2f}x")
+        print(f"snapshot sink / duckdb time ratio: {cdc_s / duck_s:.1f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -1,4 +1,5 @@
-"""Read CDC outputs without Spark (pyarrow + fsspec): current snapshots, change sets, results.
+"""Read CDC outputs without Spark (pyarrow + fsspec, hudi-rs for Hudi tables): current tables,
+change sets, results.
 
 For the warehouse load: after a run with status ``ok``, load the change set
 (:func:`changes_files` / :func:`read_changes`): one row per changed key with ``_cdc_op``
@@ -13,7 +14,18 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from spark_jobs.cdc.layout import TableLayout
-from spark_jobs.common.lake import exists, filesystem, join_uri, list_files, read_json
+from spark_jobs.cdc.sinks.hudi import RUN_ID_METADATA_KEY
+from spark_jobs.common.lake import (
+    exists,
+    filesystem,
+    is_s3,
+    join_uri,
+    list_dir_names,
+    list_files,
+    local_path,
+    read_bytes,
+    read_json,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -24,18 +36,57 @@ def current_pointer(lake_root: str, database: str, table: str) -> dict[str, Any]
     return read_json(TableLayout(lake_root, database, table).pointer_uri)
 
 
+def is_hudi_table(lake_root: str, database: str, table: str) -> bool:
+    """Whether the table is stored by the Hudi sink (``<table root>/hudi/.hoodie`` exists)."""
+    return exists(join_uri(TableLayout(lake_root, database, table).hudi_uri, ".hoodie"))
+
+
 def _require_pointer(lake_root: str, database: str, table: str) -> dict[str, Any]:
     """The pointer, with ``uri`` = the current version folder under this lake root."""
     layout = TableLayout(lake_root, database, table)
     pointer = read_json(layout.pointer_uri)
     if pointer is not None:
         return {**pointer, "uri": join_uri(layout.table_root, pointer["path"])}
-    if exists(join_uri(layout.hudi_uri, ".hoodie")):
+    if is_hudi_table(lake_root, database, table):
         raise ValueError(
-            f"{layout.table_id} is a Hudi table ({layout.hudi_uri}); read it with Spark or Athena, "
-            "or load its change sets"
+            f"{layout.table_id} is a Hudi table ({layout.hudi_uri}): it has no snapshot files; "
+            "read it with read_current (hudi-rs) or Spark"
         )
     raise FileNotFoundError(f"{layout.table_id} has no committed version yet ({layout.pointer_uri})")
+
+
+def _hudi_storage_options(uri: str) -> dict[str, str]:
+    """object_store options of hudi-rs for ``s3://`` (a local S3 such as moto: AWS_ENDPOINT_URL)."""
+    import os
+
+    if not is_s3(uri):
+        return {}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        return {}
+    return {
+        "aws_endpoint_url": endpoint,
+        "aws_allow_http": str(endpoint.startswith("http://")).lower(),
+        "aws_virtual_hosted_style_request": "false",
+    }
+
+
+def read_hudi(lake_root: str, database: str, table: str, columns: list[str] | None = None) -> pa.Table:
+    """The Hudi table's latest snapshot (COPY_ON_WRITE and MERGE_ON_READ: base files merged with
+    their log files) as a pyarrow Table, read with hudi-rs (the ``hudi`` package: no JVM, a
+    reader independent of the Spark writer). Hudi's meta columns (``_hoodie_*``) are left out."""
+    import pyarrow as pa
+    from hudi import HudiTableBuilder
+
+    uri = TableLayout(lake_root, database, table).hudi_uri
+    location = local_path(uri) if uri.startswith("file://") else uri
+    hudi_table = (
+        HudiTableBuilder.from_base_uri(location).with_storage_options(_hudi_storage_options(uri)).build()
+    )
+    batches = hudi_table.read()
+    data = pa.Table.from_batches(batches) if batches else hudi_table.get_schema().empty_table()
+    names = [n for n in data.column_names if not n.startswith("_hoodie_")]
+    return data.select(columns or names)
 
 
 def _parquet_files(uri: str) -> list[str]:
@@ -52,11 +103,37 @@ def current_files(lake_root: str, database: str, table: str) -> list[str]:
     return _parquet_files(_require_pointer(lake_root, database, table)["uri"])
 
 
+def hudi_commits(lake_root: str, database: str, table: str) -> list[dict[str, Any]]:
+    """Completed commits of a Hudi table, oldest first: ``{"instant", "action", "run_id"}``.
+
+    Reads the timeline files (``.hoodie/<instant>.<commit|deltacommit|replacecommit>``, JSON in
+    table version 6 = Hudi 0.15); ``run_id`` is the commit metadata's ``_cdc_run_id``.
+    """
+    import json
+    import re
+
+    timeline = join_uri(TableLayout(lake_root, database, table).hudi_uri, ".hoodie")
+    completed = re.compile(r"^(\d+)\.(commit|deltacommit|replacecommit)$")
+    commits = []
+    for name in list_dir_names(timeline):
+        match = completed.match(name)
+        if match:
+            metadata = json.loads(read_bytes(join_uri(timeline, name)) or b"{}")
+            run_id = (metadata.get("extraMetadata") or {}).get(RUN_ID_METADATA_KEY)
+            commits.append({"instant": match.group(1), "action": match.group(2), "run_id": run_id})
+    return sorted(commits, key=lambda c: c["instant"])
+
+
 def read_current(lake_root: str, database: str, table: str, columns: list[str] | None = None) -> pa.Table:
-    """The table's current snapshot (snapshot sink) as a pyarrow Table, columns in table order."""
+    """The table's current state as a pyarrow Table, columns in table order: the snapshot sink's
+    current version, or a Hudi table's latest snapshot (:func:`read_hudi`)."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
+    if read_json(TableLayout(lake_root, database, table).pointer_uri) is None and is_hudi_table(
+        lake_root, database, table
+    ):
+        return read_hudi(lake_root, database, table, columns)
     pointer = _require_pointer(lake_root, database, table)
     fs, path = filesystem(pointer["uri"])
     schema = None

@@ -28,6 +28,7 @@ def _failed(run: dict) -> list[str]:
     return sorted(task for task, state in run["tasks"].items() if state == "failed")
 
 
+@pytest.mark.timeout(1800)  # two DAG runs, each a spark-submit writing three Hudi tables
 def test_a_broken_table_fails_alone_and_catches_up_after_the_fix(demo_include, airflow_runtime, tmp_path):
     settings = get_settings()
     land_batches(settings, 0)
@@ -48,7 +49,9 @@ def test_a_broken_table_fails_alone_and_catches_up_after_the_fix(demo_include, a
     orders = TableLayout(settings.lake_root, "shop", "orders")
     result = read_json(orders.result_uri(first["run_id"]))
     assert result["status"] == "failed" and result["error"]["kind"] == "unreadable_file"
-    assert not exists(orders.pointer_uri), "the orders lake table must not be written"
+    assert not exists(orders.pointer_uri) and not exists(orders.hudi_uri), (
+        "the orders lake table must not be written"
+    )
     quarantined = [f.uri for f in list_files(orders.quarantine_uri(first["run_id"]))]
     assert any(uri.endswith("20240501-000000001.parquet") for uri in quarantined)
     assert (

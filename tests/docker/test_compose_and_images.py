@@ -103,6 +103,29 @@ def test_spark_image_is_emr_serverless_with_pinned_packages():
         assert constraints.get(name) == version, f"{name}=={version} differs from constraints.txt"
 
 
+def test_spark_image_and_aws_environments_carry_the_pinned_jvm_versions():
+    """EMR ships Hudi: the image's EMR release must ship the Hudi version the local target pins
+    (EMR 7.3-7.10: 0.15.0); the OpenLineage agent is the pinned version everywhere."""
+    import re
+
+    import yaml
+
+    packages = yaml.safe_load((REPO_ROOT / "include/spark/jvm-packages.yaml").read_text())["packages"]
+    pinned = {p["name"]: p for p in packages}
+    dockerfile = (REPO_ROOT / "docker/spark/Dockerfile").read_text()
+    release = re.search(r"ARG EMR_RELEASE=emr-7\.(\d+)\.\d+", dockerfile)
+    assert release and 3 <= int(release.group(1)) <= 10
+    assert pinned["hudi-spark-bundle"]["coordinate"].endswith(":0.15.0")
+    openlineage = pinned["openlineage-spark"]
+    version = openlineage["coordinate"].rsplit(":", 1)[1]
+    assert f"ARG OPENLINEAGE_SPARK_VERSION={version}" in dockerfile
+    assert f"ARG OPENLINEAGE_SPARK_SHA256={openlineage['sha256']}" in dockerfile
+    environments = yaml.safe_load((REPO_ROOT / "include/spark/environments.yaml").read_text())
+    for name in ("dev", "prod"):
+        jars = environments[name]["conf"]["spark.jars"]
+        assert any(jar.endswith(f"/openlineage-spark_2.12-{version}.jar") for jar in jars), name
+
+
 def test_mwaa_requirements_carry_a_constraint_line():
     lines = (REPO_ROOT / "requirements.txt").read_text().splitlines()
     constraint = [line for line in lines if line.startswith("--constraint")]

@@ -128,8 +128,15 @@ def test_unknown_profile_and_credentials_are_refused():
         )
 
 
-def test_shipped_defaults_give_a_lean_local_conf_for_a_hudi_job(spark_include):
-    """The real include/spark files: the local conf of a Hudi + Glue job keeps nothing EMR-only."""
+def test_shipped_defaults_give_the_local_target_the_jvm_side_of_emr(spark_include, local_dir, monkeypatch):
+    """The real include/spark files: a Hudi + Glue job locally gets the pinned Maven jars, the same
+    Hudi settings as on EMR, S3A for s3:// and the OpenLineage agent; nothing EMR-only."""
+    from data_platform.spark.jvm_packages import jvm_dir
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     aws_only = {
         "spark.jars": "/usr/lib/hudi/hudi-spark-bundle.jar",
         "spark.hadoop.hive.metastore.client.factory.class": "com.amazonaws.glue.Factory",
@@ -142,7 +149,7 @@ def test_shipped_defaults_give_a_lean_local_conf_for_a_hudi_job(spark_include):
         profiles=["hudi", "glue"],
         overrides=aws_only,
     )
-    assert len(conf.dropped) == 3
+    jars = jvm_dir()
     assert conf.values == {
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
@@ -153,5 +160,43 @@ def test_shipped_defaults_give_a_lean_local_conf_for_a_hudi_job(spark_include):
         "spark.sql.shuffle.partitions": "4",
         "spark.default.parallelism": "2",
         "spark.ui.enabled": "false",
+        "spark.jars": ",".join(
+            str(jars / name)
+            for name in (
+                "hadoop-aws-3.3.4.jar",
+                "aws-java-sdk-bundle-1.12.262.jar",
+                "openlineage-spark_2.12-1.27.0.jar",
+                "hudi-spark3.5-bundle_2.12-0.15.0.jar",
+            )
+        ),
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.AbstractFileSystem.s3.impl": "org.apache.hadoop.fs.s3a.S3A",
+        "spark.hadoop.fs.s3a.endpoint": "http://127.0.0.1:5000",
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.extraListeners": "io.openlineage.spark.agent.OpenLineageSparkListener",
+        "spark.driver.extraJavaOptions": "--add-opens=java.base/java.security=ALL-UNNAMED",
+        "spark.openlineage.transport.type": "file",
+        "spark.openlineage.transport.location": f"{local_dir.resolve()}/lineage/openlineage-spark-events.jsonl",
+        "spark.openlineage.namespace": "data-platform-local",
         "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
+        "spark.sql.extensions": "org.apache.spark.sql.hudi.HoodieSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.hudi.catalog.HoodieCatalog",
+        "spark.kryo.registrator": "org.apache.spark.HoodieSparkKryoRegistrar",
     }
+    assert set(conf.dropped) == {
+        "spark.jars entry /usr/lib/hudi/hudi-spark-bundle.jar",
+        "spark.hadoop.hive.metastore.client.factory.class=com.amazonaws.glue.Factory",
+        "spark.emr-serverless.driverEnv.PYTHONPATH=./deps",
+        "spark.hadoop.fs.s3a.endpoint.region (environment variable AWS_REGION|AWS_DEFAULT_REGION not set)",
+    }
+
+
+def test_a_missing_jvm_package_names_the_package_and_the_fetch_command(spark_include, tmp_path, monkeypatch):
+    from data_platform.spark.jvm_packages import JvmPackageError
+
+    monkeypatch.setenv("PLATFORM_JVM_DIR", str(tmp_path / "empty"))
+    with pytest.raises(JvmPackageError) as raised:
+        build_spark_conf(target=Target.LOCAL, environment="local", environment_conf={}, profiles=["hudi"])
+    message = str(raised.value)
+    assert "org.apache.hadoop:hadoop-aws:3.3.4" in message and "is not installed" in message
+    assert "make install" in message and "data_platform.spark.jvm_packages fetch" in message

@@ -20,11 +20,14 @@ _BUCKETS = itertools.count()
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
-    """ONE local session for all Spark tests (local[2], 1g driver, 4 shuffle partitions, no UI)."""
+    """ONE local session for all Spark tests (local[2], 1g driver, 4 shuffle partitions, no UI),
+    with the local target's JVM packages and Hudi settings, as a local job gets them."""
+    from data_platform.spark.conf import local_session_conf
     from spark_jobs.common.session import build_spark_session, local_conf
 
     session = build_spark_session(
-        "spark-jobs-tests", local_conf(shuffle_partitions=4, driver_memory="1g", cores=2)
+        "spark-jobs-tests",
+        {**local_session_conf(), **local_conf(shuffle_partitions=4, driver_memory="1g", cores=2)},
     )
     session.sparkContext.setLogLevel("ERROR")
     yield session

@@ -3,6 +3,7 @@ tables and the warehouse tables with the simulated source database."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,9 @@ def land_batches(settings: PlatformSettings, run_index: int) -> None:
 
 
 def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # Hudi 0.15 stores TIMESTAMP_NTZ source columns as UTC timestamps (see sinks/hudi.py)
+        return value.astimezone(UTC).replace(tzinfo=None)
     if isinstance(value, Decimal):
         return value.normalize()
     if isinstance(value, float):
@@ -79,7 +83,8 @@ def verify(settings: PlatformSettings) -> str:
         expected_table = pq.read_table(states[-1].removeprefix("file://"))
         columns, key = expected_table.column_names, list(config.primary_key)
         expected = _rows(expected_table.to_pylist(), columns, key)
-        lake = read_current(settings.lake_root, config.database, config.table).to_pylist()
+        commits = _hudi_commits_of_runs(settings.lake_root, config)
+        lake = read_current(settings.lake_root, config.database, config.table).to_pylist()  # hudi-rs
         warehouse_sql = f"SELECT * FROM {config.warehouse_table}"
         cursor = hook.get_conn().cursor()
         cursor.execute(warehouse_sql)
@@ -93,6 +98,33 @@ def verify(settings: PlatformSettings) -> str:
                 f"{config.table_id} in the {where}: {len(actual)} rows differ from the "
                 f"{len(expected)} expected ({states[-1]})"
             )
-        checked.append(f"{config.table_id} ({len(expected)} rows)")
+        checked.append(
+            f"{config.table_id} ({len(expected)} rows, Hudi {config.table_type}, {commits} commits)"
+        )
     assert checked, "no CDC table had an expected state to compare with"
-    return "lake and warehouse equal the source for " + ", ".join(checked)
+    return "lake (read with hudi-rs) and warehouse equal the source for " + ", ".join(checked)
+
+
+def _hudi_commits_of_runs(lake_root: str, config: Any) -> int:
+    """The table is a Hudi table whose timeline has a commit for every run that wrote it since
+    its last full load (the run id is in each commit's metadata); returns the commit count."""
+    from spark_jobs.cdc.layout import TableLayout
+    from spark_jobs.cdc.outputs import hudi_commits, is_hudi_table
+    from spark_jobs.common.lake import list_files, read_json
+
+    assert is_hudi_table(lake_root, config.database, config.table), (
+        f"{config.table_id} is not a Hudi table in the lake (no .hoodie under cdc/{config.database}/{config.table}/hudi)"
+    )
+    results = [
+        read_json(f.uri)
+        for f in list_files(TableLayout(lake_root, config.database, config.table).history_root)
+    ]
+    written = sorted(
+        (r for r in results if r and r["status"] == "ok" and r.get("changes_uri")),
+        key=lambda r: r["finished_at"],
+    )
+    last_full = max((i for i, r in enumerate(written) if r.get("full_load")), default=0)
+    committed = {c["run_id"] for c in hudi_commits(lake_root, config.database, config.table)}
+    missing = [r["run_id"] for r in written[last_full:] if r["run_id"] not in committed]
+    assert not missing, f"{config.table_id}: runs {missing} wrote the table but have no Hudi commit"
+    return len(committed)

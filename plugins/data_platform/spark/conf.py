@@ -7,6 +7,7 @@ removed on the local target, credential-like keys are refused) are described at 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from data_platform.config import ConfigError, load_yaml
 from data_platform.settings import Target
 
 DEFAULTS_FILE = "spark/defaults.yaml"
+_REFERENCE = re.compile(r"\$\{(jvm|env|local_dir)(?::([^}]*))?\}")
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,46 @@ def drop_for_local(conf: SparkConf, defaults: SparkDefaults) -> SparkConf:
 _PASSWORD_IN_URL = re.compile(r"(?i)(?:[?&;](?:password|pwd)=[^&;]+)|(?:://[^/@:\s]+:[^/@\s]+@)")
 
 
+class _UnsetVariable(Exception):
+    pass
+
+
+def _resolve_reference(match: re.Match[str], env: Mapping[str, str]) -> str:
+    kind, argument = match.group(1), (match.group(2) or "").strip()
+    if kind == "local_dir":
+        from data_platform.paths import local_dir
+
+        return str(local_dir())
+    if kind == "jvm":
+        from data_platform.spark.jvm_packages import jar_path
+
+        return str(jar_path(argument))
+    for name in argument.split("|"):
+        if env.get(name.strip()):
+            return env[name.strip()]
+    raise _UnsetVariable(argument)
+
+
+def resolve_local_references(conf: SparkConf, env: Mapping[str, str] | None = None) -> SparkConf:
+    """Resolve the local target's references in values (see include/spark/defaults.yaml).
+
+    ``${jvm:<package>}`` is the fetched jar of a package pinned in include/spark/jvm-packages.yaml
+    (a missing jar raises ``JvmPackageError`` naming the package and the fetch command),
+    ``${local_dir}`` the local runtime folder, ``${env:A|B}`` the first of these environment
+    variables that is set; a key whose variables are all unset is left out (and logged).
+    """
+    env = os.environ if env is None else env
+    values: dict[str, str] = {}
+    dropped = list(conf.dropped)
+    for key, value in conf.values.items():
+        try:
+            values[key] = _REFERENCE.sub(lambda m: _resolve_reference(m, env), value)
+        except _UnsetVariable as unset:
+            dropped.append(f"{key} (environment variable {unset} not set)")
+    origins = {k: conf.origins[k] for k in values}
+    return SparkConf(values=values, origins=origins, dropped=tuple(dropped))
+
+
 def refuse_secrets(conf: SparkConf, defaults: SparkDefaults) -> None:
     for key, value in conf.values.items():
         if _PASSWORD_IN_URL.search(str(value)):
@@ -185,6 +227,17 @@ def build_spark_conf(
     ]
     conf = merge_layers(layers, defaults.list_keys)
     if target is Target.LOCAL:
-        conf = drop_for_local(conf, defaults)
+        conf = resolve_local_references(drop_for_local(conf, defaults))
     refuse_secrets(conf, defaults)
     return conf
+
+
+def local_session_conf(profiles: Iterable[str] = ("hudi",), with_lineage: bool = False) -> dict[str, str]:
+    """The local target's conf of a job with ``profiles``, for a SparkSession built in-process
+    (tests, benchmarks) instead of through spark-submit: the same jars and Hudi settings. The
+    OpenLineage listener and a local S3 endpoint are left out unless ``with_lineage``/set later."""
+    conf = build_spark_conf(target=Target.LOCAL, environment="local", environment_conf={}, profiles=profiles)
+    skipped = () if with_lineage else ("spark.openlineage.", "spark.extraListeners")
+    return {
+        k: v for k, v in conf.values.items() if not k.startswith((*skipped, "spark.hadoop.fs.s3a.endpoint"))
+    }

@@ -195,17 +195,14 @@ class EmrServerlessTarget:
         )
         where = f"EMR Serverless application {emr.application_id}, environment {self.environment.name}"
         conf = operator.spark_conf(
-            Target.AWS, self.environment, artifact.manifest.profiles, where, artifact.spark_conf()
+            Target.AWS,
+            self.environment,
+            artifact.manifest.profiles,
+            where,
+            context,
+            artifact=artifact.spark_conf(),
+            openlineage_parent=emr.openlineage_parent_job_info,
         )
-        if emr.openlineage_parent_job_info and "OpenLineageSparkListener" in conf.values.get(
-            "spark.extraListeners", ""
-        ):
-            from airflow.providers.common.compat.openlineage.utils.spark import (
-                inject_parent_job_information_into_spark_properties,
-            )
-
-            injected = inject_parent_job_information_into_spark_properties(dict(conf.values), context)
-            conf = conf.with_missing("openlineage-parent", injected)
         tags = job_tags(
             environment_tags=emr.tags,
             task_tags=operator.tags,

@@ -78,7 +78,7 @@ class LocalSparkTarget:
                 spec.version,
             )
         conf = operator.spark_conf(
-            Target.LOCAL, self.environment, spec.profiles, f"local, environment {self.environment.name}"
+            Target.LOCAL, self.environment, spec.profiles, f"local, environment {self.environment.name}", context
         )
         ti = context["ti"]
         workdir = local_dir() / "spark" / "work" / f"{ti.dag_id}.{ti.task_id}.{getattr(ti, 'map_index', -1)}"

@@ -161,10 +161,14 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
         environment: SparkEnvironment,
         profiles: Sequence[str],
         where: str,
+        context: Any,
         artifact: Mapping[str, str] | None = None,
+        openlineage_parent: bool = True,
     ) -> SparkConf:
         """The merged conf of this run on ``environment``'s target (see ``spark.conf``), logged
-        with each key's source."""
+        with each key's source. When the OpenLineage Spark listener is on (and
+        ``openlineage_parent``), the Airflow task is added as its parent run
+        (``spark.openlineage.parentJobName/parentRunId/parentJobNamespace`` and the root parent)."""
         from data_platform.spark.conf import build_spark_conf
 
         conf = build_spark_conf(
@@ -175,6 +179,13 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
             artifact=artifact,
             overrides=self.conf,
         )
+        if openlineage_parent and "OpenLineageSparkListener" in conf.values.get("spark.extraListeners", ""):
+            from airflow.providers.common.compat.openlineage.utils.spark import (
+                inject_parent_job_information_into_spark_properties,
+            )
+
+            injected = inject_parent_job_information_into_spark_properties(dict(conf.values), context)
+            conf = conf.with_missing("openlineage-parent", injected)
         self.log.info("Spark conf for %s (%s):\n%s", self.job, where, "\n".join(conf.log_lines()))
         return conf
 

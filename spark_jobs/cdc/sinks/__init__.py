@@ -1,4 +1,5 @@
-"""Table sinks: Apache Hudi when the bundle is on the classpath, else Parquet snapshots.
+"""Table sinks: Apache Hudi when the bundle is on the classpath (EMR, and the local target after
+``make install``), else Parquet snapshots (the explicit fallback: ``--sink snapshot``).
 
 Both give the same table semantics: ``current`` = latest row per key with deletes applied,
 ``historical`` = every change appended with ``_cdc_op`` and ``_cdc_seq``.
@@ -67,7 +68,8 @@ def select_sink(
         if not hudi_available(spark):
             raise RuntimeError(
                 f"{layout.table_id} needs Hudi but no Hudi Spark bundle is on the classpath "
-                "(EMR: spark.jars=/usr/lib/hudi/hudi-spark-bundle.jar)"
+                "(EMR: spark.jars=/usr/lib/hudi/hudi-spark-bundle.jar via the job's `hudi` profile; "
+                "local target: `make install` fetches the pinned bundle of include/spark/jvm-packages.yaml)"
             )
         return HudiSink(spark, layout, config, hive_sync)
     return SnapshotSink(spark, layout, config, rows_per_file=rows_per_file)

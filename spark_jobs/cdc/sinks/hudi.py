@@ -1,9 +1,19 @@
-"""Apache Hudi sink (used when a Hudi Spark bundle is on the classpath, e.g. on EMR Serverless).
+"""Apache Hudi sink: the lake table format of the CDC pipeline (EMR ships the bundle; the local
+target gets the same version from Maven, see include/spark/jvm-packages.yaml).
 
 Writes as the ODP framework does: a full load is a ``bulk_insert`` that overwrites the table;
-increments are an ``upsert`` of inserted/updated keys, then a ``delete`` of deleted keys.
-Historical tables key each row by ``<primary key>, _cdc_seq`` and only ever upsert (append).
-``_cdc_seq`` (the change order as sortable text) is the precombine field.
+an increment is ONE ``upsert`` commit of the net change in which deleted keys carry
+``_hoodie_is_deleted = true``. Historical tables key each row by ``<primary key>, _cdc_seq`` and
+only ever add rows. ``_cdc_seq`` (the change order as sortable text) is the precombine field.
+
+Late changes: the payload is ``DefaultHoodieRecordPayload``, which compares the incoming record's
+ordering value (``_cdc_seq``) with the STORED record's and keeps the stored one when the incoming
+is older. A change older than the row in the table never overwrites it, and a late delete never
+removes a newer re-insert. On equal ordering values the incoming record wins (Hudi's documented
+rule for this payload: "the later write wins"). Keys whose partition value changes move (global
+index with partition-path update): a key is never in two partitions.
+
+Every commit carries the run id in its metadata (``extraMetadata._cdc_run_id``).
 """
 
 from __future__ import annotations
@@ -24,6 +34,11 @@ _COMPLEX_KEYGEN = "org.apache.hudi.keygen.ComplexKeyGenerator"
 _NON_PARTITIONED_KEYGEN = "org.apache.hudi.keygen.NonpartitionedKeyGenerator"
 _MULTI_PART_EXTRACTOR = "org.apache.hudi.hive.MultiPartKeysValueExtractor"
 _NON_PARTITIONED_EXTRACTOR = "org.apache.hudi.hive.NonPartitionedExtractor"
+_ORDERING_AWARE_PAYLOAD = "org.apache.hudi.common.model.DefaultHoodieRecordPayload"
+DELETED_COLUMN = "_hoodie_is_deleted"
+RUN_ID_METADATA_KEY = "_cdc_run_id"
+"""Commit metadata key of the run id (options starting with ``_``, Hudi's default
+``hoodie.datasource.write.commitmeta.key.prefix``, go into the commit's extraMetadata)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,8 @@ def hudi_write_options(
         "hoodie.datasource.write.operation": operation,
         "hoodie.datasource.write.recordkey.field": ",".join(record_key),
         "hoodie.datasource.write.precombine.field": SEQ_COLUMN,
+        "hoodie.datasource.write.payload.class": _ORDERING_AWARE_PAYLOAD,
+        "hoodie.payload.ordering.field": SEQ_COLUMN,
         "hoodie.datasource.write.partitionpath.field": ",".join(partition_by),
         "hoodie.datasource.write.hive_style_partitioning": "true",
         "hoodie.datasource.write.keygenerator.class": _COMPLEX_KEYGEN
@@ -109,28 +126,35 @@ class HudiSink:
         return 0 if table is None else table.count()
 
     def _save(self, frame: DataFrame, operation: str, mode: str, run_id: str) -> None:
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import TimestampNTZType
+
+        # Hudi 0.15 has no TIMESTAMP_NTZ (Parquet timestamps without time zone, as DMS writes
+        # them): store them as timestamps read in the session time zone (UTC), same wall clock.
+        frame = frame.select(
+            *[
+                F.col(f"`{f.name}`").cast("timestamp").alias(f.name)
+                if isinstance(f.dataType, TimestampNTZType)
+                else F.col(f"`{f.name}`")
+                for f in frame.schema.fields
+            ]
+        )
         options = hudi_write_options(self.config, operation, self.hive_sync)
-        # Keys with the commit-metadata prefix ("_") are stored in the Hudi commit: the run id.
-        options["_cdc_run_id"] = run_id
+        options[RUN_ID_METADATA_KEY] = run_id
         frame.write.format("hudi").options(**options).mode(mode).save(self.table_uri)
 
     def write(self, changes: DataFrame, *, full_load: bool, run_id: str) -> SinkCommit:
+        """One Hudi commit of ``changes`` (output-shaped rows with ``_cdc_op`` / ``_cdc_seq``)."""
         from pyspark.sql import functions as F
 
         fresh = not self.exists()
         if self.config.storage_mode == "historical":
-            if fresh:
-                self._save(changes, "bulk_insert", "overwrite", run_id)
-            else:
-                self._save(changes, "upsert", "append", run_id)
+            rows = changes.withColumn(DELETED_COLUMN, F.lit(False))  # a delete is a history row too
+            self._save(rows, "bulk_insert" if fresh else "upsert", "overwrite" if fresh else "append", run_id)
+        elif full_load or fresh:
+            rows = changes.filter(F.col(OP_COLUMN) != "D").withColumn(DELETED_COLUMN, F.lit(False))
+            self._save(rows, "bulk_insert", "overwrite", run_id)
         else:
-            upserts = changes.filter(F.col(OP_COLUMN) != "D")
-            deletes = changes.filter(F.col(OP_COLUMN) == "D")
-            if full_load or fresh:
-                self._save(upserts, "bulk_insert", "overwrite", run_id)
-            else:
-                if not upserts.isEmpty():
-                    self._save(upserts, "upsert", "append", run_id)
-                if not deletes.isEmpty():
-                    self._save(deletes, "delete", "append", run_id)
+            rows = changes.withColumn(DELETED_COLUMN, F.col(OP_COLUMN) == "D")
+            self._save(rows, "upsert", "append", run_id)
         return SinkCommit(rows_after=self.row_count(), table_uri=self.table_uri)

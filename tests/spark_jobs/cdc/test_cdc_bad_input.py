@@ -52,7 +52,9 @@ class Table:
 
     def merge(self, spark, run_id: str = "bad-run", config=None):
         return merge_table(
-            spark, config or self.config, MergeSettings(self.landing, self.lake, run_id=run_id)
+            spark,
+            config or self.config,
+            MergeSettings(self.landing, self.lake, run_id=run_id, sink="snapshot"),
         )
 
     def quarantine(self, run_id: str = "bad-run") -> Path:
@@ -211,7 +213,9 @@ def test_retyped_parquet_column_is_schema_drift(spark, dms, landing, lake, make_
     config = make_config(file_format="parquet")
     schema = pa.schema([("ts", pa.string()), ("id", pa.int64()), ("qty", pa.int64()), ("seq", pa.string())])
     dms.parquet("LOAD00000001.parquet", [{"ts": "t0", "id": 1, "qty": 1, "seq": None}], schema)
-    assert merge_table(spark, config, MergeSettings(landing, lake, run_id="p1")).status == "ok"
+    assert (
+        merge_table(spark, config, MergeSettings(landing, lake, run_id="p1", sink="snapshot")).status == "ok"
+    )
     drifted = pa.schema(
         [
             ("Op", pa.string()),
@@ -225,11 +229,11 @@ def test_retyped_parquet_column_is_schema_drift(spark, dms, landing, lake, make_
         "20240101-010000000.parquet", [{"Op": "U", "ts": "t1", "id": 1, "qty": "one", "seq": "1"}], drifted
     )
     dms.raw("20240101-020000000.parquet", b"not parquet at all")
-    result = merge_table(spark, config, MergeSettings(landing, lake, run_id="p2"))
+    result = merge_table(spark, config, MergeSettings(landing, lake, run_id="p2", sink="snapshot"))
     assert result.error["kind"] == "unreadable_file"
     assert "20240101-020000000.parquet: cannot read Parquet footer" in result.error["message"]
     (Path(landing[7:]) / "src/public/items/20240101-020000000.parquet").unlink()
-    result = merge_table(spark, config, MergeSettings(landing, lake, run_id="p3"))
+    result = merge_table(spark, config, MergeSettings(landing, lake, run_id="p3", sink="snapshot"))
     assert result.error["kind"] == "schema_drift"
     assert "qty bigint -> string" in result.error["message"]
 
@@ -241,7 +245,7 @@ def test_one_failing_table_does_not_stop_the_others(spark, table, make_config):
     (folder / "LOAD00000001.csv").write_text("ts,id,qty,seq\nt,7,70,\n")
     table.write(NEW_FILE, "Op,ts,id,qty,seq\nU,t,,1,1\n")
     results = merge_tables(
-        spark, [table.config, good], MergeSettings(table.landing, table.lake, run_id="batch")
+        spark, [table.config, good], MergeSettings(table.landing, table.lake, run_id="batch", sink="snapshot")
     )
     assert [(r.table_id, r.status) for r in results] == [("src.items", "failed"), ("src.others", "ok")]
     assert (

@@ -1,5 +1,5 @@
-"""Hudi sink: datasource options and the write operations per case (no Hudi jar here, so the
-writes are captured instead of executed)."""
+"""Hudi sink: datasource options and the write operation per case (captured instead of executed;
+test_cdc_hudi_tables.py writes real tables)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def test_current_partitioned_table_options(make_config):
     assert options["hoodie.datasource.write.operation"] == "upsert"
     assert options["hoodie.datasource.write.recordkey.field"] == "order_id,line"
     assert options["hoodie.datasource.write.precombine.field"] == "_cdc_seq"
+    assert options["hoodie.payload.ordering.field"] == "_cdc_seq"
+    assert (
+        options["hoodie.datasource.write.payload.class"]
+        == "org.apache.hudi.common.model.DefaultHoodieRecordPayload"
+    )
     assert options["hoodie.datasource.write.partitionpath.field"] == "order_date"
     assert options["hoodie.datasource.write.hive_style_partitioning"] == "true"
     assert (
@@ -67,18 +72,25 @@ class CapturingHudiSink(HudiSink):
         return 0
 
     def _save(self, frame, operation, mode, run_id):
-        self.saved.append((operation, mode, sorted(r["_cdc_op"] for r in frame.collect())))
+        rows = frame.collect()
+        self.saved.append((operation, mode, sorted((r["_cdc_op"], r["_hoodie_is_deleted"]) for r in rows)))
 
 
 @pytest.mark.spark
 @pytest.mark.parametrize(
     ("mode", "full_load", "exists", "expected"),
     [
-        ("current", True, True, [("bulk_insert", "overwrite", ["I", "U"])]),
-        ("current", False, False, [("bulk_insert", "overwrite", ["I", "U"])]),
-        ("current", False, True, [("upsert", "append", ["I", "U"]), ("delete", "append", ["D"])]),
-        ("historical", False, True, [("upsert", "append", ["D", "I", "U"])]),
-        ("historical", True, False, [("bulk_insert", "overwrite", ["D", "I", "U"])]),
+        ("current", True, True, [("bulk_insert", "overwrite", [("I", False), ("U", False)])]),
+        ("current", False, False, [("bulk_insert", "overwrite", [("I", False), ("U", False)])]),
+        # one commit: deleted keys are upserted with _hoodie_is_deleted (ordering-aware)
+        ("current", False, True, [("upsert", "append", [("D", True), ("I", False), ("U", False)])]),
+        ("historical", False, True, [("upsert", "append", [("D", False), ("I", False), ("U", False)])]),
+        (
+            "historical",
+            True,
+            False,
+            [("bulk_insert", "overwrite", [("D", False), ("I", False), ("U", False)])],
+        ),
     ],
 )
 def test_write_operations(spark, lake, make_config, mode, full_load, exists, expected):

@@ -48,7 +48,7 @@ def test_change_order_uses_ordering_columns_not_file_names(spark, dms, landing, 
             ["U", ts(19), 2, 21, "19"],
         ],
     )
-    settings = MergeSettings(landing, lake, run_id="r1")
+    settings = MergeSettings(landing, lake, run_id="r1", sink="snapshot")
     first = merge_table(spark, config, settings)
     assert first.status == "ok", first.error
     assert current(lake) == [(1, 12), (2, 22), (3, 33), (5, 51)]
@@ -65,7 +65,7 @@ def test_change_order_uses_ordering_columns_not_file_names(spark, dms, landing, 
             ["D", ts(33), 10, 1, "33"],
         ],
     )
-    second = merge_table(spark, config, MergeSettings(landing, lake, run_id="r2"))
+    second = merge_table(spark, config, MergeSettings(landing, lake, run_id="r2", sink="snapshot"))
     assert (second.full_load, second.inserted, second.updated, second.deleted) == (False, 1, 1, 1)
     assert (second.rows_before, second.rows_after, second.version) == (4, 4, 2)
     assert current(lake) == [(1, 13), (3, 33), (5, 51), (9, 9)]
@@ -127,7 +127,9 @@ def test_historical_composite_key_keeps_every_change_and_survives_a_crash_before
         None,
         [["U", ts(2), 1, 1, 7, "2"], ["U", ts(2), 1, 1, 8, "3"], ["D", ts(3), 1, 2, 6, "4"]],
     )
-    assert merge_table(spark, config, MergeSettings(landing, lake, run_id="h1")).status == "ok"
+    assert (
+        merge_table(spark, config, MergeSettings(landing, lake, run_id="h1", sink="snapshot")).status == "ok"
+    )
 
     dms.csv("20240101-000500000.csv", None, [["I", ts(5), 2, 1, 1, "5"], ["U", ts(6), 1, 1, 9, "6"]])
     original_commit = FileTracker.commit
@@ -136,12 +138,12 @@ def test_historical_composite_key_keeps_every_change_and_survives_a_crash_before
         raise OSError("driver lost before the state commit")
 
     monkeypatch.setattr(FileTracker, "commit", crash)
-    crashed = merge_table(spark, config, MergeSettings(landing, lake, run_id="h2"))
+    crashed = merge_table(spark, config, MergeSettings(landing, lake, run_id="h2", sink="snapshot"))
     assert crashed.status == "failed" and "driver lost" in crashed.error["message"]
     assert crashed.files == ["20240101-000500000.csv"]  # still pending
     monkeypatch.setattr(FileTracker, "commit", original_commit)
 
-    retried = merge_table(spark, config, MergeSettings(landing, lake, run_id="h3"))
+    retried = merge_table(spark, config, MergeSettings(landing, lake, run_id="h3", sink="snapshot"))
     assert retried.status == "ok" and retried.files == ["20240101-000500000.csv"]
     rows = sorted(
         (r["id"], r["line"], r["qty"], r["_cdc_op"]) for r in read_current(lake, "src", "items").to_pylist()
@@ -164,10 +166,13 @@ def test_a_locked_table_is_left_alone_until_the_lock_is_free(spark, dms, landing
     layout = TableLayout(lake, "src", "items")
     other = TableLock(layout.lock_root, owner="other-worker")
     lease = other.acquire("other-run")
-    locked = merge_table(spark, config, MergeSettings(landing, lake, run_id="mine"))
+    locked = merge_table(spark, config, MergeSettings(landing, lake, run_id="mine", sink="snapshot"))
     assert locked.status == "locked" and "other-run" in locked.error["message"]
     assert FileTracker(layout).load_state().processed == {}
     assert not exists(layout.pointer_uri)
     other.release(lease)
-    assert merge_table(spark, config, MergeSettings(landing, lake, run_id="mine-again")).status == "ok"
+    assert (
+        merge_table(spark, config, MergeSettings(landing, lake, run_id="mine-again", sink="snapshot")).status
+        == "ok"
+    )
     assert current(lake) == [(1, 1)]

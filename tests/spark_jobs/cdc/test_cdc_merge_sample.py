@@ -49,7 +49,9 @@ def shop(spark, tmp_path_factory):
         write_sample_data(landing, seed=11, batches=BATCHES, only_batch=batch)
         plan = plan_cadence(configs, "hourly", landing, lake)
         results = merge_tables(
-            spark, configs, MergeSettings(landing, lake, run_id=f"run-{batch}", rows_per_file=50)
+            spark,
+            configs,
+            MergeSettings(landing, lake, run_id=f"run-{batch}", rows_per_file=50, sink="snapshot"),
         )
         compared = {}
         for config in configs:
@@ -115,7 +117,9 @@ def test_rerun_without_new_files_changes_nothing(spark, shop):
     layout = TableLayout(lake, "shop", "orders")
     versions = existing_versions(layout)
     before = read_current(lake, "shop", "orders")
-    results = merge_tables(spark, shop["configs"], MergeSettings(landing, lake, run_id="rerun"))
+    results = merge_tables(
+        spark, shop["configs"], MergeSettings(landing, lake, run_id="rerun", sink="snapshot")
+    )
     assert {r.status for r in results} == {"noop"}
     assert existing_versions(layout) == versions
     assert read_current(lake, "shop", "orders").equals(before)
@@ -124,7 +128,9 @@ def test_rerun_without_new_files_changes_nothing(spark, shop):
 
 def test_retry_with_a_committed_run_id_reuses_its_result(spark, shop):
     last = f"run-{BATCHES - 1}"
-    results = merge_tables(spark, shop["configs"], MergeSettings(shop["landing"], shop["lake"], run_id=last))
+    results = merge_tables(
+        spark, shop["configs"], MergeSettings(shop["landing"], shop["lake"], run_id=last, sink="snapshot")
+    )
     assert all(r.reused and r.status == "ok" for r in results)
     assert (
         results[0].to_dict() | {"reused": False} == shop["runs"][-1]["results"][results[0].table_id].to_dict()

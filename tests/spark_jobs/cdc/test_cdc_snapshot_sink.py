@@ -76,14 +76,19 @@ def test_a_failed_write_leaves_the_pointer_on_the_previous_version(spark, lake, 
     assert sorted(r["id"] for r in read_current(lake, "src", "items").to_pylist()) == [1, 3]
 
 
-def test_a_table_keeps_its_sink(spark, lake, make_config):
+def test_a_table_keeps_its_sink(spark, lake, make_config, monkeypatch):
+    import spark_jobs.cdc.sinks as sinks
+
     config = make_config()
     layout = TableLayout(lake, "src", "items")
-    assert select_sink(spark, layout, config).name == "snapshot"  # no Hudi bundle in tests
-    with pytest.raises(RuntimeError, match="no Hudi Spark bundle"):
-        select_sink(spark, layout, config, requested="hudi")
+    assert select_sink(spark, layout, config).name == "hudi"  # auto: the bundle is on the classpath
+    assert select_sink(spark, layout, config, requested="snapshot").name == "snapshot"
     SnapshotSink(spark, layout, config).write(
         frame(spark, [(1, "a", 1, "I", "1")]), full_load=True, run_id="r1"
     )
+    assert select_sink(spark, layout, config).name == "snapshot"  # a snapshot table stays one
     with pytest.raises(ValueError, match="cannot switch to Hudi"):
         select_sink(spark, layout, config, requested="hudi")
+    monkeypatch.setattr(sinks, "hudi_available", lambda session: False)
+    with pytest.raises(RuntimeError, match="no Hudi Spark bundle .* `make install` fetches"):
+        select_sink(spark, TableLayout(lake, "src", "other"), config, requested="hudi")
