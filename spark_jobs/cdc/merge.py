@@ -390,6 +390,17 @@ def _merge_under_lock(
     return result
 
 
+def _with_column_lineage(
+    datasets: tuple[list[LineageDataset], list[LineageDataset]], layout: TableLayout
+) -> tuple[list[LineageDataset], list[LineageDataset]]:
+    """The lake table's columns (the committed schema) copied from the DMS files' same columns:
+    the agent sees the files read by path, not which file column became which table column."""
+    schema = FileTracker(layout).load_state().schema or []
+    inputs, outputs = datasets
+    columns = [(c["name"], c["type"]) for c in schema]
+    return inputs, [d.copied_from(inputs, columns) for d in outputs]
+
+
 def merge_table(spark: SparkSession, config: TableConfig, settings: MergeSettings) -> TableResult:
     """Merge one table's pending files. Table-level problems never raise: they are in the
     result (also written to the table's history); only an unusable lake raises."""
@@ -421,6 +432,8 @@ def merge_table(spark: SparkSession, config: TableConfig, settings: MergeSetting
             result.status, "FAIL"
         )
         error = (result.error or {}).get("message") if result.status == STATUS_FAILED else None
+        if event == "COMPLETE":
+            datasets = _with_column_lineage(datasets, layout)
         settings.lineage.emit(event, job_name, settings.run_id, *datasets, error_message=error)
     log_event(
         log,

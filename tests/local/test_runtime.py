@@ -26,6 +26,15 @@ def test_environment_uses_local_executor_and_embedded_postgres(runtime_env):
     assert runtime_env["PIPELINE_TARGET"] == "local"
 
 
+def test_lineage_goes_to_the_lake_and_the_local_catalog(runtime_env):
+    transport = json.loads(runtime_env["AIRFLOW__OPENLINEAGE__TRANSPORT"])
+    lake, catalog = transport["transports"]
+    assert lake["type"] == "file" and lake["log_file_path"].endswith("/lake/_lineage/raw/event")
+    assert Path(lake["log_file_path"]).parent.is_dir()  # the file transport does not create it
+    assert (catalog["type"], catalog["endpoint"]) == ("http", "api/v1/lineage")
+    assert Path(runtime_env["OPENLINEAGE_CONFIG"]).is_file()  # the Spark jobs' own events
+
+
 def test_airflow_lists_every_dag_without_import_errors(runtime_env):
     listed = run_airflow(["dags", "list", "-o", "json"], env=runtime_env, capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr[-2000:]

@@ -14,12 +14,14 @@ import re
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from data_platform.config import load_yaml
-from data_platform.local.runtime import init, lineage_events_file, local_environment
+from data_platform.local.lineage_endpoint import LOCAL_CATALOG_PORT, default_events_file, serving
+from data_platform.local.runtime import init, local_environment
 from data_platform.paths import REPO_ROOT, local_dir
 
 REGISTRY = "local/demo.yaml"
@@ -183,7 +185,8 @@ def print_summary(outcomes: list[DagOutcome]) -> None:
         for output in o.outputs:
             print(f"  {output}")
         print(f"  log: {o.log_file}")
-    print(f"\nlineage events: {lineage_events_file()}")
+    print(f"\nlineage events (raw): {local_dir() / 'lake' / '_lineage' / 'raw'}")
+    print(f"lineage events (local catalog): {default_events_file()}")
     print(f"alerts (local): {local_dir() / 'alerts' / 'alerts.jsonl'}")
 
 
@@ -194,11 +197,17 @@ def main(argv: list[str]) -> int:
     os.environ.update(env)  # prepare / verify steps run here with the same settings (include path)
     registry: list[dict[str, Any]] = load_yaml(REGISTRY)
     outcomes = []
-    for entry in registry:
-        if only and entry["dag_id"] not in only:
-            continue
-        print(f"\n[{entry['dag_id']}]", flush=True)
-        outcomes.append(run_entry(entry, env))
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(serving(default_events_file(), port=LOCAL_CATALOG_PORT))
+            print(f"Local lineage catalog stand-in on {url}", flush=True)
+        except OSError as err:
+            print(f"Local lineage catalog stand-in not started ({err}); events still land in the lake.")
+        for entry in registry:
+            if only and entry["dag_id"] not in only:
+                continue
+            print(f"\n[{entry['dag_id']}]", flush=True)
+            outcomes.append(run_entry(entry, env))
     print_summary(outcomes)
     return 0 if all(o.state == "success" for o in outcomes) else 1
 

@@ -3,7 +3,8 @@
 ``local_environment()`` is the single place that decides how a local Airflow process is
 configured: Airflow home inside the checkout (``.local/airflow``), LocalExecutor, the metadata
 DB and the warehouse on PostgreSQL (embedded unless already configured, as in docker compose),
-OpenLineage events to a file, and ``PIPELINE_TARGET=local``. Paths are explicit, as on MWAA:
+OpenLineage events as include/lineage/transport.yaml's ``local`` block says (raw event files in
+the lake, the local catalog stand-in), and ``PIPELINE_TARGET=local``. Paths are explicit, as on MWAA:
 ``plugins/`` and the checkout root (for ``spark_jobs`` in local Spark and pod runs) on
 ``PYTHONPATH``, and the include folders in ``PLATFORM_INCLUDE_PATH``: the compiled CDC index,
 ``include/`` (the product) and the demo overlay ``include/demo/`` (unless the caller set the
@@ -23,6 +24,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from data_platform.local.postgres import AIRFLOW_DB, WAREHOUSE_DB, ensure_local_postgres
 from data_platform.paths import INCLUDE_PATH_ENV_VAR, PLUGINS_DIR, REPO_ROOT, local_dir
@@ -35,8 +39,21 @@ def airflow_home() -> Path:
     return local_dir() / "airflow"
 
 
-def lineage_events_file() -> Path:
-    return local_dir() / "lineage" / "openlineage-events.jsonl"
+def lineage_transport(include_path: list[Path], lake_root: str) -> dict[str, Any]:
+    """The OpenLineage transport of the ``local`` block of include/lineage/transport.yaml
+    (the first include folder holding it): raw events in the lake, the local catalog stand-in."""
+    from data_platform.lineage.transport import TRANSPORT_FILE, read_lineage_config, transport_config
+
+    found = [folder / TRANSPORT_FILE for folder in include_path if (folder / TRANSPORT_FILE).is_file()]
+    if not found:
+        raise SystemExit(f"No {TRANSPORT_FILE} in the include folders {[str(p) for p in include_path]}.")
+    return transport_config(read_lineage_config(found[0], "local"), lake_root)
+
+
+def lineage_client_config() -> Path:
+    """openlineage.yml of the local runtime: the transport for openlineage-python clients that
+    are not Airflow (the Spark jobs' own events, through ``OPENLINEAGE_CONFIG``)."""
+    return local_dir() / "lineage" / "openlineage.yml"
 
 
 def default_include_path() -> list[Path]:
@@ -68,12 +85,19 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         server = ensure_local_postgres(local_dir() / "postgres", (AIRFLOW_DB, WAREHOUSE_DB))
         env.setdefault(METADATA_CONN_VAR, server.sqlalchemy_uri(AIRFLOW_DB))
         env.setdefault(WAREHOUSE_CONN_VAR, server.airflow_connection_json(WAREHOUSE_DB))
-    lineage_events_file().parent.mkdir(parents=True, exist_ok=True)
     compiled = Path(env.get("PLATFORM_LOCAL_DIR") or local_dir()).resolve() / "compiled"
     configured = [Path(p) for p in env.get(INCLUDE_PATH_ENV_VAR, "").split(os.pathsep) if p]
     include_path = [p for p in configured if p != compiled] or default_include_path()
     compile_cdc_index(include_path, compiled)
     python_path = [str(PLUGINS_DIR), str(REPO_ROOT), env.get("PYTHONPATH", "")]
+    lake_root = env.get("LAKE_ROOT") or f"file://{local_dir()}/lake"
+    transport = lineage_transport(include_path, lake_root)
+    for file_transport in [transport, *transport.get("transports", [])]:
+        if file_transport.get("type") == "file":  # the file transport does not create folders
+            Path(file_transport["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
+    client_config = lineage_client_config()
+    client_config.parent.mkdir(parents=True, exist_ok=True)
+    client_config.write_text(yaml.safe_dump({"transport": transport}, sort_keys=True))
     env.update(
         {
             "AIRFLOW_HOME": str(airflow_home()),
@@ -85,9 +109,9 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "AIRFLOW__OPENLINEAGE__NAMESPACE": "data-platform-local",
-            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
-                {"type": "file", "log_file_path": str(lineage_events_file()), "append": True}
-            ),
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
+            "OPENLINEAGE_CONFIG": str(client_config),
+            "OPENLINEAGE_NAMESPACE": "data-platform-local",
             "PIPELINE_TARGET": "local",
             INCLUDE_PATH_ENV_VAR: os.pathsep.join(str(p) for p in [compiled, *include_path]),
             "PYTHONPATH": os.pathsep.join(p for p in python_path if p),

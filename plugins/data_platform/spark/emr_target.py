@@ -199,10 +199,10 @@ class EmrServerlessTarget:
             self.environment,
             artifact.manifest.profiles,
             where,
-            context,
             artifact=artifact.spark_conf(),
-            openlineage_parent=emr.openlineage_parent_job_info,
         )
+        if emr.openlineage_parent_job_info:
+            conf = conf.with_openlineage_parent(context)
         tags = job_tags(
             environment_tags=emr.tags,
             task_tags=operator.tags,

@@ -78,8 +78,8 @@ class LocalSparkTarget:
                 spec.version,
             )
         conf = operator.spark_conf(
-            Target.LOCAL, self.environment, spec.profiles, f"local, environment {self.environment.name}", context
-        )
+            Target.LOCAL, self.environment, spec.profiles, f"local, environment {self.environment.name}"
+        ).with_openlineage_parent(context)
         ti = context["ti"]
         workdir = local_dir() / "spark" / "work" / f"{ti.dag_id}.{ti.task_id}.{getattr(ti, 'map_index', -1)}"
         workdir.mkdir(parents=True, exist_ok=True)

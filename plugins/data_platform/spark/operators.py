@@ -73,8 +73,8 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
         local target runs the working tree and only warns when the pin does not match it.
     :param entry_point: module (``spark_jobs.cdc.merge``) or file (``spark_jobs/cdc/merge.py``)
         declared for the job; default: the job's first entry point.
-    :param args: arguments of the job (templated; or an upstream task's output, e.g. a @task
-        returning the list from the run-time settings; mappable with ``.expand(args=...)``).
+    :param args: arguments of the job (templated; an upstream task's output such as
+        ``arguments_task()["job_args"]``; mappable with ``.expand(args=...)``).
     :param conf: Spark conf overrides, the last layer (templated).
     :param tags: job run tags such as ``{"team": "...", "owner": "..."}`` (templated).
     :param alert_policy: e.g. ``ALERT_POLICY_CRITICAL``: its failure/retry notifiers become the
@@ -128,8 +128,8 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
         self.job = job
         self.version = version
         self.entry_point = entry_point
-        # an XComArg stays as it is: resolved to the list when the templated fields render
-        self.args = cast("list[str]", args) if isinstance(args, XComArg) else list(args or [])
+        # an upstream task's XComArg stands for its list until the task's fields are rendered
+        self.args: list[str] = cast("list[str]", args) if isinstance(args, XComArg) else list(args or [])
         self.conf = dict(conf or {})
         self.tags = dict(tags or {})
         self.alert_policy = alert_policy
@@ -161,14 +161,10 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
         environment: SparkEnvironment,
         profiles: Sequence[str],
         where: str,
-        context: Any,
         artifact: Mapping[str, str] | None = None,
-        openlineage_parent: bool = True,
     ) -> SparkConf:
         """The merged conf of this run on ``environment``'s target (see ``spark.conf``), logged
-        with each key's source. When the OpenLineage Spark listener is on (and
-        ``openlineage_parent``), the Airflow task is added as its parent run
-        (``spark.openlineage.parentJobName/parentRunId/parentJobNamespace`` and the root parent)."""
+        with each key's source."""
         from data_platform.spark.conf import build_spark_conf
 
         conf = build_spark_conf(
@@ -179,13 +175,6 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
             artifact=artifact,
             overrides=self.conf,
         )
-        if openlineage_parent and "OpenLineageSparkListener" in conf.values.get("spark.extraListeners", ""):
-            from airflow.providers.common.compat.openlineage.utils.spark import (
-                inject_parent_job_information_into_spark_properties,
-            )
-
-            injected = inject_parent_job_information_into_spark_properties(dict(conf.values), context)
-            conf = conf.with_missing("openlineage-parent", injected)
         self.log.info("Spark conf for %s (%s):\n%s", self.job, where, "\n".join(conf.log_lines()))
         return conf
 
