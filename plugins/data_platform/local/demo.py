@@ -142,7 +142,9 @@ def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
     started = time.monotonic()
     if entry.get("prepare"):
         print(f"  preparing sample inputs ({entry['prepare']})", flush=True)
-        _call(entry["prepare"], settings)
+        extra_env = _call(entry["prepare"], settings)
+        if isinstance(extra_env, dict):  # e.g. the connection of a local stand-in server
+            env = {**env, **extra_env}
     for index, logical_date in enumerate(entry["logical_dates"]):
         if entry.get("before_each_run"):
             _call(entry["before_each_run"], settings, index)
