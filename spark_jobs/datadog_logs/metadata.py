@@ -1,0 +1,58 @@
+"""Job name and tags of a job run: from ``job_run.json`` next to its logs, else EMR Serverless GetJobRun.
+
+The local runner writes ``job_run.json`` (``{"name", "tags"}``, the shape of GetJobRun's
+``jobRun``) in the run's log folder; on EMR Serverless the job's execution role reads the run
+(``emr-serverless:GetJobRun``). ``spark-job`` (set by SparkJob) is the job name when present.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from spark_jobs.common.lake import is_s3, join_uri, read_json
+from spark_jobs.datadog_logs.layout import RUN_METADATA_FILE, JobRunLogs
+
+TAG_JOB = "spark-job"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunMetadata:
+    name: str | None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def job_name(self) -> str:
+        return str(self.tags.get(TAG_JOB) or self.name or "unknown")
+
+
+def _from_emr(run: JobRunLogs) -> RunMetadata | None:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        job_run: dict[str, Any] = boto3.client("emr-serverless").get_job_run(
+            applicationId=run.application_id, jobRunId=run.job_run_id
+        )["jobRun"]
+    except (BotoCoreError, ClientError) as err:
+        log.warning(
+            "GetJobRun %s/%s failed (%s); shipping without its tags", run.application_id, run.job_run_id, err
+        )
+        return None
+    return RunMetadata(job_run.get("name"), dict(job_run.get("tags") or {}))
+
+
+def load_run_metadata(run: JobRunLogs) -> RunMetadata:
+    """The run's metadata; a run with none found ships as job ``unknown`` (and says so in the log)."""
+    raw = read_json(join_uri(run.prefix, RUN_METADATA_FILE))
+    if isinstance(raw, dict):
+        return RunMetadata(raw.get("name"), {str(k): str(v) for k, v in (raw.get("tags") or {}).items()})
+    if is_s3(run.prefix):
+        found = _from_emr(run)
+        if found is not None:
+            return found
+    log.warning("No metadata for job run %s/%s: job name 'unknown'", run.application_id, run.job_run_id)
+    return RunMetadata(None, {})
