@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from spark_jobs.cdc.lock import Lease, TableLock
 from spark_jobs.common.args import uri_arg
+from spark_jobs.common.lake import join_uri
 from spark_jobs.datadog_logs.api_key import resolve_connection
+from spark_jobs.datadog_logs.checkpoint import STATE_FOLDER
 from spark_jobs.datadog_logs.entries import RunContext
 from spark_jobs.datadog_logs.intake import IntakeError, LogsIntake
 from spark_jobs.datadog_logs.layout import JobRunLogs
-from spark_jobs.datadog_logs.metadata import load_run_metadata
+from spark_jobs.datadog_logs.metadata import RunMetadata, load_run_metadata
 from spark_jobs.datadog_logs.shipper import DEFAULT_SETTLE_SECONDS, ship_job_run
 
 log = logging.getLogger(__name__)
+LOCK_TTL_SECONDS = 3600
 
 
 def tag_arg(value: str) -> tuple[str, str]:
@@ -60,11 +65,11 @@ def shipping_options(args: argparse.Namespace, final: bool | None) -> dict[str, 
         "intake_url": args.intake_url,
         "settle_seconds": args.settle_minutes * 60,
         "final": final,
+        "lock_wait_seconds": 0 if final is None else 600,  # a post-run shipper waits for a sweep
     }
 
 
-def run_context(run: JobRunLogs, options: Mapping[str, Any]) -> RunContext:
-    metadata = load_run_metadata(run)
+def run_context(metadata: RunMetadata, options: Mapping[str, Any]) -> RunContext:
     tags = {**metadata.tags, **options["tags"]}
     return RunContext(
         job_name=metadata.job_name,
@@ -80,27 +85,59 @@ def open_intake(options: Mapping[str, Any]) -> LogsIntake:
     return LogsIntake(connection.api_key, host=options["intake_url"] or connection.host, site=connection.site)
 
 
+def _lock(options: Mapping[str, Any], run: JobRunLogs) -> TableLock:
+    root = join_uri(options["lake_root"], STATE_FOLDER, run.application_id, run.job_run_id, "_lock")
+    return TableLock(root, ttl_seconds=LOCK_TTL_SECONDS)
+
+
+def _acquire(lock: TableLock, options: Mapping[str, Any]) -> Lease | None:
+    deadline = time.monotonic() + options.get("lock_wait_seconds", 0)
+    while True:
+        lease = lock.acquire("datadog_logs")
+        if lease is not None or time.monotonic() >= deadline:
+            return lease
+        time.sleep(5)
+
+
+def ship_one(
+    intake: LogsIntake, run: JobRunLogs, options: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Ship one run under its lock (a sweep and a post-run shipper never ship the same run at once)."""
+    lock = _lock(options, run)
+    lease = _acquire(lock, options)
+    if lease is None:
+        log.warning(
+            "Job run %s/%s is being shipped by another shipper; skipped", run.application_id, run.job_run_id
+        )
+        return {"application_id": run.application_id, "job_run_id": run.job_run_id, "locked": True}
+    try:
+        metadata = load_run_metadata(run)
+        final = options["final"]
+        if final is None and metadata.ended:
+            final = True
+        result = ship_job_run(
+            run,
+            lake_root=options["lake_root"],
+            intake=intake,
+            context=run_context(metadata, options),
+            final=final,
+            settle_seconds=options["settle_seconds"],
+            now=now,
+        )
+        return asdict(result)
+    except IntakeError as err:
+        log.error("Job run %s/%s: %s", run.application_id, run.job_run_id, err)
+        return {"application_id": run.application_id, "job_run_id": run.job_run_id, "failed": str(err)}
+    finally:
+        lock.release(lease)
+
+
 def ship_runs(runs: Iterable[tuple[str, str, str]], options: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """Ship each ``(log_uri, application_id, job_run_id)``; one result dict per run, errors included."""
     now = datetime.now(UTC)
     with open_intake(options) as intake:
         for log_uri, application_id, job_run_id in runs:
-            run = JobRunLogs(log_uri, application_id, job_run_id)
-            try:
-                result = ship_job_run(
-                    run,
-                    lake_root=options["lake_root"],
-                    intake=intake,
-                    context=run_context(run, options),
-                    final=options["final"],
-                    settle_seconds=options["settle_seconds"],
-                    now=now,
-                )
-            except IntakeError as err:
-                log.error("Job run %s/%s: %s", application_id, job_run_id, err)
-                yield {"application_id": application_id, "job_run_id": job_run_id, "failed": str(err)}
-                continue
-            yield asdict(result)
+            yield ship_one(intake, JobRunLogs(log_uri, application_id, job_run_id), options, now)
 
 
 def failed(results: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -3,7 +3,8 @@
     python -m spark_jobs.datadog_logs.ship_run --spark-job '<SparkJob XCom record>' --lake-root s3://lake
     python -m spark_jobs.datadog_logs.ship_run --log-uri s3://logs --application-id A --job-run-id R --lake-root ...
 
-The run has ended, so every file is final (``--not-final`` to treat it as still running). The
+The run has ended, so every file is final (``--not-final``: decide by the run's state). A task
+that recorded no run (``--spark-job null``: it failed before starting one) has nothing to ship. The
 API key comes from ``DATADOG_CONN`` (the task's ``datadog`` secret). Exit 0 when everything was
 accepted (pending/truncated files are reported), 1 when the intake refused or stayed
 unavailable, or a file was rewritten or corrupt, 2 for bad arguments. Prints the result as JSON.
@@ -25,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-uri", default=None)
     parser.add_argument("--application-id", default=None)
     parser.add_argument("--job-run-id", default=None)
-    parser.add_argument("--not-final", action="store_true", help="the run may still be writing logs")
+    parser.add_argument(
+        "--not-final", action="store_true", help="the run may still be writing logs (decide by its state)"
+    )
     add_shipping_args(parser)
     return parser
 
@@ -34,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     record = json.loads(args.spark_job) if args.spark_job else {}
+    if args.spark_job and not record:
+        print(json.dumps({"shipped": False, "reason": "the Spark task recorded no job run: no logs"}))
+        return 0
     log_uri = args.log_uri or record.get("log_uri")
     application_id = args.application_id or record.get("application_id")
     job_run_id = args.job_run_id or record.get("job_run_id")
@@ -43,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             "or --log-uri, --application-id and --job-run-id"
         )
     configure_json_logging(args.log_level)
-    options = shipping_options(args, final=not args.not_final)
+    options = shipping_options(args, final=None if args.not_final else True)
     results = list(ship_runs([(log_uri, application_id, job_run_id)], options))
     print(json.dumps(results[0], sort_keys=True))
     return 1 if failed(results) else 0

@@ -15,14 +15,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from data_platform.spark.conf import SparkConf
+from data_platform.spark.local_logs import LocalRunLogs, stream_output
 
 LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
 KILL_GRACE_SECONDS = 10
@@ -61,6 +61,8 @@ class LocalSparkSubmit:
         name: str,
         log: logging.Logger,
         tail_lines: int = 50,
+        run_logs: LocalRunLogs | None = None,
+        extra_env: Mapping[str, str] | None = None,
     ):
         self.master = master
         self.conf = conf
@@ -71,6 +73,8 @@ class LocalSparkSubmit:
         self.name = name
         self.log = log
         self.tail: deque[str] = deque(maxlen=tail_lines)
+        self.run_logs = run_logs  # driver stdout/stderr also written in EMR Serverless's log layout
+        self.extra_env = dict(extra_env or {})  # the task's secrets (<NAME>_CONN), masked in logs
         self._process: subprocess.Popen[str] | None = None
 
     def command(self) -> list[str]:
@@ -91,15 +95,9 @@ class LocalSparkSubmit:
             PYTHONPATH=str(self.source_root),
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)
         env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: no need to resolve the host name
         return env
-
-    def _stream(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            line = line.rstrip("\n")
-            self.tail.append(line)
-            self.log.info("[spark-submit] %s", line)
 
     def run(self, deadline: datetime) -> int:
         """Run to the end and return the exit code; kill it at ``deadline`` (LocalSparkTimeout)."""
@@ -114,14 +112,15 @@ class LocalSparkSubmit:
             env=self.environment(),
             cwd=self.workdir,  # spark-warehouse/ and friends stay out of the checkout
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
             start_new_session=True,  # its own process group: kill() reaches the JVM and Python workers
         )
         self.log.info("spark-submit started (pid %s)", process.pid)
-        reader = threading.Thread(target=self._stream, args=(process,), daemon=True)
-        reader.start()
+        if self.run_logs is not None:
+            self.run_logs.start()
+        readers = stream_output(process, self.log, self.tail, self.run_logs)
         try:
             while process.poll() is None:
                 remaining = (deadline - datetime.now(UTC)).total_seconds()
@@ -132,7 +131,10 @@ class LocalSparkSubmit:
                     )
                 time.sleep(min(0.5, remaining))
         finally:
-            reader.join(timeout=KILL_GRACE_SECONDS)
+            for reader in readers:
+                reader.join(timeout=KILL_GRACE_SECONDS)
+            if self.run_logs is not None:
+                self.run_logs.finish(process.returncode)
         return process.returncode
 
     def kill(self) -> None:

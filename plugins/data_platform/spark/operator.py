@@ -68,6 +68,9 @@ class SparkJob(BaseOperator):
     :param args: arguments of the job (templated; mappable with ``.expand(args=...)``).
     :param conf: Spark conf overrides, the last layer (templated).
     :param tags: job run tags such as ``{"team": "...", "owner": "..."}`` (templated).
+    :param secrets: logical secret names the job reads (``["datadog"]``). Local target: passed to
+        spark-submit as ``<NAME>_CONN`` (the Airflow connection as JSON, masked), as for pod
+        tasks; aws: nothing is passed, the job reads Secrets Manager with its execution role.
     :param alert_policy: e.g. ``ALERT_POLICY_CRITICAL``: its failure/retry notifiers become the
         task's callbacks (add the DAG-level deadline with ``policy.deadline_alert(...)``).
     :param poll_interval: seconds between status checks of the EMR Serverless job run.
@@ -90,6 +93,7 @@ class SparkJob(BaseOperator):
         args: Sequence[str] | None = None,
         conf: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
+        secrets: Sequence[str] = (),
         alert_policy: AlertPolicy | None = None,
         poll_interval: float = 30,
         deferrable: bool = False,
@@ -111,6 +115,7 @@ class SparkJob(BaseOperator):
         self.args = list(args or [])
         self.conf = dict(conf or {})
         self.tags = dict(tags or {})
+        self.secrets = list(secrets)
         self.alert_policy = alert_policy
         self.poll_interval = poll_interval
         self.deferrable = deferrable
@@ -163,8 +168,11 @@ class SparkJob(BaseOperator):
         self, context: Any, settings: PlatformSettings, environment: SparkEnvironment, spec: JobSpec
     ) -> dict[str, Any]:
         from data_platform.paths import local_dir
+        from data_platform.pod.secret_refs import local_secret_env
         from data_platform.settings import Target
         from data_platform.spark.conf import build_spark_conf
+        from data_platform.spark.identity import TaskRunIdentity
+        from data_platform.spark.local_logs import LocalRunLogs
         from data_platform.spark.local_runner import LocalSparkSubmit, LocalSparkTimeout
 
         module = spec.entry_module(self.entry_point)
@@ -185,6 +193,16 @@ class SparkJob(BaseOperator):
         )
         self._log_conf(conf, f"local, environment {environment.name}")
         ti = context["ti"]
+        run_logs = LocalRunLogs(
+            name=f"{ti.dag_id}.{ti.task_id}",
+            tags={
+                **self.tags,
+                "spark-job": spec.name,
+                "spark-job-version": str(spec.version),
+                "environment": environment.name,
+                **TaskRunIdentity.from_context(context, self.retries).tags(),
+            },
+        )
         self._local = runner = LocalSparkSubmit(
             master=environment.local.master if environment.local else "local[2]",
             conf=conf,
@@ -197,6 +215,8 @@ class SparkJob(BaseOperator):
             args=self.args,
             name=f"{ti.dag_id}.{ti.task_id}",
             log=self.log,
+            run_logs=run_logs,
+            extra_env=local_secret_env(self.secrets, settings) if self.secrets else None,
         )
         try:
             exit_code = runner.run(self._deadline())
@@ -212,6 +232,7 @@ class SparkJob(BaseOperator):
             "version": str(spec.version),
             "module": module,
             "exit_code": exit_code,
+            **run_logs.record(),
         }
         if exit_code != 0:
             self._record(context, record)
@@ -327,6 +348,7 @@ class SparkJob(BaseOperator):
             "state": run["state"],
             "reattached": reattached,
             "region": settings.region,
+            "log_uri": runner.emr.log_uri,
             "driver_log_uri": f"{prefix}/SPARK_DRIVER/",
         }
 
