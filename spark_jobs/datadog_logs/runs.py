@@ -14,10 +14,10 @@ from spark_jobs.cdc.lock import Lease, TableLock
 from spark_jobs.common.args import uri_arg
 from spark_jobs.common.lake import join_uri
 from spark_jobs.datadog_logs.api_key import resolve_connection
-from spark_jobs.datadog_logs.checkpoint import STATE_FOLDER
+from spark_jobs.datadog_logs.checkpoint import STATE_FOLDER, read_checkpoint
 from spark_jobs.datadog_logs.entries import RunContext
 from spark_jobs.datadog_logs.intake import IntakeError, LogsIntake
-from spark_jobs.datadog_logs.layout import JobRunLogs
+from spark_jobs.datadog_logs.layout import JobRunLogs, list_log_files
 from spark_jobs.datadog_logs.metadata import RunMetadata, load_run_metadata
 from spark_jobs.datadog_logs.shipper import DEFAULT_SETTLE_SECONDS, ship_job_run
 
@@ -102,7 +102,14 @@ def _acquire(lock: TableLock, options: Mapping[str, Any]) -> Lease | None:
 def ship_one(
     intake: LogsIntake, run: JobRunLogs, options: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
-    """Ship one run under its lock (a sweep and a post-run shipper never ship the same run at once)."""
+    """Ship one run under its lock (a sweep and a post-run shipper never ship the same run at once).
+
+    A run whose files are all shipped costs a listing and its checkpoint reads: no lock, no
+    ``GetJobRun``.
+    """
+    files = list_log_files(run)
+    if files and all(read_checkpoint(options["lake_root"], f).up_to_date(f) for f in files):
+        return {"application_id": run.application_id, "job_run_id": run.job_run_id, "up_to_date": len(files)}
     lock = _lock(options, run)
     lease = _acquire(lock, options)
     if lease is None:
@@ -125,9 +132,12 @@ def ship_one(
             now=now,
         )
         return asdict(result)
-    except IntakeError as err:
-        log.error("Job run %s/%s: %s", run.application_id, run.job_run_id, err)
-        return {"application_id": run.application_id, "job_run_id": run.job_run_id, "failed": str(err)}
+    except Exception as err:  # noqa: BLE001 - one run's failure is reported; the other runs still ship
+        if not isinstance(err, IntakeError):
+            log.exception("Job run %s/%s could not be shipped", run.application_id, run.job_run_id)
+        reason = f"{type(err).__name__}: {err}"
+        log.error("Job run %s/%s: %s", run.application_id, run.job_run_id, reason)
+        return {"application_id": run.application_id, "job_run_id": run.job_run_id, "failed": reason}
     finally:
         lock.release(lease)
 
