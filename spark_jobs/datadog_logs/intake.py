@@ -76,7 +76,11 @@ class LogsIntake:
         if not api_key:
             raise IntakeRejected("No Datadog API key: set the datadog secret (see README, Datadog logs).")
         configuration = Configuration(
-            host=host, check_input_type=False, enable_retry=False, request_timeout=request_timeout
+            host=host,
+            check_input_type=False,
+            preload_content=False,  # a 2xx is accepted whatever its body (Datadog sends {}; others may not)
+            enable_retry=False,
+            request_timeout=request_timeout,
         )
         configuration.api_key["apiKeyAuth"] = api_key
         if site and not host:
@@ -122,7 +126,9 @@ class LogsIntake:
         for attempt in range(1, self.max_attempts + 1):
             self.requests += 1
             try:
-                self._api.submit_log(body=list(entries), content_encoding="gzip")  # type: ignore[arg-type]
+                response = self._api.submit_log(body=list(entries), content_encoding="gzip")  # type: ignore[arg-type]
+                response.drain_conn()  # the raw urllib3 response: read it so the connection is reused
+                response.release_conn()
                 return 202
             except ApiException as err:
                 status = int(err.status or 0)

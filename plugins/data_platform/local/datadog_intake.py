@@ -66,8 +66,10 @@ class LocalDatadogIntake:
         port: int = 0,
         record_path: Path | None = None,
         keep_events: bool = True,
+        accepted_body: bytes = b"{}",
     ) -> None:
         self.api_keys = set(api_keys)
+        self.accepted_body = accepted_body  # Datadog answers 202 "{}"; tests try other bodies
         self.port = port
         self.record_path = record_path
         self.keep_events = keep_events
@@ -140,7 +142,11 @@ class LocalDatadogIntake:
             self.requests.append(RequestRecord(status, len(entries), encoding, len(raw), body_bytes, key_ok))
             if status == 202:
                 self._record(entries, body_bytes)
-        body = b"{}" if status == 202 else json.dumps({"errors": [extra.pop("_error", "")]}).encode()
+        body = (
+            self.accepted_body
+            if status == 202
+            else json.dumps({"errors": [extra.pop("_error", "")]}).encode()
+        )
         return status, extra, body
 
     def _answer(

@@ -19,6 +19,16 @@ def test_accepted_batches_are_gzip_and_recorded_once(intake, intake_server):
     assert [(r.status, r.encoding) for r in intake_server.requests] == [(202, "gzip")]
 
 
+@pytest.mark.parametrize("body", [b"", b"OK", b'{"status": "accepted"}'])
+def test_a_202_is_accepted_whatever_its_body(body):
+    with (
+        LocalDatadogIntake((API_KEY,), accepted_body=body) as server,
+        LogsIntake(API_KEY, host=server.url) as client,
+    ):
+        client.submit(entries(2))
+        assert len(server.events) == 2 and client.requests == 1
+
+
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 def test_retryable_answers_are_retried_with_backoff(intake, intake_server, sleeps, status):
     intake_server.inject(Fault(status=status), Fault(status=status))
