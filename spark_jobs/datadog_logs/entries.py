@@ -55,7 +55,7 @@ _ENTRY_KEYS = ("ddsource", "ddtags", "hostname", "service", "status", "message",
                "ts", "logger", "error", "emr", "split", "original_timestamp", "fields")  # fmt: skip
 
 
-def status_of(level: str | None, kind: str, stream: str) -> str:
+def status_of(level: str | None, kind: str) -> str:
     """Datadog ``status`` of a record: its level, ``error`` for tracebacks, else info."""
     if level:
         return _STATUS.get(level.upper(), "info")
@@ -128,10 +128,10 @@ class EntryBuilder:
         )
         self.late = 0
 
-    def entries(self, record: LogRecord) -> Iterator[tuple[dict[str, Any], int]]:
-        """The record's entry (or its parts when over the size limit) with its estimated JSON size."""
+    def entry(self, record: LogRecord) -> tuple[dict[str, Any], int]:
+        """The record's entry and its estimated JSON size (over :data:`MAX_ENTRY_BYTES`: :func:`split_entry`)."""
         entry = dict(self.base)
-        entry["status"] = status_of(record.level, record.kind, self.log_file.stream)
+        entry["status"] = _STATUS.get(record.level, "info") if record.level else status_of(None, record.kind)
         entry["message"] = record.message
         size = self.base_bytes + len(_encode(record.message))
         if record.timestamp_ms is not None:
@@ -152,10 +152,7 @@ class EntryBuilder:
         entry["emr"] = {"log_file": self.path, "line": record.line}
         if record.kind == KIND_JSON and record.fields is not None:
             size += self._add_json_fields(entry, record)
-        if size <= MAX_ENTRY_BYTES:
-            yield entry, size
-            return
-        yield from split_entry(entry)
+        return entry, size
 
     def _add_json_fields(self, entry: dict[str, Any], record: LogRecord) -> int:
         raw = json.loads(record.text)

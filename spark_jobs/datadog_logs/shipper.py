@@ -33,9 +33,11 @@ from spark_jobs.common.lake import read_bytes
 from spark_jobs.datadog_logs.checkpoint import Checkpoint, read_checkpoint, write_checkpoint
 from spark_jobs.datadog_logs.entries import (
     MAX_ENTRIES_PER_REQUEST,
+    MAX_ENTRY_BYTES,
     MAX_REQUEST_BYTES,
     EntryBuilder,
     RunContext,
+    split_entry,
 )
 from spark_jobs.datadog_logs.gzip_text import CorruptLogFile, decompress_available
 from spark_jobs.datadog_logs.intake import LogsIntake
@@ -67,14 +69,23 @@ class ShipResult:
 
 
 class _Progress:
-    """How far a file's records reached in the batch being built (and the running prefix hash)."""
+    """How far a file's records reached in the batches built so far (and the running prefix hash)."""
 
     def __init__(self, log_file: LogFile, data: bytes, checkpoint: Checkpoint) -> None:
         self.log_file = log_file
         self.data = data
         self.checkpoint = checkpoint
+        self.offset, self.records, self.lines = checkpoint.offset, checkpoint.records, checkpoint.lines
+        self.final_size: tuple[int, str] | None = None
         self._hash = hashlib.sha256()
         self._hashed = 0
+
+    def current(self) -> Checkpoint:
+        """The checkpoint once every record added so far is accepted."""
+        if self.final_size is None:
+            return Checkpoint(offset=self.offset, records=self.records, lines=self.lines)
+        size, fingerprint = self.final_size
+        return Checkpoint(self.offset, self.records, self.lines, "", size, fingerprint, complete=True)
 
     def prefix_sha256(self, offset: int) -> str:
         """SHA-256 of ``data[:offset]`` (offsets only grow: each byte is hashed once)."""
@@ -88,9 +99,6 @@ class _Batch:
         self.entries: list[dict[str, Any]] = []
         self.bytes = 2
         self.files: dict[str, _Progress] = {}
-
-    def fits(self, size: int) -> bool:
-        return len(self.entries) < MAX_ENTRIES_PER_REQUEST and self.bytes + size + 1 <= MAX_REQUEST_BYTES
 
 
 class RunShipper:
@@ -178,35 +186,33 @@ class RunShipper:
             return
         parsed = parse_records(data, checkpoint.offset, checkpoint.lines + 1, final=final)
         builder = EntryBuilder(self.context, log_file, int(self.now.timestamp() * 1000))
-        records = checkpoint.records
+        path = log_file.relative_path
         for record in parsed.records:
-            for entry, size in builder.entries(record):
-                if not self._batch.fits(size):
+            entry, size = builder.entry(record)
+            for part, part_size in [(entry, size)] if size <= MAX_ENTRY_BYTES else split_entry(entry):
+                batch = self._batch
+                if (
+                    len(batch.entries) >= MAX_ENTRIES_PER_REQUEST
+                    or batch.bytes + part_size > MAX_REQUEST_BYTES
+                ):
                     self._flush(result)  # writes this file's progress as of its previous record
-                self._batch.entries.append(entry)
-                self._batch.bytes += size + 1
-                self._batch.files[log_file.relative_path] = progress
-            records += 1
-            progress.checkpoint = Checkpoint(
-                offset=record.end, records=records, lines=record.line + record.lines - 1
-            )
-            result.records += 1
-            result.lines += record.lines
+                    batch = self._batch
+                batch.entries.append(part)
+                batch.bytes += part_size + 1
+                batch.files[path] = progress
+            progress.offset = record.end
+            progress.lines = record.line + record.lines - 1
+        progress.records += len(parsed.records)
+        result.records += len(parsed.records)
+        result.lines += parsed.next_line - 1 - checkpoint.lines
         result.late_entries += builder.late
         if final:  # every record is in a batch: the file is complete once the intake accepted them
-            progress.checkpoint = Checkpoint(
-                offset=parsed.end,
-                records=records,
-                lines=parsed.next_line - 1,
-                size=log_file.size,
-                fingerprint=log_file.fingerprint,
-                complete=True,
-            )
-        if log_file.relative_path not in self._batch.files and progress.checkpoint != checkpoint:
-            self._write(progress)
+            progress.offset, progress.lines = parsed.end, parsed.next_line - 1
+            progress.final_size = (log_file.size, log_file.fingerprint)
+        if path not in self._batch.files and progress.current() != checkpoint:
+            self._write(progress, progress.current())
 
-    def _write(self, progress: _Progress, checkpoint: Checkpoint | None = None) -> None:
-        cp = checkpoint or progress.checkpoint
+    def _write(self, progress: _Progress, cp: Checkpoint) -> None:
         done = Checkpoint(
             offset=cp.offset,
             records=cp.records,
@@ -223,7 +229,7 @@ class RunShipper:
         batch = self._batch
         self._batch = _Batch()
         self._wait()
-        snapshot = [(progress, progress.checkpoint) for progress in batch.files.values()]
+        snapshot = [(progress, progress.current()) for progress in batch.files.values()]
         if batch.entries or snapshot:
             assert self._sender is not None
             self._in_flight = self._sender.submit(self._send, batch.entries, snapshot, result)
