@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# plugins/ (the platform, as MWAA's plugins folder) and the checkout root (spark_jobs, for local
+# Spark and pod runs and for compiling the bundle); outside make: export the same PYTHONPATH.
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
 .PHONY: demo test lint bench install airflow lock clean check-images
@@ -11,12 +13,14 @@ export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 demo: install  ## run every pipeline once through Airflow on the local target
 	$(PY) -m data_platform.local.demo
 
-test: install  ## lint, then the whole test suite
+test: install  ## lint and type-check, then the whole test suite
 	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 
 bench: install  ## benchmarks: figures against a reference measured in the same run
 	$(PY) -m benchmarks
@@ -28,6 +32,9 @@ airflow: install  ## a local Airflow UI on http://localhost:8080 (no Docker)
 	$(PY) -m data_platform.local.runtime standalone
 
 install: $(STAMP)
+	@# no .pth: paths are set explicitly (PYTHONPATH above, the local runtime, pytest), as on
+	@# MWAA; remove the one earlier installs wrote, or the checkout is on every sys.path
+	@rm -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/data_platform_checkout.pth"
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -36,9 +43,6 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	grep -v -- '--constraint' requirements.txt > $(VENV)/requirements-mwaa.txt
 	$(VENV)/bin/uv pip install --python $(PY) --quiet \
 	  -r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -c constraints.txt
-	# the checkout's plugins/ and root on sys.path, as Airflow and MWAA arrange it
-	printf '%s\n' "$(CURDIR)/plugins" "$(CURDIR)" > \
-	  "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/data_platform_checkout.pth"
 	touch $(STAMP)
 
 lock:  ## re-resolve and pin everything (needs network to PyPI)

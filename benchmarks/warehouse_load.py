@@ -5,8 +5,8 @@ temporary folder measures:
 
 - the floor: the Parquet file streamed into an unindexed table with one ``COPY FROM STDIN``
   (no staging, no merge), straight through psycopg;
-- ``LoadToWarehouse`` merge into the empty table (staging COPY + set-based insert);
-- ``LoadToWarehouse`` merge of a change file touching every key (99% updates, 1% CDC deletes).
+- ``LoadToWarehouseOperator`` merge into the empty table (staging COPY + set-based insert);
+- ``LoadToWarehouseOperator`` merge of a change file touching every key (99% updates, 1% CDC deletes).
 
 Run: ``python -m benchmarks.warehouse_load [rows]`` (default 1,000,000).
 """
@@ -85,9 +85,9 @@ def _plain_copy(socket_dir: str, parquet_path: Path) -> tuple[float, int]:
 
 
 def _load(uri: str, run_id: str) -> tuple[float, dict[str, Any]]:
-    from data_platform.warehouse.operators import LoadToWarehouse
+    from data_platform.warehouse.operators import LoadToWarehouseOperator
 
-    task = LoadToWarehouse(
+    task = LoadToWarehouseOperator(
         task_id="load_events",
         table="demo.events",
         source_uris=[uri],
@@ -165,9 +165,9 @@ def _run(rows: int, socket_dir: str) -> None:
     )
     print(_line("plain COPY of the same file (floor)", floor_seconds, floor_rows, floor_rate))
     print(
-        _line("LoadToWarehouse merge, empty table (inserts)", insert_seconds, inserted["rows_in"], floor_rate)
+        _line("LoadToWarehouseOperator merge, empty table (inserts)", insert_seconds, inserted["rows_in"], floor_rate)
     )
-    print(_line("LoadToWarehouse merge, every key changed", merge_seconds, merged["rows_in"], floor_rate))
+    print(_line("LoadToWarehouseOperator merge, every key changed", merge_seconds, merged["rows_in"], floor_rate))
     print(
         f"  change merge: {merged['rows_updated']:,} updated, {merged['rows_deleted']:,} deleted, "
         f"{merged['rows_inserted']:,} inserted"

@@ -1,13 +1,17 @@
 """CDC from operational databases: AWS DMS files -> lake tables -> warehouse, checked.
 
-One DAG per refresh cadence (cdc_10min, cdc_hourly, cdc_daily, ...), generated from the table
-configs in include/cdc/tables/. Adding a table is adding config. Each run:
+One DAG per refresh cadence (cdc_10min, cdc_hourly, cdc_daily, ...), generated from the
+compiled table index (include/cdc/tables.json, built from include/cdc/tables/*.yaml when the
+bundle is built). Adding a table is adding config. Each run:
 
-1. plan_batches (pod): which tables have new DMS files, in batches of the configured size;
-2. merge_batch (Spark on EMR Serverless / local, one job per batch): per table take its lock,
+1. table_configs: the cadence's tables from that index, written to the run's folder in the lake
+   (what the planner and the merge jobs read: the configuration this DAG was built from);
+2. plan_batches (pod, the job image built from the cdc_merge artifact): which tables have new
+   DMS files, in batches of the configured size;
+3. merge_batch (Spark on EMR Serverless / local, one job per batch): per table take its lock,
    read the new files, reduce them to the net change per key, write the Hudi / snapshot table,
    then mark the files processed. A failing table never stops the others of its batch;
-3. per table (mapped group): take the table's merge result, load its change set into the
+4. per table (mapped group): take the table's merge result, load its change set into the
    warehouse (merge by key, deletes applied) and run its data-quality checks. A table whose
    merge failed fails here, alone.
 """
@@ -16,17 +20,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-# PodTask subclasses this provider operator; importing it here lets the dag-processor pre-import
+# PlatformPodOperator subclasses this provider operator; importing it here lets the dag-processor pre-import
 # it once ([dag_processor] parsing_pre_import_modules) instead of in every parse.
 import airflow.providers.cncf.kubernetes.operators.pod  # noqa: F401
 from airflow.sdk import DAG, TriggerRule, task, task_group
 
 from data_platform.alerting import ALERT_POLICY_CRITICAL
 from data_platform.cdc import pipeline as cdc
-from data_platform.macros import PLATFORM_MACROS
-from data_platform.pod import PodTask
-from data_platform.spark import SparkJob
-from data_platform.warehouse.operators import CheckWarehouseTable, LoadToWarehouse
+from data_platform.pod import PlatformPodOperator
+from data_platform.spark import SparkJobOperator
+from data_platform.warehouse.operators import CheckWarehouseTableOperator, LoadToWarehouseOperator
+
+
+@task
+def table_configs(cadence: str, run_id: str | None = None) -> list[str]:
+    """Ship the cadence's table configs with this run; returns the planner's arguments."""
+    return cdc.plan_arguments(cadence, run_id)
 
 
 @task
@@ -47,7 +56,7 @@ def merge_result(table_id: str, run_id: str | None = None) -> dict:
 @task_group
 def load_table(table_id: str) -> None:
     changes = merge_result(table_id)
-    load = LoadToWarehouse(
+    load = LoadToWarehouseOperator(
         task_id="load",
         table=changes["warehouse_table"],
         mode=changes["mode"],
@@ -56,7 +65,7 @@ def load_table(table_id: str) -> None:
         delete_column=changes["delete_column"],
         order_by=changes["order_by"],
     )
-    check = CheckWarehouseTable(
+    check = CheckWarehouseTableOperator(
         task_id="check",
         table=changes["warehouse_table"],
         rules=changes["dq_rule"],
@@ -65,16 +74,15 @@ def load_table(table_id: str) -> None:
     load >> check
 
 
-for cadence in cdc.tables_by_cadence():
+for cadence, schedule in cdc.cadences().items():
     with DAG(
         dag_id=f"cdc_{cadence}",
         description=f"CDC ({cadence}): DMS files merged into lake tables, loaded into the warehouse and checked",
-        schedule=cdc.schedule_for(cadence),
+        schedule=schedule,
         start_date=datetime(2026, 1, 1),
         catchup=False,
         max_active_runs=1,
         tags=["cdc", "lake", "warehouse", cadence],
-        user_defined_macros=PLATFORM_MACROS,
         default_args={
             "owner": "data-platform",
             "team": "data-eng",
@@ -84,15 +92,15 @@ for cadence in cdc.tables_by_cadence():
             **ALERT_POLICY_CRITICAL.task_callbacks(),
         },
     ):
-        plan = PodTask(
+        plan = PlatformPodOperator(
             task_id="plan_batches",
             profile="small",
-            image="spark-job",
-            cmds=["python", "-m", "spark_jobs.cdc.plan"],
-            arguments=cdc.plan_arguments(cadence),
+            image="cdc-jobs",
+            cmds=["python3.11", "-m", "spark_jobs.cdc.plan"],
+            arguments=table_configs(cadence),
             do_xcom_push=True,
         )
-        merge = SparkJob.partial(
+        merge = SparkJobOperator.partial(
             task_id="merge_batch",
             job="cdc_merge",
             version="1.0",

@@ -11,12 +11,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import DAG
+# PlatformPodOperator subclasses this provider operator; importing it here lets the dag-processor pre-import
+# it once ([dag_processor] parsing_pre_import_modules) instead of in every parse.
+import airflow.providers.cncf.kubernetes.operators.pod  # noqa: F401
+from airflow.sdk import DAG, task
 
 from data_platform.alerting import ALERT_POLICY_STANDARD
-from data_platform.datadog import DATADOG_MACROS, ship_spark_job_logs
-from data_platform.macros import PLATFORM_MACROS
-from data_platform.spark import SparkJob
+from data_platform.datadog import ship_spark_job_logs
+from data_platform.datadog import sweep_arguments as datadog_sweep_arguments
+from data_platform.spark import SparkJobOperator
+
+
+@task
+def sweep_arguments(run_id: str | None = None) -> list[str]:
+    """The sweep's arguments on this target: logUri, lake, secret id, environment, run id."""
+    if not run_id:
+        raise ValueError("sweep_arguments needs the run_id of its DAG run (the task context's run_id).")
+    return datadog_sweep_arguments(run_id)
+
 
 with DAG(
     dag_id="datadog_log_shipping",
@@ -26,7 +38,6 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["platform", "observability", "datadog"],
-    user_defined_macros={**PLATFORM_MACROS, **DATADOG_MACROS},
     default_args={
         "owner": "data-platform",
         "team": "data-platform",
@@ -35,23 +46,12 @@ with DAG(
         "retry_delay": timedelta(minutes=5),
     },
 ):
-    sweep = SparkJob(
+    sweep = SparkJobOperator(
         task_id="ship_spark_logs",
         job="datadog_logs",
         version="1",
         entry_point="spark_jobs.datadog_logs.sweep_job",
-        args=[
-            "--log-uri",
-            "{{ datadog.spark_log_uri }}",
-            "--lake-root",
-            "{{ platform.lake_root }}",
-            "--secret-id",
-            "{{ datadog.secret_id }}",
-            "--env",
-            "{{ datadog.env }}",
-            "--run-id",
-            "{{ run_id }}",
-        ],  # fmt: skip
+        args=sweep_arguments(),
         secrets=["datadog"],
         tags={"team": "data-platform"},
         alert_policy=ALERT_POLICY_STANDARD,

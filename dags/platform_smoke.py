@@ -13,7 +13,7 @@ from airflow.sdk import DAG, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from data_platform.alerting import ALERT_POLICY_STANDARD
-from data_platform.warehouse.operators import CheckWarehouseTable, LoadToWarehouse
+from data_platform.warehouse.operators import CheckWarehouseTableOperator, LoadToWarehouseOperator
 
 with DAG(
     dag_id="platform_smoke",
@@ -37,7 +37,7 @@ with DAG(
         return write_canary_events(ds)
 
     events = write_canary_events()
-    load = LoadToWarehouse(
+    load = LoadToWarehouseOperator(
         task_id="load_canary_events",
         table="canary.events",
         source_uris=events["uris"],
@@ -45,7 +45,7 @@ with DAG(
         partition_column="event_day",
         partition_value="{{ ds }}",
     )
-    check = CheckWarehouseTable(
+    check = CheckWarehouseTableOperator(
         task_id="check_canary_events",
         table="canary.events",
         rules="canary.events",

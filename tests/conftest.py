@@ -14,15 +14,30 @@ from pathlib import Path
 import pytest
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="dp-tests-"))
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Tests read the product configuration plus their own fixtures (tests/fixtures/include), never
+# the demo's (include/demo); the CDC index holds the fixture tables only, so adding a real table
+# config changes no test.
+FIXTURE_INCLUDE = REPO_ROOT / "tests" / "fixtures" / "include"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from spark_jobs.cdc.table_index import compile_folders, index_bytes
+
+    compiled = _SESSION_DIR / "compiled"
+    (compiled / "cdc").mkdir(parents=True)
+    (compiled / "cdc" / "tables.json").write_bytes(
+        index_bytes(compile_folders([FIXTURE_INCLUDE / "cdc" / "tables"]))
+    )
     os.environ.update(
         {
             "AIRFLOW_HOME": str(_SESSION_DIR / "airflow"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).resolve().parents[1] / "dags"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+            "PLATFORM_INCLUDE_PATH": os.pathsep.join(
+                map(str, [compiled, REPO_ROOT / "include", FIXTURE_INCLUDE])
+            ),
             "PLATFORM_LOCAL_DIR": str(_SESSION_DIR / "local"),
             "PIPELINE_TARGET": "local",
         }

@@ -33,8 +33,10 @@ def canary_rows(day: date, rows: int) -> dict[str, list]:
     return data
 
 
-def write_canary_events(day: str, rows: int = DEFAULT_ROWS) -> dict:
+def write_canary_events(day: str | None, rows: int = DEFAULT_ROWS) -> dict:
     """Write the canary events of ``day`` (YYYY-MM-DD) to the lake; rerunning overwrites them."""
+    if not day:
+        raise ValueError("The canary writes the events of its run's day: trigger it with a logical date.")
     import pyarrow as pa
     import pyarrow.parquet as pq
     from airflow.sdk import ObjectStoragePath

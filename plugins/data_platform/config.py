@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
-from data_platform.paths import include_dir
+from data_platform.paths import include_file, include_files, include_path
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -30,13 +33,27 @@ def _read_yaml(path: Path) -> Any:
 
 
 def load_yaml(relative_path: str) -> Any:
-    """Load ``include/<relative_path>`` (cached per process)."""
-    return _read_yaml(include_dir() / relative_path)
+    """Load ``<include folder>/<relative_path>`` (first include folder holding it; cached)."""
+    return _read_yaml(include_file(relative_path))
 
 
 def load_yaml_dir(relative_dir: str) -> dict[str, Any]:
-    """Load every ``*.yaml`` file of ``include/<relative_dir>``, keyed by file stem, sorted."""
-    folder = include_dir() / relative_dir
-    if not folder.is_dir():
-        raise ConfigError(f"Configuration folder {folder} does not exist.")
-    return {p.stem: _read_yaml(p) for p in sorted(folder.glob("*.yaml"))}
+    """Load every ``*.yaml`` file of ``<include folder>/<relative_dir>`` over all include
+    folders (an earlier folder's file wins), keyed by file stem, sorted."""
+    folders = [folder / relative_dir for folder in include_path()]
+    if not any(folder.is_dir() for folder in folders):
+        raise ConfigError(f"Configuration folder {folders[0]} does not exist.")
+    return {Path(name).stem: _read_yaml(path) for name, path in include_files(relative_dir, "*.yaml").items()}
+
+
+def validate_config(model: type[ModelT], data: Any, where: str) -> ModelT:
+    """``model.model_validate(data)``; a ValidationError becomes a ConfigError naming ``where``
+    (the file and block) and every invalid field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in err.errors()
+        )
+        raise ConfigError(f"{where} is invalid: {problems}.") from None

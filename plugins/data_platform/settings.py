@@ -2,7 +2,9 @@
 
 Operators call :func:`get_settings` inside ``execute()``, never at DAG parse time, so one DAG
 file runs unchanged on MWAA (``PIPELINE_TARGET=aws``) and locally (``PIPELINE_TARGET=local``).
-This is the only module that reads the switch.
+This is the only module that reads the switch, and the one mechanism through which
+target-dependent values (lake root, landing root, connection ids...) reach tasks: operators and
+``@task`` functions call it when they run (there are no template macros for them).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from data_platform.config import ConfigError, load_yaml
-from data_platform.paths import include_dir, local_dir
+from data_platform.paths import local_dir
 
 TARGET_ENV_VAR = "PIPELINE_TARGET"
 ENVIRONMENT_ENV_VAR = "PIPELINE_ENV"
@@ -52,7 +54,6 @@ class PlatformSettings:
     environment: str
     lake_root: str
     landing_root: str
-    job_include_dir: str
     artifacts_root: str
     warehouse_conn_id: str
     aws_conn_id: str | None
@@ -118,7 +119,6 @@ def get_settings() -> PlatformSettings:
         environment=environment,
         lake_root=str(block["lake_root"]).format(**expand),
         landing_root=str(block["landing_root"]).format(**expand),
-        job_include_dir=str(block.get("job_include_dir") or include_dir()),
         artifacts_root=str(block["artifacts_root"]).format(**expand),
         warehouse_conn_id=block["warehouse_conn_id"],
         aws_conn_id=block.get("aws_conn_id"),

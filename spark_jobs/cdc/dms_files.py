@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from spark_jobs.common.lake import list_files
 
-FULL_LOAD = "full_load"
-CDC = "cdc"
 FileKind = Literal["full_load", "cdc"]
+FULL_LOAD: Final = "full_load"
+CDC: Final = "cdc"
 
 _FULL_LOAD_NAME = re.compile(r"^LOAD[0-9A-Fa-f]{8}\.(?P<fmt>csv|parquet)(?:\.gz)?$")
 _CDC_NAME = re.compile(r"^\d{8}-\d{9}(?:[-_][0-9A-Za-z]+)*\.(?P<fmt>csv|parquet)(?:\.gz)?$")

@@ -9,7 +9,7 @@ split off and quarantined by the merge.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from spark_jobs.cdc.dms_files import FULL_LOAD
 from spark_jobs.cdc.file_inspection import FileShape
@@ -56,7 +56,7 @@ class ChangeInput:
 
 def spark_path_key(spark: SparkSession, uri: str) -> str:
     """The string Spark reports in ``_metadata.file_path`` for a file URI."""
-    jvm = spark.sparkContext._jvm  # noqa: SLF001
+    jvm: Any = spark.sparkContext._jvm  # noqa: SLF001
     hadoop_path = jvm.org.apache.hadoop.fs.Path
     path = hadoop_path(uri)
     qualified = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).makeQualified(path)  # noqa: SLF001

@@ -238,7 +238,8 @@ def _config_files(path_or_dir: str | Path) -> list[str]:
     return [str(path)]
 
 
-def _format_error(source: str, table: str, error: Any) -> str:
+def format_error(source: str, table: str, error: Any) -> str:
+    """One pydantic error as ``<source>: table '<table>': field '<field>': <message>``."""
     field_path = ".".join(str(part) for part in error["loc"]) or "(table)"
     return f"{source}: table {table!r}: field {field_path!r}: {error['msg']}"
 
@@ -278,7 +279,7 @@ def parse_table_file(text: str, source: str = "<string>") -> list[TableConfig]:
         try:
             configs.append(TableConfig.model_validate(merged))
         except ValidationError as exc:
-            problems.extend(_format_error(source, name, error) for error in exc.errors())
+            problems.extend(format_error(source, name, error) for error in exc.errors())
     if problems:
         raise TableConfigError("\n".join(problems))
     return configs
@@ -286,6 +287,9 @@ def parse_table_file(text: str, source: str = "<string>") -> list[TableConfig]:
 
 def load_table_configs(path_or_dir: str | Path) -> list[TableConfig]:
     """All table configs of a file or folder (local path, file:// or s3:// URI), sorted by table id.
+
+    A ``.json`` file is a compiled index (:mod:`spark_jobs.cdc.table_index`), as the CDC DAGs
+    hand it to the planner and the merge job.
 
     Raises :class:`TableConfigError` naming the file, table and field of every problem, and
     when two entries map to the same lake table.
@@ -295,7 +299,12 @@ def load_table_configs(path_or_dir: str | Path) -> list[TableConfig]:
     problems: list[str] = []
     for source in _config_files(path_or_dir):
         try:
-            parsed = parse_table_file(_read_text(source), source)
+            if source.endswith(".json"):  # a compiled index (spark_jobs.cdc.table_index)
+                from spark_jobs.cdc.table_index import parse_index
+
+                parsed = parse_index(_read_text(source), source)
+            else:
+                parsed = parse_table_file(_read_text(source), source)
         except TableConfigError as exc:
             problems.append(str(exc))
             continue

@@ -8,7 +8,7 @@ submit did not set them. Tests build one local session with :func:`local_conf`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -57,7 +57,7 @@ def build_spark_session(app_name: str, conf: Mapping[str, str] | None = None) ->
 
 def jvm_class_available(spark: SparkSession, class_name: str) -> bool:
     """Whether ``class_name`` can be loaded by the driver JVM (e.g. a Hudi bundle on the classpath)."""
-    jvm = spark.sparkContext._jvm  # noqa: SLF001 - py4j gateway, the only way to ask the JVM
+    jvm: Any = spark.sparkContext._jvm  # noqa: SLF001 - py4j gateway, the only way to ask the JVM
     try:
         loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
         jvm.java.lang.Class.forName(class_name, False, loader)

@@ -40,7 +40,7 @@ MAX_AGE_MS = 18 * 3600 * 1000
 ENTRY_OVERHEAD_BYTES = 256
 """Margin per entry over the serialized size estimate (numbers, separators)."""
 
-_encode = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # what json.dumps uses
+_encode = json.encoder.encode_basestring_ascii  # what json.dumps uses
 _STATUS = {
     "TRACE": "debug",
     "DEBUG": "debug",

@@ -126,8 +126,9 @@ class LogsIntake:
         for attempt in range(1, self.max_attempts + 1):
             self.requests += 1
             try:
-                response = self._api.submit_log(body=list(entries), content_encoding="gzip")  # type: ignore[arg-type]
-                response.drain_conn()  # the raw urllib3 response: read it so the connection is reused
+                # preload_content=False: the raw urllib3 response (typed as the decoded body)
+                response: Any = self._api.submit_log(body=list(entries), content_encoding="gzip")  # type: ignore[arg-type]
+                response.drain_conn()  # read it so the connection is reused
                 response.release_conn()
                 return 202
             except ApiException as err:

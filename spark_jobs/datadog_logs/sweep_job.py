@@ -56,9 +56,9 @@ def _ship_partition(options: dict[str, Any]) -> Any:
         from spark_jobs.common.logs import configure_json_logging
 
         configure_json_logging("INFO")
-        runs = list(runs)
-        if runs:
-            yield from ship_runs(runs, options)
+        batch = list(runs)
+        if batch:
+            yield from ship_runs(batch, options)
 
     return ship
 

@@ -28,7 +28,7 @@ def _failed(run: dict) -> list[str]:
     return sorted(task for task, state in run["tasks"].items() if state == "failed")
 
 
-def test_a_broken_table_fails_alone_and_catches_up_after_the_fix(airflow_runtime, tmp_path):
+def test_a_broken_table_fails_alone_and_catches_up_after_the_fix(demo_include, airflow_runtime, tmp_path):
     settings = get_settings()
     land_batches(settings, 0)
     broken = f"{settings.landing_root}/{BROKEN}"

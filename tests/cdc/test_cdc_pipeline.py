@@ -9,6 +9,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 from data_platform.cdc import pipeline as cdc
 from data_platform.settings import get_settings
 from spark_jobs.cdc.layout import TableLayout
+from spark_jobs.cdc.table_config import load_table_configs
 from spark_jobs.common.lake import write_atomic, write_json_atomic
 
 RUN_ID = "scheduled__2026-01-15T01:00:00+00:00"
@@ -16,9 +17,9 @@ RUN_ID = "scheduled__2026-01-15T01:00:00+00:00"
 
 def _result(table: str, **fields) -> None:
     settings = get_settings()
-    layout = TableLayout(settings.lake_root, "shop", table)
+    layout = TableLayout(settings.lake_root, "erp", table)
     result = {
-        "table_id": f"shop.{table}",
+        "table_id": f"erp.{table}",
         "run_id": RUN_ID,
         "status": "ok",
         "full_load": False,
@@ -36,96 +37,123 @@ def _result(table: str, **fields) -> None:
     write_atomic(layout.changes_uri(RUN_ID) + "/part-0.parquet", b"PAR1")
 
 
-def test_tables_are_grouped_by_cadence():
-    by_cadence = cdc.tables_by_cadence()
-    assert {c.table_id for c in by_cadence["hourly"]} == {"shop.customers", "shop.orders", "shop.order_items"}
-    assert [c.table_id for c in by_cadence["daily"]] == ["shop.payments"]
-    assert cdc.schedule_for("hourly") == "0 * * * *"
+def test_the_dag_reads_cadences_and_schedules_from_the_compiled_index():
+    assert cdc.cadences() == {"daily": "0 0 * * *", "hourly": "0 * * * *"}
+    assert cdc.table_index()["cadences"]["hourly"]["tables"] == [
+        "erp.accounts",
+        "erp.invoice_lines",
+        "erp.invoices",
+    ]
 
 
-def test_merge_arguments_one_list_per_batch_with_local_paths(local_dir):
-    plan = {"batches": [{"tables": ["shop.customers", "shop.orders"]}, {"tables": ["shop.order_items"]}]}
+def test_plan_arguments_ship_the_cadence_configs_with_the_run(local_dir):
+    arguments = cdc.plan_arguments("hourly", RUN_ID)
+    settings = get_settings()
+    configs = arguments[arguments.index("--config-dir") + 1]
+    assert configs == cdc.run_configs_uri(settings.lake_root, "hourly", RUN_ID)
+    assert arguments[arguments.index("--lake-root") + 1] == settings.lake_root
+    planned = load_table_configs(configs)
+    assert [c.table_id for c in planned] == ["erp.accounts", "erp.invoice_lines", "erp.invoices"]
+    assert planned[1].primary_key == ["invoice_id", "line_no"]
+    assert cdc.plan_arguments("hourly", RUN_ID) == arguments  # a rerun rewrites the same file
+
+
+def test_merge_arguments_one_list_per_batch_with_the_run_configs(local_dir):
+    plan = {
+        "cadence": "hourly",
+        "batches": [{"tables": ["erp.accounts", "erp.invoices"]}, {"tables": ["erp.invoice_lines"]}],
+    }
     arguments = cdc.merge_arguments(plan, RUN_ID)
     assert len(arguments) == 2
     first = arguments[0]
-    assert first[:2] == ["--batch-json", '{"tables": ["shop.customers", "shop.orders"]}']
+    assert first[:2] == ["--batch-json", '{"tables": ["erp.accounts", "erp.invoices"]}']
     assert first[first.index("--run-id") + 1] == RUN_ID
-    assert first[first.index("--config-dir") + 1].endswith("include/cdc/tables")
-    assert first[first.index("--landing-root") + 1] == get_settings().landing_root
+    settings = get_settings()
+    assert first[first.index("--config-dir") + 1] == cdc.run_configs_uri(settings.lake_root, "hourly", RUN_ID)
+    assert first[first.index("--landing-root") + 1] == settings.landing_root
     assert "--hive-sync" not in first
-    assert cdc.planned_tables(plan) == ["shop.customers", "shop.orders", "shop.order_items"]
-    assert cdc.merge_arguments({"batches": []}, RUN_ID) == []
+    assert cdc.planned_tables(plan) == ["erp.accounts", "erp.invoices", "erp.invoice_lines"]
+    assert cdc.merge_arguments({"cadence": "hourly", "batches": []}, RUN_ID) == []
 
 
-def test_merge_arguments_on_aws_use_the_image_configs_and_sync_glue(monkeypatch):
+def test_merge_arguments_on_aws_use_s3_and_sync_glue(monkeypatch):
     monkeypatch.setenv("PIPELINE_TARGET", "aws")
-    (arguments,) = cdc.merge_arguments({"batches": [{"tables": ["shop.orders"]}]}, RUN_ID)
-    assert arguments[arguments.index("--config-dir") + 1] == "/opt/project/include/cdc/tables"
+    (arguments,) = cdc.merge_arguments(
+        {"cadence": "hourly", "batches": [{"tables": ["erp.invoices"]}]}, RUN_ID
+    )
+    assert arguments[arguments.index("--config-dir") + 1].startswith("s3://")
     assert arguments[arguments.index("--lake-root") + 1].startswith("s3://")
     assert arguments[-1] == "--hive-sync"
 
 
+def test_result_and_change_set_paths_follow_the_job_layout():
+    for run_id in (RUN_ID, "manual__2026-01-15T01:00:00.123+00:00", "backfill/odd id"):
+        layout = TableLayout("s3://lake/root", "erp", "invoices")
+        assert cdc.result_uri("s3://lake/root", "erp", "invoices", run_id) == layout.result_uri(run_id)
+        assert cdc.changes_uri("s3://lake/root", "erp", "invoices", run_id) == layout.changes_uri(run_id)
+
+
 def test_a_merged_current_table_is_merged_by_key_into_the_warehouse(local_dir):
-    _result("orders")
-    load = cdc.warehouse_load_for("shop.orders", RUN_ID)
-    assert load["warehouse_table"] == "shop.orders" and load["dq_rule"] == "shop.orders"
+    _result("invoices")
+    load = cdc.warehouse_load_for("erp.invoices", RUN_ID)
+    assert load["warehouse_table"] == "erp.invoices" and load["dq_rule"] == "erp.invoice_rules"
     assert (load["mode"], load["primary_key"], load["delete_column"], load["order_by"]) == (
         "merge",
-        ["order_id"],
+        ["invoice_id"],
         "_cdc_op",
         ["_cdc_seq"],
     )
     assert load["source_uris"][0].endswith(
-        "/cdc/shop/orders/changes/run=scheduled__2026-01-15T01_00_00_00_00/part-0.parquet"
+        "/cdc/erp/invoices/changes/run=scheduled__2026-01-15T01_00_00_00_00/part-0.parquet"
     )
     assert (load["lake_rows"], load["changes_read"]) == (40, 8)
 
 
 def test_a_full_load_replaces_the_warehouse_table(local_dir):
-    _result("customers", full_load=True)
-    load = cdc.warehouse_load_for("shop.customers", RUN_ID)
+    _result("accounts", full_load=True)
+    load = cdc.warehouse_load_for("erp.accounts", RUN_ID)
     assert (load["mode"], load["primary_key"], load["delete_column"]) == ("snapshot", [], None)
 
 
 def test_a_historical_table_appends_every_change(local_dir):
-    _result("payments")
-    load = cdc.warehouse_load_for("shop.payments", RUN_ID)
-    assert (load["warehouse_table"], load["mode"]) == ("shop.payments_history", "append")
+    _result("ledger")
+    load = cdc.warehouse_load_for("erp.ledger", RUN_ID)
+    assert (load["warehouse_table"], load["mode"]) == ("erp.ledger_history", "append")
 
 
 def test_a_failed_table_fails_its_own_load_naming_the_error_and_the_quarantine(local_dir):
     _result(
-        "order_items",
+        "invoice_lines",
         status="failed",
-        quarantine_uri="file:///lake/_quarantine/cdc/shop/order_items/r1",
+        quarantine_uri="file:///lake/_quarantine/cdc/erp/invoice_lines/r1",
         error={
             "kind": "unknown_op",
             "message": "Op 'X' in 2 rows.",
-            "files": ["shop/public/order_items/b.csv"],
+            "files": ["erp/dbo/invoice_lines/b.csv"],
         },
     )
     with pytest.raises(AirflowFailException) as failure:
-        cdc.warehouse_load_for("shop.order_items", RUN_ID)
+        cdc.warehouse_load_for("erp.invoice_lines", RUN_ID)
     message = str(failure.value)
-    assert "shop.order_items: merge failed (unknown_op): Op 'X' in 2 rows." in message
-    assert "_quarantine/cdc/shop/order_items/r1" in message and "b.csv" in message
+    assert "erp.invoice_lines: merge failed (unknown_op): Op 'X' in 2 rows." in message
+    assert "_quarantine/cdc/erp/invoice_lines/r1" in message and "b.csv" in message
 
 
 def test_a_table_without_a_result_fails_and_points_at_the_spark_job(local_dir):
     with pytest.raises(AirflowException, match="no merge result.*merge_batch task log"):
-        cdc.warehouse_load_for("shop.customers", RUN_ID)
+        cdc.warehouse_load_for("erp.accounts", RUN_ID)
 
 
 def test_a_locked_table_is_retried(local_dir):
-    _result("orders", status="locked")
+    _result("invoices", status="locked")
     with pytest.raises(AirflowException, match="holds the table lock") as error:
-        cdc.warehouse_load_for("shop.orders", RUN_ID)
+        cdc.warehouse_load_for("erp.invoices", RUN_ID)
     assert not isinstance(error.value, AirflowFailException)
 
 
 def test_a_table_without_warehouse_target_is_skipped(local_dir, monkeypatch):
-    configs = cdc.tables_by_cadence()
-    lake_only = configs["daily"][0].model_copy(update={"warehouse_table": None})
-    monkeypatch.setattr(cdc, "tables_by_cadence", lambda: {"daily": (lake_only,)})
+    index = cdc.table_index()
+    lake_only = {**index["tables"]["erp.ledger"], "warehouse_table": None}
+    monkeypatch.setattr(cdc, "table_index", lambda: {**index, "tables": {"erp.ledger": lake_only}})
     with pytest.raises(AirflowSkipException, match="no warehouse_table"):
-        cdc.warehouse_load_for("shop.payments", RUN_ID)
+        cdc.warehouse_load_for("erp.ledger", RUN_ID)

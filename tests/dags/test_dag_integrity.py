@@ -1,42 +1,38 @@
-"""Every DAG file imports cleanly, cheaply and offline, and carries the metadata operators need."""
+"""The deployed layout is the tested layout: the MWAA bundle (the bytes deploy uploads), laid out
+as MWAA does, parses with no import error and no checkout on sys.path, its tasks' run-time
+imports and include/ files resolve there, and the DAGs carry the metadata operators need."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from mwaa_layout import parse_bundle
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DAGS_FOLDER = REPO_ROOT / "dags"
+from data_platform.deploy.bundle import build_bundle
 
 
-@pytest.fixture(scope="module")
-def parsed() -> dict:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT / "plugins"), str(REPO_ROOT)]))
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("parse_dags.py")), str(DAGS_FOLDER)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def test_the_bundle_is_parsed_without_the_checkout(parsed):
+    assert parsed["checkout_on_sys_path"] == []
+    assert parsed["spark_jobs_importable"] is False, "job code must not reach the MWAA workers"
 
 
 def test_no_import_errors(parsed):
     assert parsed["import_errors"] == {}
 
 
-def test_every_dag_file_defines_a_dag(parsed):
+def test_every_dag_file_defines_a_dag(parsed, mwaa_home):
     files_with_dags = {Path(d["fileloc"]).name for d in parsed["dags"].values()}
-    dag_files = {p.name for p in DAGS_FOLDER.glob("*.py") if not p.name.startswith("_")}
+    dag_files = {p.name for p in (mwaa_home / "dags").glob("*.py") if not p.name.startswith("_")}
     assert dag_files <= files_with_dags, f"files without a DAG: {dag_files - files_with_dags}"
+    assert {"cdc_hourly", "cdc_daily", "platform_smoke"} <= set(parsed["dags"])
+
+
+def test_every_shipped_module_imports_on_a_worker(parsed):
+    assert parsed["run_time_import_errors"] == {}
+
+
+def test_every_task_finds_its_configuration_in_the_deployed_include(parsed):
+    assert parsed["task_config_errors"] == {}
 
 
 def test_dag_files_import_no_heavy_modules(parsed):
@@ -56,3 +52,35 @@ def test_every_task_has_an_owner_and_retries(parsed):
         for task_id, task in dag["tasks"].items():
             assert task["owner"] not in (None, "", "airflow"), f"{dag_id}.{task_id}: set an owner"
             assert task["retries"] >= 1, f"{dag_id}.{task_id}: set retries >= 1"
+
+
+def test_the_product_bundle_has_no_cdc_dags_for_the_demo_database(tmp_path):
+    home = tmp_path / "airflow"
+    build_bundle().write(home)
+    parsed = parse_bundle(home)
+    assert parsed["import_errors"] == {}
+    assert not any(dag_id.startswith("cdc_") for dag_id in parsed["dags"]), "no CDC table is configured"
+
+
+BROKEN_DAG = """
+from datetime import datetime
+from airflow.sdk import DAG
+from data_platform.pod import PlatformPodOperator
+from data_platform.warehouse.operators import LoadToWarehouseOperator
+with DAG(dag_id="broken", schedule=None, start_date=datetime(2026, 1, 1), tags=["t"],
+         default_args={"owner": "data-platform", "team": "data-eng", "pipeline": "cdc", "retries": 1}):
+    PlatformPodOperator(task_id="pod", profile="no-such-profile", image="cdc-jobs", cmds=["python3.11"])
+    LoadToWarehouseOperator(task_id="load", table="nowhere.table", source_uris=[], mode="append")
+"""
+
+
+def test_a_task_naming_configuration_that_is_not_deployed_is_reported(tmp_path):
+    home = tmp_path / "airflow"
+    build_bundle().write(home)
+    (home / "dags" / "broken.py").write_text(BROKEN_DAG)
+    parsed = parse_bundle(home)
+    assert parsed["import_errors"] == {}
+    errors = parsed["task_config_errors"]
+    assert set(errors) == {"broken.pod", "broken.load"}, errors
+    assert "no-such-profile" in errors["broken.pod"]
+    assert "nowhere.table.sql" in errors["broken.load"]

@@ -1,5 +1,5 @@
 """Airflow imports every .py file of the plugins folder as a top-level module by file name; the
-platform package must be excluded, or e.g. data_platform/pod/operator.py shadows stdlib operator."""
+platform package must be excluded, or e.g. data_platform/spark/artifacts/__main__.py replaces __main__."""
 
 from __future__ import annotations
 

@@ -21,9 +21,9 @@ API_KEY = "e2e-secret-api-key-7c9a41"
 
 def dag_source() -> str:
     source = (REPO_ROOT / "dags" / "datadog_log_shipping.py").read_text()
-    opening = "\n):\n    sweep = SparkJob("
+    opening = "\n):\n    sweep = SparkJobOperator("
     assert opening in source
-    source = source.replace(opening, "\n) as dag:\n    sweep = SparkJob(")
+    source = source.replace(opening, "\n) as dag:\n    sweep = SparkJobOperator(")
     return source + (
         "\n\nif __name__ == '__main__':\n"
         "    from datetime import timezone\n"

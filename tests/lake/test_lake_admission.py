@@ -13,7 +13,7 @@ import pytest
 from data_platform.alerting.channels import local_alerts_file
 from data_platform.lake import storage
 from data_platform.lake.admission import AdmissionRules, check_file, destination_uri
-from data_platform.lake.operators import AdmitLakeFiles
+from data_platform.lake.operators import AdmitLakeFilesOperator
 
 
 def _parquet_bytes(columns: dict) -> bytes:
@@ -75,7 +75,7 @@ def test_operator_moves_files_alerts_rejects_and_deletes_nothing(received, local
     )
     bad_bytes = b"garbage"
     bad = storage.write_bytes(storage.join(received, "2024/events_2.parquet"), bad_bytes)
-    operator = AdmitLakeFiles(task_id="admit", source_uris=[good, bad], required_columns=["event_id"])
+    operator = AdmitLakeFilesOperator(task_id="admit", source_uris=[good, bad], required_columns=["event_id"])
 
     result = operator.execute(_context())
 
@@ -98,4 +98,6 @@ def test_operator_moves_files_alerts_rejects_and_deletes_nothing(received, local
 
 def test_missing_file_that_was_never_admitted_is_an_error(received):
     with pytest.raises(FileNotFoundError, match="neither in accepted"):
-        AdmitLakeFiles(task_id="admit", source_uris=[storage.join(received, "gone.csv")]).execute(_context())
+        AdmitLakeFilesOperator(task_id="admit", source_uris=[storage.join(received, "gone.csv")]).execute(
+            _context()
+        )

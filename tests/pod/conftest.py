@@ -16,7 +16,7 @@ def include_copy(tmp_path, monkeypatch) -> Path:
     target = tmp_path / "include"
     for part in ("platform", "pod"):
         shutil.copytree(REPO_ROOT / "include" / part, target / part)
-    monkeypatch.setenv("PLATFORM_INCLUDE_DIR", str(target))
+    monkeypatch.setenv("PLATFORM_INCLUDE_PATH", str(target))
     return target
 
 

@@ -21,19 +21,19 @@ class MinimalTaskInstance:
 
 
 def make_task(dag_id: str = "cdc_sales", **kwargs: Any):
-    """A PodTask defined in a DAG, as a DAG file would define it."""
+    """A PlatformPodOperator defined in a DAG, as a DAG file would define it."""
     from airflow.sdk import DAG
 
-    from data_platform.pod import PodTask
+    from data_platform.pod import PlatformPodOperator
 
     kwargs.setdefault("task_id", "discover_files")
     kwargs.setdefault("profile", "small")
     kwargs.setdefault("image", "platform-tools")
     with DAG(dag_id, schedule=None, default_args=DEFAULT_ARGS):
-        return PodTask(**kwargs)
+        return PlatformPodOperator(**kwargs)
 
 
 def run_context(task) -> dict[str, Any]:
-    """The context keys PodTask and the provider use: ti, run_id, dag, task."""
+    """The context keys PlatformPodOperator and the provider use: ti, run_id, dag, task."""
     ti = MinimalTaskInstance(dag_id=task.dag_id, task_id=task.task_id)
     return {"ti": ti, "run_id": ti.run_id, "dag": task.dag, "task": task}

@@ -17,16 +17,16 @@ DAG_FILE = textwrap.dedent(
 
     from airflow.sdk import DAG, task
 
-    from data_platform.pod import PodTask
+    from data_platform.pod import PlatformPodOperator
 
     JOB = ["python", "-m", "tests.pod.sample_job"]
 
     with DAG("pod_tasks_e2e", schedule=None, default_args={"owner": "jane", "team": "data-eng", "pipeline": "cdc"}) as dag:
-        plan = PodTask(task_id="plan_batches", profile="small", image="platform-tools", cmds=JOB,
+        plan = PlatformPodOperator(task_id="plan_batches", profile="small", image="platform-tools", cmds=JOB,
                        arguments=["xcom"], do_xcom_push=True)
-        ingest = PodTask(task_id="ingest_issues", profile="small", image="platform-tools", cmds=JOB,
+        ingest = PlatformPodOperator(task_id="ingest_issues", profile="small", image="platform-tools", cmds=JOB,
                          arguments=["leak-secret"], secrets=["jira"])
-        report = PodTask(task_id="report_run", profile="small", image="platform-tools", cmds=JOB,
+        report = PlatformPodOperator(task_id="report_run", profile="small", image="platform-tools", cmds=JOB,
                          arguments=["report", "{{ run_id }}"], env_vars={"GREETING": "{{ dag.dag_id }}"})
 
         @task

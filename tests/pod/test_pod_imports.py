@@ -1,4 +1,4 @@
-"""DAG parsing stays cheap: importing PodTask loads no configuration, validation or lineage code."""
+"""DAG parsing stays cheap: importing PlatformPodOperator loads no configuration, validation or lineage code."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ PROBE = f"""
 import json, sys
 import data_platform.pod
 provider_loaded = "airflow.providers.cncf.kubernetes.operators.pod" in sys.modules
-from data_platform.pod import PodTask
+from data_platform.pod import PlatformPodOperator
 print(json.dumps({{"provider_before_use": provider_loaded,
                   "run_time_modules": [m for m in {RUN_TIME_ONLY!r} if m in sys.modules]}}))
 """

@@ -101,14 +101,14 @@ def test_constructor_enforces_the_task_id_rule():
 def test_constructor_requires_team_pipeline_and_a_real_owner():
     from airflow.sdk import DAG
 
-    from data_platform.pod import PodTask
+    from data_platform.pod import PlatformPodOperator
 
     with DAG("no_defaults", schedule=None, default_args={"owner": "jane"}):
         with pytest.raises(NamingRuleError, match="'team' is required.*default_args"):
-            PodTask(task_id="t", profile="small", image="platform-tools", cmds=["true"])
+            PlatformPodOperator(task_id="t", profile="small", image="platform-tools", cmds=["true"])
     with DAG("airflow_owner", schedule=None, default_args={"team": "data-eng", "pipeline": "cdc"}):
         with pytest.raises(NamingRuleError, match="owner is required"):
-            PodTask(task_id="t", profile="small", image="platform-tools", cmds=["true"])
+            PlatformPodOperator(task_id="t", profile="small", image="platform-tools", cmds=["true"])
 
 
 def test_profile_managed_arguments_are_refused_per_task():

@@ -44,7 +44,7 @@ def test_bad_fields_fail_at_execute_naming_the_field(marker, overrides, message,
     with pytest.raises(AirflowFailException) as err:
         task.execute(run_context(task))
     assert message in str(err.value)
-    assert str(err.value).startswith("PodTask 'discover_files': ")
+    assert str(err.value).startswith("PlatformPodOperator 'discover_files': ")
     assert not marker.exists()
 
 

@@ -10,8 +10,8 @@ from airflow.sdk.exceptions import TaskDeferred
 
 from data_platform.lake import storage
 from data_platform.lake.markers import ProcessedMarkers
-from data_platform.sensors.lake_files import LakeFileSetCompleteSensor, NewLakeFilesSensor
-from data_platform.sensors.triggers import LakeFilesTrigger
+from data_platform.lake.sensors import LakeFileSetCompleteSensor, NewLakeFilesSensor
+from data_platform.lake.triggers import LakeFilesTrigger
 
 PREFIX = "landing/events/received"
 
@@ -81,7 +81,7 @@ def test_aws_sensor_defers_to_the_lake_trigger_which_skips_processed_files(aws_l
     trigger = deferred.value.trigger
     assert isinstance(trigger, LakeFilesTrigger)
     classpath, kwargs = trigger.serialize()
-    assert classpath == "data_platform.sensors.triggers.LakeFilesTrigger"
+    assert classpath == "data_platform.lake.triggers.LakeFilesTrigger"
     assert kwargs["consumer"] == "events_dag" and kwargs["prefix_uri"] == storage.join(aws_lake, PREFIX)
 
     async def first_event(trigger: LakeFilesTrigger):

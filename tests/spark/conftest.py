@@ -47,7 +47,7 @@ def spark_include(tmp_path, monkeypatch) -> IncludeCopy:
     root = tmp_path / "include"
     for part in ("platform", "spark"):
         shutil.copytree(REPO_ROOT / "include" / part, root / part)
-    monkeypatch.setenv("PLATFORM_INCLUDE_DIR", str(root))
+    monkeypatch.setenv("PLATFORM_INCLUDE_PATH", str(root))
     copy = IncludeCopy(root)
     copy.edit("spark/jobs.yaml", lambda jobs: jobs.update(tinyjob=dict(TINYJOB)))
     return copy
@@ -69,11 +69,12 @@ class AwsStack:
 @pytest.fixture
 def aws_stack(spark_include, local_dir, monkeypatch) -> Iterator[AwsStack]:
     """The aws target (environment ``dev``) on moto: an EMR Serverless application, buckets, tinyjob 1.0.0
-    deployed, and a fake clock for the operator's poll loop (no real sleeping)."""
+    deployed, and a fake clock for the provider's waiter (no real sleeping)."""
     import boto3
+    from airflow.providers.amazon.aws.utils import waiter_with_logging
     from moto import mock_aws
 
-    from data_platform.spark import emr_runner
+    from data_platform.spark import emr_target
 
     artifacts_root = f"s3://{ARTIFACTS_BUCKET}/spark"
     for name, value in {
@@ -87,8 +88,8 @@ def aws_stack(spark_include, local_dir, monkeypatch) -> Iterator[AwsStack]:
     }.items():
         monkeypatch.setenv(name, value)
     clock = FakeClock()
-    monkeypatch.setattr(emr_runner, "seconds_until", clock.seconds_until)
-    monkeypatch.setattr(emr_runner, "time", SimpleNamespace(sleep=clock.sleep))
+    monkeypatch.setattr(emr_target, "seconds_until", clock.seconds_until)
+    monkeypatch.setattr(waiter_with_logging, "time", SimpleNamespace(sleep=clock.sleep))
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         for bucket in (ARTIFACTS_BUCKET, LOGS_BUCKET):

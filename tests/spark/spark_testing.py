@@ -64,7 +64,8 @@ def run_context(task: Any, *, try_number: int = 1, max_tries: int | None = None,
 
 
 class FakeClock:
-    """Replaces the EMR runner's clock and sleep: each sleep advances time and may act (flip states)."""
+    """Replaces the EMR target's clock and the waiter's sleep: each sleep advances time and may act
+    (flip states)."""
 
     def __init__(self) -> None:
         self.now = datetime.now(UTC)

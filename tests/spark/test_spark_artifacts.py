@@ -7,9 +7,10 @@ import base64
 import hashlib
 import io
 import shutil
+import subprocess
+import sys
 import tarfile
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def tiny_copy(spark_include, tmp_path):
     shutil.copytree(
         REPO_ROOT / "tests/spark/jobs/tinyjob", package, ignore=shutil.ignore_patterns("__pycache__")
     )
-    return replace(get_job("tinyjob"), package=str(package))
+    return get_job("tinyjob").model_copy(update=dict(package=str(package)))
 
 
 def test_build_is_reproducible_and_holds_launcher_package_and_lock(tiny_copy, tmp_path):
@@ -77,14 +78,25 @@ def test_build_is_reproducible_and_holds_launcher_package_and_lock(tiny_copy, tm
     assert (first.folder / "launcher.py").read_text().startswith('"""Entry point of every Spark job run')
 
 
-def test_build_refuses_jobs_that_import_airflow_or_miss_an_entry_point(tiny_copy, tmp_path):
-    (tiny_copy.package_dir / "words.py").write_text("from airflow.sdk import Variable\n")
-    with pytest.raises(ArtifactError, match=r"imports Airflow / the platform plugins \(tinyjob/words.py:1\)"):
-        build_artifact(tiny_copy, tmp_path / "out")
+@pytest.mark.parametrize("line", ["from airflow.sdk import Variable", "import data_platform.settings"])
+def test_the_linter_refuses_spark_jobs_that_import_airflow_or_the_plugins(line):
+    ruff = Path(sys.executable).with_name("ruff")
+    for path, banned in (("spark_jobs/cdc/new_job.py", True), ("plugins/data_platform/new.py", False)):
+        result = subprocess.run(
+            [str(ruff), "check", "--no-cache", "--stdin-filename", path, "-"],
+            input=f"{line}\n",
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+        )
+        assert ("TID251" in result.stdout) is banned, result.stdout
+
+
+def test_build_refuses_a_job_that_misses_an_entry_point(tiny_copy, tmp_path):
     with pytest.raises(
         ArtifactError, match="Entry point 'tinyjob.missing' of Spark job 'tinyjob' has no file"
     ):
-        build_artifact(replace(tiny_copy, entry_points=("tinyjob.missing",)), tmp_path / "out")
+        build_artifact(tiny_copy.model_copy(update=dict(entry_points=("tinyjob.missing",))), tmp_path / "out")
 
 
 def _wheel(folder: Path, name: str, version: str) -> Path:
@@ -115,7 +127,7 @@ def test_dependency_archive_is_built_from_the_pinned_lock(spark_include, tiny_co
     lock = spark_include.root / "spark" / "requirements" / "tinyjob.lock"
     lock.parent.mkdir()
     lock.write_text("tinydep==0.1.0  # the only extra package\n")
-    job = replace(tiny_copy, requirements="requirements/tinyjob.lock")
+    job = tiny_copy.model_copy(update=dict(requirements="requirements/tinyjob.lock"))
 
     built = build_artifact(job, tmp_path / "out")
     again = build_artifact(job, tmp_path / "again")
@@ -169,7 +181,7 @@ def test_deploy_layout_idempotence_and_immutability(tiny_copy, tmp_path):
 def test_aliases_only_move_forward_and_pins_resolve_to_exact_versions(tiny_copy, tmp_path):
     store = open_store(f"file://{tmp_path / 'artifacts'}")
     for version in ("1.0.0", "1.1.0", "1.0.5"):
-        job = replace(tiny_copy, version=Version.parse(version))
+        job = tiny_copy.model_copy(update=dict(version=Version.parse(version)))
         deploy_artifact(build_artifact(job, tmp_path / version), store)
 
     resolved = {

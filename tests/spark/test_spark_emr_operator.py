@@ -1,4 +1,4 @@
-"""SparkJob on the aws target against moto: the exact StartJobRun request, reattach on retry,
+"""SparkJobOperator on the aws target against moto: the exact StartJobRun request, reattach on retry,
 cancel on kill / timeout, failures, deferral, driver logs, cross-account role.
 
 moto finishes a job run at once (SUCCESS); tests that need a running or failed run set moto's
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from datetime import timedelta
 
 import pytest
@@ -23,7 +24,7 @@ TASK_ID = "merge_batch"
 def make_task(**overrides):
     from airflow.sdk import DAG
 
-    from data_platform.spark import SparkJob
+    from data_platform.spark import SparkJobOperator
 
     kwargs = dict(
         task_id=TASK_ID,
@@ -39,7 +40,7 @@ def make_task(**overrides):
     )
     kwargs.update(overrides)
     with DAG(DAG_ID, schedule=None):
-        return SparkJob(**kwargs)
+        return SparkJobOperator(**kwargs)
 
 
 @pytest.fixture
@@ -174,10 +175,11 @@ def test_start_job_run_request_is_exact(aws_stack):
 
 
 def test_final_conf_and_driver_logs_go_to_the_task_log(aws_stack, initial_state, capsys):
-    from data_platform.spark.links import SparkDashboardLink, SparkDriverLogsLink
+    from airflow.providers.amazon.aws.links.emr import EmrServerlessS3LogsLink
 
     initial_state("RUNNING")
     task = make_task()
+    context = run_context(task)
 
     def finish_with_logs(sleeps: int) -> None:
         (run,) = job_runs(aws_stack.application_id)
@@ -196,15 +198,15 @@ def test_final_conf_and_driver_logs_go_to_the_task_log(aws_stack, initial_state,
         set_state(aws_stack.application_id, run.id, "SUCCESS")
 
     aws_stack.clock.on_sleep.append(finish_with_logs)
-    task.execute(run_context(task))
+    task.execute(context)
 
     out = capsys.readouterr().out
-    logs_link = SparkDriverLogsLink().get_link(task, ti_key=None)
-    assert logs_link == (
+    xcoms = context["ti"].xcoms
+    assert EmrServerlessS3LogsLink().format_link(**xcoms["emr_serverless_s3_logs"]) == (
         f"https://console.aws.amazon.com/s3/buckets/acme-test-logs?region=eu-west-1&prefix=emr-serverless/"
-        f"applications/{aws_stack.application_id}/jobs/{job_runs(aws_stack.application_id)[0].id}/SPARK_DRIVER/"
+        f"applications/{aws_stack.application_id}/jobs/{job_runs(aws_stack.application_id)[0].id}/"
     )
-    assert SparkDashboardLink().get_link(task, ti_key=None) == ""  # dashboard links are off in dev
+    assert "emr_serverless_dashboard" not in xcoms  # dashboard links are off in dev
     assert "spark.executor.memory=8g  [task]" in out
     assert "spark.driver.memory=7g  [platform]" in out
     assert "spark.serializer=org.apache.spark.serializer.KryoSerializer  [profile:hudi]" in out
@@ -301,12 +303,12 @@ def test_execution_timeout_cancels_the_run(aws_stack, initial_state):
     (run,) = job_runs(aws_stack.application_id)
     assert run.state == "CANCELLED"
     assert run.execution_timeout_minutes == 10  # the service would stop it too
-    # the try gives up 30 s (5 %) before Airflow's own timeout: nine polls 60 s apart, then the rest
-    assert aws_stack.clock.sleeps == 10
+    # the try gives up 30 s (5 %) before Airflow's own timeout: ten polls 60 s apart fit before it
+    assert aws_stack.clock.sleeps == 9
 
 
 def test_deferrable_waits_on_the_trigger_until_the_deadline(aws_stack, initial_state):
-    from data_platform.spark.emr_trigger import SparkJobRunTrigger
+    from airflow.providers.amazon.aws.triggers.emr import EmrServerlessStartJobTrigger
 
     initial_state("RUNNING")
     task = make_task(deferrable=True, execution_timeout=timedelta(minutes=30), poll_interval=30)
@@ -316,14 +318,14 @@ def test_deferrable_waits_on_the_trigger_until_the_deadline(aws_stack, initial_s
 
     defer = deferred.value
     (run,) = job_runs(aws_stack.application_id)
-    assert isinstance(defer.trigger, SparkJobRunTrigger)
+    assert isinstance(defer.trigger, EmrServerlessStartJobTrigger)
     classpath, kwargs = defer.trigger.serialize()
-    assert classpath == "data_platform.spark.emr_trigger.SparkJobRunTrigger"
+    assert classpath == "airflow.providers.amazon.aws.triggers.emr.EmrServerlessStartJobTrigger"
     assert kwargs["job_id"] == run.id and kwargs["waiter_delay"] == 30 and kwargs["cancel_on_kill"] is True
     # it polls up to the deadline, one minute before Airflow's own execution_timeout
     polled = kwargs["waiter_delay"] * kwargs["waiter_max_attempts"]
     assert 29 * 60 <= polled < 30 * 60
-    assert kwargs["assume_role_arn"] is None
+    assert kwargs["aws_conn_id"] == "aws_default" and kwargs["region_name"] == "eu-west-1"
     assert timedelta(minutes=31) <= defer.timeout < timedelta(minutes=32)  # deadline + 2 min margin
     assert context["ti"].xcoms["spark_job"]["job_run_id"] == run.id  # visible while deferred
 
@@ -365,13 +367,17 @@ def test_trigger_timeout_cancels_the_run_before_failing(aws_stack, initial_state
     assert job_runs(aws_stack.application_id)[0].state == "CANCELLED"
 
 
-def test_cross_account_role_is_assumed_for_the_emr_calls(aws_stack, spark_include, initial_state):
+def test_cross_account_role_is_assumed_for_the_emr_calls(
+    aws_stack, spark_include, initial_state, monkeypatch
+):
     from moto.sts.models import sts_backends
 
     initial_state("RUNNING")
     role = f"arn:aws:iam::{ACCOUNT}:role/emr-serverless-operator"
+    connection = {"conn_type": "aws", "extra": {"region_name": "eu-west-1", "role_arn": role}}
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_EMR_OTHER_ACCOUNT", json.dumps(connection))
     spark_include.edit(
-        "spark/environments.yaml", lambda envs: envs["dev"]["emr"].update(assume_role_arn=role)
+        "spark/environments.yaml", lambda envs: envs["dev"]["emr"].update(aws_conn_id="aws_emr_other_account")
     )
     task = make_task(deferrable=True)
     with pytest.raises(TaskDeferred) as deferred:
@@ -382,7 +388,7 @@ def test_cross_account_role_is_assumed_for_the_emr_calls(aws_stack, spark_includ
         arn.startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/emr-serverless-operator/") for arn in assumed
     )
     trigger = deferred.value.trigger
-    assert trigger.serialize()[1]["assume_role_arn"] == role
+    assert trigger.serialize()[1]["aws_conn_id"] == "aws_emr_other_account"
     assert trigger.hook().conn_config.role_arn == role
 
 
@@ -427,12 +433,19 @@ def test_a_stopped_application_is_started_first(aws_stack):
     assert emr.get_application(applicationId=aws_stack.application_id)["application"]["state"] == "STARTED"
 
 
-def test_dashboard_link_is_opt_in_and_never_fails_the_task(aws_stack, spark_include, capsys):
+def test_dashboard_link_is_opt_in(aws_stack, spark_include):
     spark_include.edit(
         "spark/environments.yaml", lambda envs: envs["dev"]["emr"].update(dashboard_links=True)
     )
     task = make_task()
-    result = task.execute(run_context(task))  # moto has no GetDashboardForJobRun: a warning, no link
+    context = run_context(task)
+    result = task.execute(context)
 
-    assert result["state"] == "SUCCESS" and "dashboard_url" not in result
-    assert f"No Spark UI link for job run {result['job_run_id']}" in capsys.readouterr().out
+    # the UI asks GetDashboardForJobRun for the one-time URL when the link is opened
+    assert context["ti"].xcoms["emr_serverless_dashboard"] == {
+        "region_name": "eu-west-1",
+        "aws_domain": "aws.amazon.com",
+        "conn_id": "aws_default",
+        "application_id": aws_stack.application_id,
+        "job_run_id": result["job_run_id"],
+    }

@@ -1,4 +1,4 @@
-"""SparkJob on the local target: real spark-submit runs of the tiny job (each JVM start costs seconds,
+"""SparkJobOperator on the local target: real spark-submit runs of the tiny job (each JVM start costs seconds,
 so there are three: a real Spark run, a failing exit code, a timeout that kills the process group)."""
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ def wait_until_no_live_process_in(group: int, seconds: float = 5) -> bool:
 def make_task(**kwargs):
     from airflow.sdk import DAG
 
-    from data_platform.spark import SparkJob
+    from data_platform.spark import SparkJobOperator
 
     with DAG("spark_local_tests", schedule=None):
-        return SparkJob(task_id="count_words", job="tinyjob", version="1", **kwargs)
+        return SparkJobOperator(task_id="count_words", job="tinyjob", version="1", **kwargs)
 
 
 def test_job_runs_with_spark_submit_and_writes_its_output(spark_include, local_dir, tmp_path, capsys):
@@ -98,7 +98,7 @@ def test_non_zero_exit_code_fails_the_task_with_the_last_lines(spark_include, lo
 
 
 def test_execution_timeout_kills_the_spark_submit_process_group(spark_include, local_dir, capsys):
-    task = make_task(entry_point="tinyjob.sleep", execution_timeout=timedelta(seconds=8))
+    task = make_task(entry_point="tinyjob.sleep", execution_timeout=timedelta(seconds=12))
     with pytest.raises(AirflowTaskTimeout, match="hit execution_timeout"):
         task.execute(run_context(task))
 

@@ -1,4 +1,4 @@
-"""SparkJob in a DAG: parse-time checks, templating, dynamic mapping, alert policy, cheap import."""
+"""SparkJobOperator in a DAG: parse-time checks, templating, dynamic mapping, alert policy, cheap import."""
 
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ def in_dag(build):
     return dag
 
 
-def test_importing_the_operator_does_not_load_boto3_or_pyspark():
+def test_importing_the_operator_does_not_load_pyspark():
+    # boto3 comes with the Amazon provider's operator base (loaded on MWAA by its logging anyway)
     code = (
         "import sys; import data_platform.spark; "
-        "print(sorted(m for m in ('boto3', 'botocore', 'pyspark', 'moto') if m in sys.modules))"
+        "print(sorted(m for m in ('pyspark', 'moto', 'pandas') if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -37,25 +38,27 @@ def test_importing_the_operator_does_not_load_boto3_or_pyspark():
 
 
 def test_bad_definitions_fail_at_dag_parse(spark_include):
-    from data_platform.spark import SparkJob
+    from data_platform.spark import SparkJobOperator
 
     with pytest.raises(ConfigError, match="Spark job 'nope' is not defined"):
-        in_dag(lambda: SparkJob(task_id="t", job="nope", version="1"))
+        in_dag(lambda: SparkJobOperator(task_id="t", job="nope", version="1"))
     with pytest.raises(ValueError, match="Version pin 'latest' is not valid"):
-        in_dag(lambda: SparkJob(task_id="t", job="tinyjob", version="latest"))
+        in_dag(lambda: SparkJobOperator(task_id="t", job="tinyjob", version="latest"))
     with pytest.raises(ConfigError, match="Entry point 'tinyjob.other' is not declared"):
-        in_dag(lambda: SparkJob(task_id="t", job="tinyjob", version="1", entry_point="tinyjob/other.py"))
+        in_dag(
+            lambda: SparkJobOperator(task_id="t", job="tinyjob", version="1", entry_point="tinyjob/other.py")
+        )
     with pytest.raises(ConfigError, match="Spark job 'nope' is not defined"):
-        in_dag(lambda: SparkJob.partial(task_id="t", job="nope", version="1").expand(args=[["a"]]))
+        in_dag(lambda: SparkJobOperator.partial(task_id="t", job="nope", version="1").expand(args=[["a"]]))
 
 
 def test_args_conf_and_tags_are_templated(spark_include):
-    from data_platform.spark import SparkJob
+    from data_platform.spark import SparkJobOperator
 
     tasks = []
     in_dag(
         lambda: tasks.append(
-            SparkJob(
+            SparkJobOperator(
                 task_id="t",
                 job="tinyjob",
                 version="{{ params.v }}",
@@ -76,7 +79,7 @@ def test_args_conf_and_tags_are_templated(spark_include):
 
 def test_alert_policy_callbacks_join_the_tasks_own(spark_include):
     from data_platform.alerting import ALERT_POLICY_CRITICAL, AlertEvent, PolicyNotifier
-    from data_platform.spark import SparkJob
+    from data_platform.spark import SparkJobOperator
 
     def own_callback(context):
         return None
@@ -84,7 +87,7 @@ def test_alert_policy_callbacks_join_the_tasks_own(spark_include):
     tasks = []
     in_dag(
         lambda: tasks.append(
-            SparkJob(
+            SparkJobOperator(
                 task_id="t",
                 job="tinyjob",
                 version="1",
@@ -103,13 +106,13 @@ def test_alert_policy_callbacks_join_the_tasks_own(spark_include):
 
 def test_partial_expand_maps_one_job_run_per_args_list(spark_include):
     from data_platform.alerting import ALERT_POLICY_CRITICAL
-    from data_platform.spark import SparkJob
+    from data_platform.spark import SparkJobOperator
 
     batches = [["--tables", "sales.orders,sales.items"], ["--tables", "crm.customers"]]
     mapped = []
     in_dag(
         lambda: mapped.append(
-            SparkJob.partial(
+            SparkJobOperator.partial(
                 task_id="merge_batch", job="tinyjob", version="1.0", alert_policy=ALERT_POLICY_CRITICAL
             ).expand(args=batches)
         )
@@ -117,7 +120,7 @@ def test_partial_expand_maps_one_job_run_per_args_list(spark_include):
     (task,) = mapped
     assert task.partial_kwargs["on_failure_callback"]  # the scheduler knows the task has failure callbacks
     unmapped = task.unmap({"args": batches[1]})
-    assert isinstance(unmapped, SparkJob)
+    assert isinstance(unmapped, SparkJobOperator)
     assert unmapped.args == ["--tables", "crm.customers"]
     assert unmapped.job == "tinyjob" and unmapped.version == "1.0"
     assert len(unmapped.on_failure_callback) == 1  # the policy's notifier, once
@@ -127,19 +130,16 @@ def test_serialized_dag_keeps_links_and_the_mapped_tasks_callbacks(spark_include
     from airflow.serialization.serialized_objects import DagSerialization
 
     from data_platform.alerting import ALERT_POLICY_CRITICAL
-    from data_platform.spark import SparkJob
+    from data_platform.spark import SparkJobOperator
 
     def build():
-        SparkJob(task_id="single", job="tinyjob", version="1", alert_policy=ALERT_POLICY_CRITICAL)
-        SparkJob.partial(
+        SparkJobOperator(task_id="single", job="tinyjob", version="1", alert_policy=ALERT_POLICY_CRITICAL)
+        SparkJobOperator.partial(
             task_id="mapped", job="tinyjob", version="1", alert_policy=ALERT_POLICY_CRITICAL
         ).expand(args=[["1"], ["2"]])
 
     dag = DagSerialization.from_dict(DagSerialization.to_dict(in_dag(build)))
     single, mapped = dag.get_task("single"), dag.get_task("mapped")
-    assert [link.name for link in single.operator_extra_links] == [
-        "Spark driver logs (S3)",
-        "Spark UI (EMR Serverless)",
-    ]
+    assert [link.name for link in single.operator_extra_links] == ["S3 Logs", "EMR Serverless Dashboard"]
     assert single.has_on_failure_callback and single.has_on_retry_callback
     assert mapped.has_on_failure_callback and mapped.has_on_retry_callback

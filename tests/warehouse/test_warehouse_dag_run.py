@@ -17,18 +17,18 @@ DAG_FILE = textwrap.dedent(
 
     from airflow.sdk import DAG, task
 
-    from data_platform.lake.operators import AdmitLakeFiles
-    from data_platform.sensors.lake_files import NewLakeFilesSensor
-    from data_platform.warehouse.operators import CheckWarehouseTable, LoadToWarehouse
+    from data_platform.lake.operators import AdmitLakeFilesOperator
+    from data_platform.lake.sensors import NewLakeFilesSensor
+    from data_platform.warehouse.operators import CheckWarehouseTableOperator, LoadToWarehouseOperator
 
     with DAG("warehouse_e2e", schedule=None) as dag:
         wait = NewLakeFilesSensor(task_id="wait", prefix="landing/demo/events/received", pattern="*.parquet",
                                   poke_interval=1, timeout=60)
-        admit = AdmitLakeFiles(task_id="admit", source_uris=wait.output, name_pattern=r"events_\\d+\\.parquet",
+        admit = AdmitLakeFilesOperator(task_id="admit", source_uris=wait.output, name_pattern=r"events_\\d+\\.parquet",
                                required_columns=["event_id", "op"])
-        load = LoadToWarehouse(task_id="load", table="demo.events", source_uris=admit.output["accepted"],
+        load = LoadToWarehouseOperator(task_id="load", table="demo.events", source_uris=admit.output["accepted"],
                                mode="merge", primary_key=["event_id"], delete_column="op", order_by=["seq"])
-        check = CheckWarehouseTable(task_id="check", table="demo.events", rules="demo.events",
+        check = CheckWarehouseTableOperator(task_id="check", table="demo.events", rules="demo.events",
                                     source_row_count="{{ ti.xcom_pull(task_ids='load')['rows_out'] }}")
 
         @task

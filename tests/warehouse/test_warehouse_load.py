@@ -1,4 +1,4 @@
-"""LoadToWarehouse on the local target: the real PostgreSQL, COPY into staging, one transaction."""
+"""LoadToWarehouseOperator on the local target: the real PostgreSQL, COPY into staging, one transaction."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import pyarrow as pa
 import pytest
 
 from data_platform.lake.markers import ProcessedMarkers
-from data_platform.warehouse.operators import LoadToWarehouse
+from data_platform.warehouse.operators import LoadToWarehouseOperator
 from tests.warehouse.conftest import event, event_schema, task_context
 
 EVENTS = "SELECT event_id, user_id, event_type, amount, event_ts, event_date, updated_at FROM demo.events ORDER BY 1"
 
 
-def merge_task(uris, **kwargs) -> LoadToWarehouse:
-    return LoadToWarehouse(
+def merge_task(uris, **kwargs) -> LoadToWarehouseOperator:
+    return LoadToWarehouseOperator(
         task_id="load_events",
         table="demo.events",
         source_uris=uris,
@@ -123,7 +123,7 @@ def test_append_skips_files_it_already_loaded(warehouse):
     day2 = warehouse.parquet("events/day2.parquet", [event(3)], schema=event_schema(with_op=False))
 
     def append(uris):
-        return LoadToWarehouse(
+        return LoadToWarehouseOperator(
             task_id="append", table="demo.events", source_uris=uris, mode="append"
         ).execute(task_context())
 
@@ -139,7 +139,7 @@ def test_append_skips_files_it_already_loaded(warehouse):
 
 def test_replace_swaps_one_partition_and_is_repeatable(warehouse):
     def replace(uri, day):
-        return LoadToWarehouse(
+        return LoadToWarehouseOperator(
             task_id="replace",
             table="demo.events",
             source_uris=[uri],
@@ -173,7 +173,7 @@ def test_procedure_mode_calls_the_stored_procedure_on_the_staged_rows(warehouse)
             event(3, day=2, amount=None),
         ],
     )
-    task = LoadToWarehouse(
+    task = LoadToWarehouseOperator(
         task_id="daily",
         table="demo.events_daily",
         source_uris=[uri],
@@ -219,7 +219,7 @@ def test_files_with_unsupported_types_or_mismatched_columns_are_refused(warehous
 
 def test_snapshot_replaces_the_whole_table_and_is_repeatable(warehouse):
     def snapshot(uri):
-        return LoadToWarehouse(
+        return LoadToWarehouseOperator(
             task_id="snapshot", table="demo.events", source_uris=[uri], mode="snapshot"
         ).execute(task_context())
 
@@ -238,7 +238,7 @@ def test_snapshot_replaces_the_whole_table_and_is_repeatable(warehouse):
 def test_table_mode_and_keys_can_come_from_xcom_and_are_checked_at_run_time(warehouse):
     """A mapped CDC load gets its table, mode and keys from an upstream task."""
     uri = warehouse.parquet("cdc/events/f1.parquet", [event(1), event(2, op="D")])
-    from_xcom = LoadToWarehouse(
+    from_xcom = LoadToWarehouseOperator(
         task_id="load",
         table="{{ params.table }}",
         source_uris=[uri],
@@ -268,7 +268,7 @@ def test_table_mode_and_keys_can_come_from_xcom_and_are_checked_at_run_time(ware
 )
 def test_invalid_load_definitions_fail_when_the_dag_is_parsed(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        LoadToWarehouse(task_id="bad", source_uris=[], **kwargs)
+        LoadToWarehouseOperator(task_id="bad", source_uris=[], **kwargs)
 
 
 def test_load_reports_lake_input_and_table_output_to_openlineage(warehouse):

@@ -1,4 +1,4 @@
-"""CheckWarehouseTable: YAML rules through SQLTableCheckOperator, failing rule + sample rows + alert."""
+"""CheckWarehouseTableOperator: YAML rules through SQLTableCheckOperator, failing rule + sample rows + alert."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from data_platform.alerting.channels import local_alerts_file
 from data_platform.config import ConfigError
-from data_platform.warehouse.operators import CheckWarehouseTable
+from data_platform.warehouse.operators import CheckWarehouseTableOperator
 from tests.warehouse.conftest import task_context
 
 TABLE = "dq_test.items"
@@ -48,8 +48,8 @@ GOOD_RULES = rules(
 )
 
 
-def check(rules_, **kwargs) -> CheckWarehouseTable:
-    return CheckWarehouseTable(task_id="check_items", table=TABLE, rules=rules_, **kwargs)
+def check(rules_, **kwargs) -> CheckWarehouseTableOperator:
+    return CheckWarehouseTableOperator(task_id="check_items", table=TABLE, rules=rules_, **kwargs)
 
 
 def test_all_rules_pass_and_summary_is_returned(items):
@@ -135,14 +135,14 @@ def test_partition_clause_and_rule_where_limit_the_checked_rows(items):
 
 
 def test_the_demo_rules_file_runs_against_a_loaded_demo_table(warehouse):
-    from data_platform.warehouse.operators import LoadToWarehouse
+    from data_platform.warehouse.operators import LoadToWarehouseOperator
     from tests.warehouse.conftest import event
 
     uri = warehouse.parquet("cdc/events/f1.parquet", [event(1), event(2, event_type="purchase")])
-    loaded = LoadToWarehouse(
+    loaded = LoadToWarehouseOperator(
         task_id="load", table="demo.events", source_uris=[uri], primary_key=["event_id"], delete_column="op"
     ).execute(task_context())
-    task = CheckWarehouseTable(
+    task = CheckWarehouseTableOperator(
         task_id="check", table="demo.events", rules="demo.events", source_row_count=str(loaded["rows_in"])
     )
 
@@ -156,7 +156,7 @@ def test_the_demo_rules_file_runs_against_a_loaded_demo_table(warehouse):
     ("bad", "message"),
     [
         (rules({"type": "row_count", "equals": "source"}), "needs source_row_count"),
-        (rules({"type": "uniqueish", "column": "id"}), "unknown rule type"),
+        (rules({"type": "uniqueish", "column": "id"}), "'uniqueish'.*expected tags: 'row_count'"),
         (rules({"type": "not_null", "columns": ["nope"]}), "'nope' is not in the table"),
         (rules({"type": "range", "column": "price"}), "min and/or max"),
         (rules({"type": "accepted_values", "column": "status", "values": ["a\\b"]}), "backslash"),

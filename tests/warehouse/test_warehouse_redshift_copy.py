@@ -16,7 +16,7 @@ from data_platform.lake.markers import ProcessedMarkers
 from data_platform.lake.storage import LakeFile
 from data_platform.warehouse.bulk_copy import build_manifest, redshift_copy_sql
 from data_platform.warehouse.connection import COLUMNS_SQL
-from data_platform.warehouse.operators import LoadToWarehouse
+from data_platform.warehouse.operators import LoadToWarehouseOperator
 from tests.lake.moto_s3 import s3_client
 from tests.warehouse.conftest import event, task_context
 
@@ -129,7 +129,7 @@ def test_aws_merge_writes_the_manifest_to_s3_and_copies_through_redshift(aws_lak
         _put_parquet(aws_lake, "cdc/demo/events/accepted/f1.parquet", [event(1), event(2)]),
         _put_parquet(aws_lake, "cdc/demo/events/accepted/f2.parquet", [event(1, op="D")]),
     ]
-    task = LoadToWarehouse(
+    task = LoadToWarehouseOperator(
         task_id="load_events",
         table="demo.events",
         source_uris=uris,
@@ -180,7 +180,7 @@ def test_aws_merge_writes_the_manifest_to_s3_and_copies_through_redshift(aws_lak
 
 
 def test_aws_load_refuses_files_outside_the_lake(aws_lake, redshift):
-    task = LoadToWarehouse(
+    task = LoadToWarehouseOperator(
         task_id="load", table="demo.events", source_uris=["s3://elsewhere/x.parquet"], mode="append"
     )
     with pytest.raises(ValueError, match="not under"):

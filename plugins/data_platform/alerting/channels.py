@@ -50,6 +50,11 @@ def deliver(
     if channel == "slack":
         from airflow.providers.slack.notifications.slack import SlackNotifier
 
+        if not alerts.slack_conn_id:
+            raise ValueError(
+                f"Alert channel 'slack' needs alerts.slack_conn_id in environment "
+                f"{settings.environment!r} (include/platform/environments.yaml)."
+            )
         notifier: Any = SlackNotifier(
             slack_conn_id=alerts.slack_conn_id, channel=slack_channel, text=f"*{subject}*\n{message}"
         )

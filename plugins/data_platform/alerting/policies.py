@@ -66,7 +66,11 @@ class AlertPolicy:
 
         Airflow 3 replaced SLA misses with deadline alerts; the callback runs on the triggerer.
         """
-        from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
+        from airflow.sdk import (  # type: ignore[attr-defined]  # missing from the SDK's __init__.pyi
+            AsyncCallback,
+            DeadlineAlert,
+            DeadlineReference,
+        )
 
         return DeadlineAlert(
             reference=DeadlineReference.DAGRUN_QUEUED_AT,

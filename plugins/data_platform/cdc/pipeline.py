@@ -1,64 +1,127 @@
-"""What the CDC DAGs need from the table configs and from the merge job's results.
+"""What the CDC DAGs need from the compiled table index and from the merge job's results.
 
-Parse time: :func:`tables_by_cadence` (one cached YAML read, validated by
-``spark_jobs.cdc.table_config``). Run time: :func:`merge_arguments` turns the plan into one
-argument list per Spark job, and :func:`warehouse_load_for` turns one table's merge result into
-the arguments of its warehouse load, or fails that table alone.
+Parse time: :func:`cadences` reads ``cdc/tables.json`` (the index compiled and validated by
+``spark_jobs.cdc.table_index`` when the bundle is built or the local runtime starts) with
+``json`` only: no ``spark_jobs``, YAML or pydantic on the Airflow side, and a cost that does not
+grow with the number of tables.
+
+Run time, with the target's settings (the only way target-dependent values reach the CDC
+tasks): :func:`plan_arguments` copies the cadence's tables from that same index into the run's
+folder in the lake, so the planner pod and every merge job read exactly the configuration the
+DAG was built from; :func:`merge_arguments` turns the plan into one argument list per Spark
+job; :func:`warehouse_load_for` turns one table's merge result into the arguments of its
+warehouse load, or fails that table alone.
 """
 
 from __future__ import annotations
 
+import json
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from data_platform.paths import include_dir
+from data_platform.paths import include_file
 
-if TYPE_CHECKING:
-    from spark_jobs.cdc.table_config import TableConfig
-
-CONFIG_SUBDIR = "cdc/tables"
-# Everything templated resolves on the worker: the same DAG renders local paths or S3 URIs.
-JOB_CONFIG_DIR = "{{ platform.job_include_dir }}/" + CONFIG_SUBDIR
+INDEX_FILE = "cdc/tables.json"
+INDEX_FORMAT = "cdc-table-index/1"
 
 
 @cache
-def tables_by_cadence() -> dict[str, tuple[TableConfig, ...]]:
-    """Validated table configs of include/cdc/tables, grouped by refresh cadence (one DAG each)."""
-    from spark_jobs.cdc.table_config import cadences, load_table_configs
+def table_index() -> dict[str, Any]:
+    """The compiled index (see ``spark_jobs.cdc.table_index`` for its format)."""
+    path = include_file(INDEX_FILE)
+    try:
+        index = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path} does not exist: the CDC table index is compiled from cdc/tables/*.yaml by "
+            "`python -m data_platform.deploy.bundle build` (MWAA) or the local runtime "
+            "(`python -m data_platform.local.runtime ...`); run one of them."
+        ) from None
+    if index.get("format") != INDEX_FORMAT:
+        raise ValueError(f"{path} is not a {INDEX_FORMAT} index; rebuild it (see the CDC README section).")
+    return index
 
-    configs = load_table_configs(include_dir() / CONFIG_SUBDIR)
-    return {cadence: tuple(c for c in configs if c.cadence == cadence) for cadence in cadences(configs)}
+
+def cadences() -> dict[str, str]:
+    """Cadence (one DAG each) -> its cron schedule, e.g. ``{"hourly": "0 * * * *"}``."""
+    return {name: entry["schedule"] for name, entry in sorted(table_index()["cadences"].items())}
 
 
-def schedule_for(cadence: str) -> str:
-    from spark_jobs.cdc.table_config import cadence_to_cron
+def table_config(table_id: str) -> dict[str, Any]:
+    """One table's validated config (defaults merged) from the index."""
+    try:
+        return table_index()["tables"][table_id]
+    except KeyError:
+        raise KeyError(f"CDC table {table_id!r} is not in {INDEX_FILE}") from None
 
-    return cadence_to_cron(cadence)
+
+def _safe_run_id(run_id: str) -> str:
+    # the folder-name rule of spark_jobs.cdc.layout (tests/cdc check both give the same paths)
+    return "".join(ch if ch.isalnum() or ch in "-_.=" else "_" for ch in run_id)
 
 
-def plan_arguments(cadence: str) -> list[str]:
+def _join(*parts: str) -> str:
+    return "/".join([parts[0].rstrip("/"), *(p.strip("/") for p in parts[1:] if p)])
+
+
+def run_configs_uri(lake_root: str, cadence: str, run_id: str) -> str:
+    """Where a run's table configs live: ``<lake>/_state/cdc/_runs/<cadence>/<run_id>/tables.json``."""
+    return _join(lake_root, "_state", "cdc", "_runs", cadence, _safe_run_id(run_id), "tables.json")
+
+
+def result_uri(lake_root: str, database: str, table: str, run_id: str) -> str:
+    """``spark_jobs.cdc.layout.TableLayout.result_uri``: the table's result of ``run_id``."""
+    return _join(lake_root, "_state", "cdc", database, table, "history", f"{_safe_run_id(run_id)}.json")
+
+
+def changes_uri(lake_root: str, database: str, table: str, run_id: str) -> str:
+    """``spark_jobs.cdc.layout.TableLayout.changes_uri``: the net change ``run_id`` wrote."""
+    return _join(lake_root, "cdc", database, table, "changes", f"run={_safe_run_id(run_id)}")
+
+
+def plan_arguments(cadence: str, run_id: str) -> list[str]:
+    """Write the cadence's table configs for this run (rerunning rewrites the same bytes) and
+    return the planner's arguments (``python3.11 -m spark_jobs.cdc.plan ...``)."""
+    from data_platform.lake.storage import write_bytes
+    from data_platform.settings import get_settings
+
+    settings = get_settings()
+    index = table_index()
+    members = index["cadences"][cadence]["tables"]
+    subset = {
+        **index,
+        "cadences": {cadence: index["cadences"][cadence]},
+        "tables": {table_id: index["tables"][table_id] for table_id in members},
+    }
+    configs = run_configs_uri(settings.lake_root, cadence, run_id)
+    write_bytes(configs, json.dumps(subset, sort_keys=True, separators=(",", ":")).encode())
     return [
         "--cadence",
         cadence,
         "--config-dir",
-        JOB_CONFIG_DIR,
+        configs,
         "--landing-root",
-        "{{ platform.landing_root }}",
+        settings.landing_root,
         "--lake-root",
-        "{{ platform.lake_root }}",
+        settings.lake_root,
     ]
 
 
-def merge_arguments(plan: dict[str, Any], run_id: str) -> list[list[str]]:
-    """One ``merge_job`` argument list per planned batch (empty when no table has new files)."""
-    import json
+def _require_run_id(run_id: str | None) -> str:
+    if not run_id:
+        raise ValueError("The CDC tasks need the run_id of their DAG run (the task context's run_id).")
+    return run_id
 
+
+def merge_arguments(plan: dict[str, Any], run_id: str | None) -> list[list[str]]:
+    """One ``merge_job`` argument list per planned batch (empty when no table has new files)."""
+    run_id = _require_run_id(run_id)
     from data_platform.settings import get_settings
 
     settings = get_settings()
     common = [
         "--config-dir",
-        f"{settings.job_include_dir}/{CONFIG_SUBDIR}",
+        run_configs_uri(settings.lake_root, plan["cadence"], run_id),
         "--landing-root",
         settings.landing_root,
         "--lake-root",
@@ -75,7 +138,7 @@ def planned_tables(plan: dict[str, Any]) -> list[str]:
     return [table for batch in plan["batches"] for table in batch["tables"]]
 
 
-def warehouse_load_for(table_id: str, run_id: str) -> dict[str, Any]:
+def warehouse_load_for(table_id: str, run_id: str | None) -> dict[str, Any]:
     """Arguments of ``table_id``'s warehouse load and checks, from its merge result of ``run_id``.
 
     A table whose merge failed (or has no result because its Spark job broke) raises here, so
@@ -83,20 +146,22 @@ def warehouse_load_for(table_id: str, run_id: str) -> dict[str, Any]:
     """
     from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
+    from data_platform.lake.storage import exists, list_files, read_bytes
     from data_platform.settings import get_settings
-    from spark_jobs.cdc.outputs import changes_files, read_result
-    from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, select_tables
 
+    run_id = _require_run_id(run_id)
     settings = get_settings()
-    (config,) = select_tables([c for configs in tables_by_cadence().values() for c in configs], [table_id])
-    if not config.warehouse_table:
+    config = table_config(table_id)
+    columns = table_index()["system_columns"]
+    if not config["warehouse_table"]:
         raise AirflowSkipException(f"{table_id} has no warehouse_table; the lake table is the output.")
-    result = read_result(settings.lake_root, config.database, config.table, run_id)
-    if result is None:
+    location = result_uri(settings.lake_root, config["database"], config["table"], run_id)
+    if not exists(location):
         raise AirflowException(
             f"{table_id}: no merge result for run {run_id}; its Spark job did not finish "
             "(see the merge_batch task log). The table's files stay pending for the next run."
         )
+    result = json.loads(read_bytes(location))
     if result["status"] == "locked":
         raise AirflowException(f"{table_id}: another run holds the table lock; retrying later.")
     if result["status"] == "failed":
@@ -106,19 +171,20 @@ def warehouse_load_for(table_id: str, run_id: str) -> dict[str, Any]:
             f"Quarantined at {result.get('quarantine_uri')}; the lake table and its pending "
             f"files are unchanged: {error.get('files') or result.get('files')}"
         )
-    historical = config.storage_mode == "historical"
+    historical = config["storage_mode"] == "historical"
     if result.get("full_load"):
         mode = "snapshot"  # the run rebuilt the table: its change set is the whole table
     else:
         mode = "append" if historical else "merge"
+    changes = changes_uri(settings.lake_root, config["database"], config["table"], run_id)
     return {
-        "warehouse_table": config.warehouse_table,
-        "dq_rule": config.dq_rule or config.warehouse_table,
+        "warehouse_table": config["warehouse_table"],
+        "dq_rule": config["dq_rule"] or config["warehouse_table"],
         "mode": mode,
-        "source_uris": changes_files(settings.lake_root, config.database, config.table, run_id),
-        "primary_key": list(config.primary_key) if mode == "merge" else [],
-        "delete_column": OP_COLUMN if mode == "merge" else None,
-        "order_by": [SEQ_COLUMN] if mode == "merge" else [],
+        "source_uris": [f.uri for f in list_files(changes, "*.parquet")],
+        "primary_key": list(config["primary_key"]) if mode == "merge" else [],
+        "delete_column": columns["op"] if mode == "merge" else None,
+        "order_by": [columns["seq"]] if mode == "merge" else [],
         "lake_rows": result["rows_after"],
         "changes_read": sum((result.get("changes_read") or {}).values()),
         "changes": {k: result[k] for k in ("inserted", "updated", "deleted")},

@@ -5,10 +5,15 @@
     python -m data_platform.deploy.mwaa backfill --environment NAME --dag-id ID \
         --from-date 2026-01-01 --to-date 2026-01-31 [--reprocess-behavior failed]
 
-``deploy`` mirrors dags/ (and include/ as dags/include/) to ``s3://BUCKET/dags/``, uploads
-plugins.zip, requirements.txt and the startup script, and calls UpdateEnvironment with the new S3
-object versions only when one of those three changed (MWAA restarts on every update).
-Credentials come from the usual boto3 chain (profile, SSO, role).
+``deploy`` uploads the bundle of ``data_platform.deploy.bundle`` (the exact bytes the tests
+parse): it mirrors the dags folder to ``s3://BUCKET/dags/`` (objects gone locally are deleted),
+uploads plugins.zip, requirements.txt and the startup script when their content changed, then
+compares the environment's current object versions (``GetEnvironment``) with the versions that
+hold this bundle and calls ``UpdateEnvironment`` only when they differ. The comparison is with
+the environment, not with "did this run upload something", so a deploy whose update failed
+(e.g. the environment was busy) is finished by the next run. Content is compared through a
+SHA-256 stored as object metadata (``x-amz-meta-sha256``), never the ETag, which is not the MD5
+of the bytes on SSE-KMS buckets. Credentials come from the usual boto3 chain (profile, SSO, role).
 """
 
 from __future__ import annotations
@@ -21,13 +26,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from data_platform.deploy.bundle import dag_files, plugins_zip
+from data_platform.deploy.bundle import Bundle, build_bundle
 from data_platform.paths import REPO_ROOT
 
 DAGS_PREFIX = "dags/"
 PLUGINS_KEY = "plugins.zip"
 REQUIREMENTS_KEY = "requirements.txt"
 STARTUP_KEY = "startup.sh"
+HASH_METADATA = "sha256"
+# the environment fields that name an uploaded object and its version
+_OBJECTS = (
+    ("PluginsS3Path", "PluginsS3ObjectVersion", PLUGINS_KEY),
+    ("RequirementsS3Path", "RequirementsS3ObjectVersion", REQUIREMENTS_KEY),
+    ("StartupScriptS3Path", "StartupScriptS3ObjectVersion", STARTUP_KEY),
+)
+# an UpdateEnvironment call is refused while the environment is in one of these states
+_BUSY = {"CREATING", "UPDATING", "DELETING", "ROLLING_BACK", "CREATING_SNAPSHOT", "PENDING", "MAINTENANCE"}
+
+
+class EnvironmentBusy(RuntimeError):
+    """The environment cannot take an update now; rerun deploy when it is AVAILABLE."""
 
 
 @dataclass
@@ -38,80 +56,92 @@ class DeployResult:
     environment_update: dict[str, Any] | None = None
 
 
-def _md5(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
-def _existing_etags(s3: Any, bucket: str, prefix: str) -> dict[str, str]:
-    etags = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            etags[item["Key"]] = item["ETag"].strip('"')
-    return etags
+def _stored_hash(s3: Any, bucket: str, key: str) -> tuple[str | None, str | None]:
+    """(content hash recorded at upload, version id) of the latest ``key``, (None, None) if absent."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as err:
+        if err.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return None, None
+        raise
+    return head.get("Metadata", {}).get(HASH_METADATA), head.get("VersionId")
 
 
 def _put_if_changed(s3: Any, bucket: str, key: str, body: bytes, result: DeployResult) -> str | None:
-    """Upload ``body`` unless the object already has these bytes; return the new version id."""
-    try:
-        head = s3.head_object(Bucket=bucket, Key=key)
-        if head["ETag"].strip('"') == _md5(body):
-            result.unchanged += 1
-            return None
-    except s3.exceptions.ClientError as err:
-        if err.response["Error"]["Code"] not in ("404", "NoSuchKey"):
-            raise
-    response = s3.put_object(Bucket=bucket, Key=key, Body=body)
+    """Upload ``body`` unless the latest object already holds it; return the version holding it."""
+    digest = sha256(body)
+    stored, version = _stored_hash(s3, bucket, key)
+    if stored == digest:
+        result.unchanged += 1
+        return version
+    response = s3.put_object(Bucket=bucket, Key=key, Body=body, Metadata={HASH_METADATA: digest})
     result.uploaded.append(key)
     return response.get("VersionId")
 
 
-def deploy(s3: Any, mwaa: Any, bucket: str, environment: str, repo_root: Path = REPO_ROOT) -> DeployResult:
-    if s3.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
-        raise RuntimeError(
-            f"Bucket {bucket} has no versioning; MWAA needs it (enable it on the bucket first)."
-        )
-    result = DeployResult()
-    local = {DAGS_PREFIX + key: path.read_bytes() for key, path in dag_files(repo_root).items()}
-    remote = _existing_etags(s3, bucket, DAGS_PREFIX)
+def _remote_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return keys
+
+
+def sync_dags(s3: Any, bucket: str, dags: dict[str, bytes], result: DeployResult) -> None:
+    """Mirror the bundle's dags folder to ``s3://bucket/dags/`` (MWAA syncs it to the workers)."""
+    local = {DAGS_PREFIX + key: body for key, body in dags.items()}
+    remote = _remote_keys(s3, bucket, DAGS_PREFIX)
     for key, body in sorted(local.items()):
-        if remote.get(key) == _md5(body):
-            result.unchanged += 1
-        else:
-            s3.put_object(Bucket=bucket, Key=key, Body=body)
-            result.uploaded.append(key)
+        _put_if_changed(s3, bucket, key, body, result)
     for key in sorted(set(remote) - set(local)):
         s3.delete_object(Bucket=bucket, Key=key)
         result.deleted.append(key)
 
-    versions = {
-        "PluginsS3ObjectVersion": _put_if_changed(
-            s3, bucket, PLUGINS_KEY, plugins_zip(repo_root / "plugins"), result
-        ),
-        "RequirementsS3ObjectVersion": _put_if_changed(
-            s3, bucket, REQUIREMENTS_KEY, (repo_root / "requirements.txt").read_bytes(), result
-        ),
-        "StartupScriptS3ObjectVersion": _put_if_changed(
-            s3, bucket, STARTUP_KEY, (repo_root / "include/mwaa/startup.sh").read_bytes(), result
-        ),
+
+def deploy(
+    s3: Any,
+    mwaa: Any,
+    bucket: str,
+    environment: str,
+    bundle: Bundle | None = None,
+    repo_root: Path = REPO_ROOT,
+) -> DeployResult:
+    """Upload ``bundle`` (default: the checkout's) and bring ``environment`` to it; see the module doc.
+
+    Raises RuntimeError for a bucket without versioning and :class:`EnvironmentBusy` when the
+    environment needs an update but is busy (nothing is lost: the next run finishes the update).
+    """
+    if s3.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
+        raise RuntimeError(
+            f"Bucket {bucket} has no versioning; MWAA needs it (enable it on the bucket first)."
+        )
+    bundle = bundle or build_bundle(repo_root)
+    result = DeployResult()
+    sync_dags(s3, bucket, bundle.dags, result)
+    bodies = {
+        PLUGINS_KEY: bundle.plugins_zip,
+        REQUIREMENTS_KEY: bundle.requirements,
+        STARTUP_KEY: bundle.startup_script,
     }
-    changed = {name: version for name, version in versions.items() if version}
-    if changed:
-        update = {
-            "Name": environment,
-            "DagS3Path": DAGS_PREFIX.rstrip("/"),
-            "PluginsS3Path": PLUGINS_KEY,
-            "RequirementsS3Path": REQUIREMENTS_KEY,
-            "StartupScriptS3Path": STARTUP_KEY,
-        }
-        for name in versions:  # every path needs its current version, changed or not
-            update[name] = (
-                versions[name]
-                or s3.head_object(Bucket=bucket, Key=update[name.replace("ObjectVersion", "Path")])[
-                    "VersionId"
-                ]
-            )
-        mwaa.update_environment(**update)
-        result.environment_update = update
+    wanted: dict[str, Any] = {"DagS3Path": DAGS_PREFIX.rstrip("/")}
+    for path_field, version_field, key in _OBJECTS:
+        wanted[path_field] = key
+        wanted[version_field] = _put_if_changed(s3, bucket, key, bodies[key], result)
+    current = mwaa.get_environment(Name=environment)["Environment"]
+    if all(current.get(name) == value for name, value in wanted.items()):
+        return result
+    status = current.get("Status")
+    if status in _BUSY:
+        raise EnvironmentBusy(
+            f"MWAA environment {environment} is {status}; the new objects are uploaded, rerun deploy "
+            "when it is AVAILABLE to point the environment at them."
+        )
+    update = {"Name": environment, **wanted}
+    mwaa.update_environment(**update)
+    result.environment_update = update
     return result
 
 
@@ -175,7 +205,11 @@ def main(argv: list[str]) -> int:
     if args.command == "deploy":
         if not args.bucket:
             parser.error("deploy needs --bucket")
-        result = deploy(boto3.client("s3", region_name=args.region), mwaa, args.bucket, args.environment)
+        try:
+            result = deploy(boto3.client("s3", region_name=args.region), mwaa, args.bucket, args.environment)
+        except EnvironmentBusy as busy:
+            print(busy, file=sys.stderr)
+            return 75  # EX_TEMPFAIL: try again later
         print(json.dumps(result.__dict__, indent=2, default=str))
     elif args.command == "trigger":
         print(

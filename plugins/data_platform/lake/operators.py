@@ -10,14 +10,14 @@ from airflow.sdk import BaseOperator
 from data_platform.alerting import ALERT_POLICY_STANDARD, AlertEvent, AlertPolicy
 
 
-class AdmitLakeFiles(BaseOperator):
+class AdmitLakeFilesOperator(BaseOperator):
     """Check new files and move each to ``accepted/`` or ``rejected/`` (see ``lake.admission``).
 
     Rejected files are reported through ``alert_policy`` (event ``rejected_input``) with their
     reasons. Returns ``{"accepted": [uri...], "rejected": [{"uri", "reason"}...], "files_in",
     "files_accepted", "files_rejected"}``; feed ``.output["accepted"]`` to the loader::
 
-        admit = AdmitLakeFiles(task_id="admit", source_uris=wait.output,
+        admit = AdmitLakeFilesOperator(task_id="admit", source_uris=wait.output,
                                name_pattern=r"events_\\d{8}\\.parquet", required_columns=["event_id"])
     """
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from data_platform.paths import local_dir
+from data_platform.paths import include_file, local_dir
 
 if TYPE_CHECKING:
     from data_platform.settings import PlatformSettings
@@ -23,7 +23,7 @@ def _expected_root() -> str:
 
 def land_batches(settings: PlatformSettings, run_index: int) -> None:
     """Write the DMS batches of demo run ``run_index`` to the landing area."""
-    from spark_jobs.cdc.sample_data import write_sample_data
+    from data_platform.local.dms_simulator import write_sample_data
 
     for batch in BATCHES_PER_RUN[run_index]:
         write_sample_data(settings.landing_root, seed=SEED, only_batch=batch, expected_out=_expected_root())
@@ -58,13 +58,14 @@ def verify(settings: PlatformSettings) -> str:
     import pyarrow.parquet as pq
     from airflow.sdk import BaseHook
 
-    from data_platform.cdc.pipeline import tables_by_cadence
+    from data_platform.cdc.pipeline import INDEX_FILE
     from spark_jobs.cdc.outputs import read_current
+    from spark_jobs.cdc.table_config import load_table_configs
     from spark_jobs.common.lake import list_files
 
     hook = BaseHook.get_connection(settings.warehouse_conn_id).get_hook()
     checked = []
-    for config in (c for configs in tables_by_cadence().values() for c in configs):
+    for config in load_table_configs(str(include_file(INDEX_FILE))):
         states = sorted(
             (
                 f.uri

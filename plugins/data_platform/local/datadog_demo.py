@@ -89,7 +89,7 @@ def compare_with_files(events: list[dict[str, Any]], log_uri: str) -> dict[str, 
             lines = _file_lines(Path(log_file.uri.removeprefix("file://")))
             file_events = by_file.pop((run.application_id, run.job_run_id, log_file.relative_path), [])
             split: dict[int, list[dict[str, Any]]] = defaultdict(list)
-            whole = []
+            whole: list[dict[str, Any]] = []
             for event in file_events:
                 (split[event["emr"]["line"]] if "split" in event else whole).append(event)
             whole += [_joined(parts) for parts in split.values()]

@@ -132,8 +132,9 @@ def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
     dag_id = entry["dag_id"]
     logs = local_dir() / "demo" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    outcome = DagOutcome(dag_id=dag_id, log_file=logs / f"{dag_id}.log")
-    outcome.log_file.write_text("")
+    log_file = logs / f"{dag_id}.log"
+    log_file.write_text("")
+    outcome = DagOutcome(dag_id=dag_id, log_file=log_file)
     expand = {"lake_root": settings.lake_root, "local_dir": str(local_dir())}
     outcome.outputs = [o.format(**expand) for o in entry.get("outputs", [])]
     started = time.monotonic()
@@ -144,7 +145,7 @@ def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
         if entry.get("before_each_run"):
             _call(entry["before_each_run"], settings, index)
         print(f"  run {dag_id} for {logical_date}", flush=True)
-        code = run_dag(dag_id, logical_date, env, outcome.log_file)
+        code = run_dag(dag_id, logical_date, env, log_file)
         outcome.runs += 1
         _collect(outcome, entry, env)
         if code != 0 or outcome.state != "success":
@@ -186,10 +187,10 @@ def print_summary(outcomes: list[DagOutcome]) -> None:
 
 def main(argv: list[str]) -> int:
     only = set(argv)
-    registry: list[dict[str, Any]] = load_yaml(REGISTRY)
     print("Preparing the local runtime (embedded PostgreSQL, Airflow metadata DB)...", flush=True)
     env = init(local_environment(), serialize_dags=False)
-    os.environ.update(env)  # prepare / verify steps run here with the same settings
+    os.environ.update(env)  # prepare / verify steps run here with the same settings (include path)
+    registry: list[dict[str, Any]] = load_yaml(REGISTRY)
     outcomes = []
     for entry in registry:
         if only and entry["dag_id"] not in only:

@@ -3,7 +3,11 @@
 ``local_environment()`` is the single place that decides how a local Airflow process is
 configured: Airflow home inside the checkout (``.local/airflow``), LocalExecutor, the metadata
 DB and the warehouse on PostgreSQL (embedded unless already configured, as in docker compose),
-OpenLineage events to a file, and ``PIPELINE_TARGET=local``.
+OpenLineage events to a file, and ``PIPELINE_TARGET=local``. Paths are explicit, as on MWAA:
+``plugins/`` and the checkout root (for ``spark_jobs`` in local Spark and pod runs) on
+``PYTHONPATH``, and the include folders in ``PLATFORM_INCLUDE_PATH``: the compiled CDC index,
+``include/`` (the product) and the demo overlay ``include/demo/`` (unless the caller set the
+path, as the tests do with their fixture folders).
 
     python -m data_platform.local.runtime init             # start PostgreSQL, migrate the DB
     python -m data_platform.local.runtime airflow dags list
@@ -21,7 +25,7 @@ import sys
 from pathlib import Path
 
 from data_platform.local.postgres import AIRFLOW_DB, WAREHOUSE_DB, ensure_local_postgres
-from data_platform.paths import PLUGINS_DIR, REPO_ROOT, local_dir
+from data_platform.paths import INCLUDE_PATH_ENV_VAR, PLUGINS_DIR, REPO_ROOT, local_dir
 
 METADATA_CONN_VAR = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 WAREHOUSE_CONN_VAR = "AIRFLOW_CONN_WAREHOUSE"
@@ -35,6 +39,28 @@ def lineage_events_file() -> Path:
     return local_dir() / "lineage" / "openlineage-events.jsonl"
 
 
+def default_include_path() -> list[Path]:
+    """The product configuration plus the demo's overlay."""
+    return [REPO_ROOT / "include", REPO_ROOT / "include" / "demo"]
+
+
+def compile_cdc_index(include_path: list[Path], out_dir: Path) -> Path:
+    """Validate the CDC table configs of every include folder into ``out_dir/cdc/tables.json``
+    (the index the CDC DAGs read, as the MWAA bundle carries it); exits naming the bad field."""
+    from spark_jobs.cdc.table_config import TableConfigError
+    from spark_jobs.cdc.table_index import compile_folders, index_bytes
+
+    target = out_dir / "cdc" / "tables.json"
+    try:
+        data = index_bytes(compile_folders([folder / "cdc" / "tables" for folder in include_path]))
+    except TableConfigError as err:
+        raise SystemExit(f"CDC table configs are invalid:\n{err}") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_bytes() != data:
+        target.write_bytes(data)
+    return target
+
+
 def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment variables for a local Airflow process (starts embedded PostgreSQL if needed)."""
     env = dict(os.environ if base is None else base)
@@ -43,6 +69,10 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         env.setdefault(METADATA_CONN_VAR, server.sqlalchemy_uri(AIRFLOW_DB))
         env.setdefault(WAREHOUSE_CONN_VAR, server.airflow_connection_json(WAREHOUSE_DB))
     lineage_events_file().parent.mkdir(parents=True, exist_ok=True)
+    compiled = Path(env.get("PLATFORM_LOCAL_DIR") or local_dir()).resolve() / "compiled"
+    configured = [Path(p) for p in env.get(INCLUDE_PATH_ENV_VAR, "").split(os.pathsep) if p]
+    include_path = [p for p in configured if p != compiled] or default_include_path()
+    compile_cdc_index(include_path, compiled)
     python_path = [str(PLUGINS_DIR), str(REPO_ROOT), env.get("PYTHONPATH", "")]
     env.update(
         {
@@ -59,6 +89,7 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
                 {"type": "file", "log_file_path": str(lineage_events_file()), "append": True}
             ),
             "PIPELINE_TARGET": "local",
+            INCLUDE_PATH_ENV_VAR: os.pathsep.join(str(p) for p in [compiled, *include_path]),
             "PYTHONPATH": os.pathsep.join(p for p in python_path if p),
             # Airflow's standalone and spark-submit start sibling executables of this interpreter
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),

@@ -1,6 +1,6 @@
 """Pod tasks: a KubernetesPodOperator wrapper driven by profiles and image files.
 
-``PodTask`` subclasses the cncf-kubernetes provider's ``KubernetesPodOperator``. A task names a
+``PlatformPodOperator`` subclasses the cncf-kubernetes provider's ``KubernetesPodOperator``. A task names a
 profile (``include/pod/profiles/<name>.yaml``: namespace, service account, cluster connection,
 placement, resources, timeouts, clean-up, labels, deferrable) and a logical image
 (``include/pod/images.yaml``); both are read and validated when the task runs. On the ``local``
@@ -11,7 +11,7 @@ the MWAA choice: its kubeconfig authenticates to EKS with ``aws eks get-token``,
 fresh from the worker's role and deferrable pods work), ``kubeconfig`` (a kubeconfig file) or
 ``in_cluster`` (Airflow running inside the cluster).
 
-``PodTask`` is imported lazily so that ``python -m data_platform.pod.images`` and the profile
+``PlatformPodOperator`` is imported lazily so that ``python -m data_platform.pod.images`` and the profile
 helpers do not load the Kubernetes provider.
 """
 
@@ -20,14 +20,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from data_platform.pod.operator import PodTask
+    from data_platform.pod.operators import PlatformPodOperator
 
-__all__ = ["PodTask"]
+__all__ = ["PlatformPodOperator"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "PodTask":
-        from data_platform.pod.operator import PodTask
+    if name == "PlatformPodOperator":
+        from data_platform.pod.operators import PlatformPodOperator
 
-        return PodTask
+        return PlatformPodOperator
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

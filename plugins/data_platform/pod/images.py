@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from data_platform.config import ConfigError, load_yaml
 
@@ -44,6 +44,11 @@ class ImageSpec(BaseModel):
     digest: str | None = None
     built: date
     description: str = ""
+    dockerfile: str | None = Field(
+        None,
+        description="Dockerfile (repository path) the image is built from; pod commands are checked against it",
+    )
+    target: str | None = Field(None, description="build stage of ``dockerfile`` (docker build --target)")
 
     @field_validator("repository")
     @classmethod

@@ -1,6 +1,6 @@
 """Naming rules for pod tasks: task ids, pod names and the labels every pod carries.
 
-Pure string functions (no I/O), so :class:`~data_platform.pod.operator.PodTask` can enforce the
+Pure string functions (no I/O), so :class:`~data_platform.pod.operators.PlatformPodOperator` can enforce the
 task-id and label rules in its constructor and a DAG breaking them fails its integrity test
 before it is deployed.
 """

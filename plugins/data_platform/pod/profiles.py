@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from data_platform.config import ConfigError, load_yaml_dir
-from data_platform.paths import include_dir
+from data_platform.paths import include_file
 from data_platform.pod.naming import DNS1123_LABEL, LABEL_VALUE
 from data_platform.pod.resources import check_resources
 
@@ -89,7 +89,7 @@ class ClusterConnection(BaseModel):
             }
         config_file = Path(self.config_file or "")
         if not config_file.is_absolute():
-            config_file = include_dir() / config_file
+            config_file = include_file(config_file.as_posix())
         return {
             "kubernetes_conn_id": None,
             "in_cluster": False,

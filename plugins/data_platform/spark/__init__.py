@@ -1,8 +1,8 @@
 """Spark jobs on EMR Serverless (aws) and spark-submit (local): operator, artifacts, conf.
 
-DAGs use :class:`SparkJob`; CI uses ``python -m data_platform.spark.artifacts build|deploy``.
+DAGs use :class:`SparkJobOperator`; CI uses ``python -m data_platform.spark.artifacts build|deploy``.
 """
 
-from data_platform.spark.operator import SparkJob
+from data_platform.spark.operators import SparkJobOperator
 
-__all__ = ["SparkJob"]
+__all__ = ["SparkJobOperator"]

@@ -2,41 +2,50 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from data_platform.config import ConfigError, load_yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from data_platform.config import ConfigError, load_yaml, validate_config
 from data_platform.settings import PlatformSettings, Target
 
 ENVIRONMENTS_FILE = "spark/environments.yaml"
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+RoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")]
 
 
-@dataclass(frozen=True)
-class EmrServerlessConfig:
-    """The EMR Serverless application a job runs on, and how the operator talks to it."""
+class _Block(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    application_id: str
-    execution_role_arn: str
-    log_uri: str
-    assume_role_arn: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-    reattach_lookback_hours: int = 72
+
+class EmrServerlessConfig(_Block):
+    """The EMR Serverless application a job runs on, and how the operator talks to it.
+
+    ``aws_conn_id``: the AWS connection of the EMR Serverless and S3 calls (an application in
+    another account: a connection with a ``role_arn`` extra); None = the platform's connection.
+    """
+
+    application_id: str = Field(min_length=1)
+    execution_role_arn: RoleArn
+    log_uri: str = Field(pattern=r"^s3://")
+    aws_conn_id: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    reattach_lookback_hours: int = Field(default=72, gt=0)
     dashboard_links: bool = False
     openlineage_parent_job_info: bool = True
 
+    @field_validator("log_uri")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
 
-@dataclass(frozen=True)
-class LocalSparkConfig:
+
+class LocalSparkConfig(_Block):
     master: str = "local[2]"
 
 
-@dataclass(frozen=True)
-class SparkEnvironment:
+class SparkEnvironment(_Block):
     name: str
-    conf: Mapping[str, Any]
+    conf: dict[str, Any] = Field(default_factory=dict)
     emr: EmrServerlessConfig | None = None
     local: LocalSparkConfig | None = None
 
@@ -49,30 +58,11 @@ class SparkEnvironment:
         return self.emr
 
 
-def _emr_config(name: str, block: Mapping[str, Any]) -> EmrServerlessConfig:
-    where = f"'emr:' of environment {name!r} in include/{ENVIRONMENTS_FILE}"
-    missing = [k for k in ("application_id", "execution_role_arn", "log_uri") if not block.get(k)]
-    if missing:
-        raise ConfigError(f"{where} is missing {missing}.")
-    for key in ("execution_role_arn", "assume_role_arn"):
-        if block.get(key) and not _ROLE_ARN.match(str(block[key])):
-            raise ConfigError(f"{where}: {key} {block[key]!r} is not an IAM role ARN.")
-    if not str(block["log_uri"]).startswith("s3://"):
-        raise ConfigError(f"{where}: log_uri must be an s3:// URI, got {block['log_uri']!r}.")
-    return EmrServerlessConfig(
-        application_id=str(block["application_id"]),
-        execution_role_arn=str(block["execution_role_arn"]),
-        log_uri=str(block["log_uri"]).rstrip("/"),
-        assume_role_arn=block.get("assume_role_arn") or None,
-        tags={str(k): str(v) for k, v in (block.get("tags") or {}).items()},
-        reattach_lookback_hours=int(block.get("reattach_lookback_hours", 72)),
-        dashboard_links=bool(block.get("dashboard_links", False)),
-        openlineage_parent_job_info=bool(block.get("openlineage_parent_job_info", True)),
-    )
-
-
 def load_spark_environment(settings: PlatformSettings) -> SparkEnvironment:
-    """The Spark settings of ``settings.environment`` (call at task run time)."""
+    """The Spark settings of ``settings.environment`` (call at task run time).
+
+    :raises ConfigError: the environment is not defined or its block is invalid.
+    """
     environments = load_yaml(ENVIRONMENTS_FILE) or {}
     name = settings.environment
     if name not in environments:
@@ -80,8 +70,11 @@ def load_spark_environment(settings: PlatformSettings) -> SparkEnvironment:
             f"Environment {name!r} is not defined in include/{ENVIRONMENTS_FILE} "
             f"(defined: {sorted(environments)})."
         )
-    block = environments[name] or {}
-    if settings.target is Target.AWS:
-        return SparkEnvironment(name, block.get("conf") or {}, emr=_emr_config(name, block.get("emr") or {}))
-    local = block.get("local") or {}
-    return SparkEnvironment(name, block.get("conf") or {}, local=LocalSparkConfig(**local))
+    block = dict(environments[name] or {})
+    # Only the current target's block is read (an aws environment needs no local block, and back).
+    block.pop("local" if settings.target is Target.AWS else "emr", None)
+    if settings.target is Target.LOCAL:
+        block.setdefault("local", {})
+    return validate_config(
+        SparkEnvironment, {**block, "name": name}, f"Environment {name!r} in include/{ENVIRONMENTS_FILE}"
+    )

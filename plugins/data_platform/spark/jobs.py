@@ -8,12 +8,13 @@ repository root) whose modules listed in ``entry_points`` can be run as the job'
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from data_platform.config import ConfigError, load_yaml
-from data_platform.paths import REPO_ROOT, include_dir
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from data_platform.config import ConfigError, load_yaml, validate_config
+from data_platform.paths import REPO_ROOT, include_file
 from data_platform.spark.versions import Version
 
 JOBS_FILE = "spark/jobs.yaml"
@@ -34,14 +35,38 @@ def normalize_entry_point(entry_point: str) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class JobSpec:
-    name: str
-    version: Version
-    package: str
-    entry_points: tuple[str, ...]
+def _version(value: Any) -> Version:
+    return value if isinstance(value, Version) else Version.parse(value)
+
+
+class JobSpec(BaseModel):
+    """One job of ``include/spark/jobs.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    name: str = Field(pattern=_JOB_NAME.pattern)
+    version: Annotated[Version, BeforeValidator(_version)]
+    package: str = Field(min_length=1)
+    entry_points: tuple[str, ...] = Field(min_length=1)
     profiles: tuple[str, ...] = ()
     requirements: str | None = None
+
+    @field_validator("package")
+    @classmethod
+    def _package(cls, value: str) -> str:
+        return value.strip("/")
+
+    @field_validator("entry_points", mode="before")
+    @classmethod
+    def _entry_points(cls, value: Any) -> tuple[str, ...]:
+        return tuple(normalize_entry_point(str(e)) for e in value or ())
+
+    @model_validator(mode="after")
+    def _entry_points_in_package(self) -> JobSpec:
+        outside = [e for e in self.entry_points if not e.startswith(self.package_name + ".")]
+        if outside:
+            raise ValueError(f"entry points {outside} are not modules of package {self.package_name!r}")
+        return self
 
     @property
     def package_name(self) -> str:
@@ -59,7 +84,7 @@ class JobSpec:
 
     @property
     def requirements_file(self) -> Path | None:
-        return include_dir() / "spark" / self.requirements if self.requirements else None
+        return include_file(f"spark/{self.requirements}") if self.requirements else None
 
     def entry_module(self, entry_point: str | None) -> str:
         """The module to run: the given entry point (validated) or the job's first one."""
@@ -75,40 +100,16 @@ class JobSpec:
         return module
 
 
-def _job_from_block(name: str, block: Any) -> JobSpec:
-    where = f"job {name!r} in include/{JOBS_FILE}"
-    if not _JOB_NAME.match(name):
-        raise ConfigError(f"{where}: names are lower-case letters, digits, '_' and '-'.")
-    if not isinstance(block, dict):
-        raise ConfigError(f"{where} must be a mapping with version, package and entry_points.")
-    missing = [key for key in ("version", "package", "entry_points") if not block.get(key)]
-    if missing:
-        raise ConfigError(f"{where} is missing {missing}.")
-    try:
-        version = Version.parse(block["version"])
-    except ValueError as err:
-        raise ConfigError(f"{where}: {err}") from None
-    package = str(block["package"]).strip("/")
-    entry_points = tuple(normalize_entry_point(str(e)) for e in block["entry_points"])
-    package_name = Path(package).name
-    outside = [e for e in entry_points if not e.startswith(package_name + ".")]
-    if outside:
-        raise ConfigError(f"{where}: entry points {outside} are not modules of package {package_name!r}.")
-    return JobSpec(
-        name=name,
-        version=version,
-        package=package,
-        entry_points=entry_points,
-        profiles=tuple(block.get("profiles") or ()),
-        requirements=block.get("requirements"),
-    )
-
-
 def load_jobs() -> dict[str, JobSpec]:
     raw = load_yaml(JOBS_FILE) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"include/{JOBS_FILE} must map job names to their settings.")
-    return {name: _job_from_block(name, block) for name, block in raw.items()}
+    return {
+        name: validate_config(
+            JobSpec, {**(block or {}), "name": name}, f"job {name!r} in include/{JOBS_FILE}"
+        )
+        for name, block in raw.items()
+    }
 
 
 def get_job(name: str) -> JobSpec:

@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
-import subprocess
-import threading
 import uuid
-from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from data_platform.paths import local_dir
 
@@ -46,7 +42,7 @@ class LocalRunLogs:
         self._files: dict[str, IO[str]] = {}
 
     def record(self) -> dict[str, str]:
-        """What SparkJob's XCom record says about the run's logs (as on EMR Serverless)."""
+        """What SparkJobOperator's XCom record says about the run's logs (as on EMR Serverless)."""
         return {
             "application_id": LOCAL_APPLICATION_ID,
             "job_run_id": self.job_run_id,
@@ -58,6 +54,7 @@ class LocalRunLogs:
         (self.folder / "job_run.json").write_text(json.dumps(metadata, indent=2, sort_keys=True))
 
     def start(self) -> None:
+        """Create the run's folder, ``job_run.json`` (RUNNING) and the open gzip files."""
         driver = self.folder / "SPARK_DRIVER"
         driver.mkdir(parents=True, exist_ok=True)
         self._write_metadata("RUNNING")
@@ -65,33 +62,14 @@ class LocalRunLogs:
             self._files[stream] = gzip.open(driver / f"{stream}.gz", "wt", encoding="utf-8")
 
     def write(self, stream: str, line: str) -> None:
-        """One line of ``stream`` (each stream is written by one thread)."""
+        """One line of ``stream`` (``stdout``/``stderr``; each stream is written by one thread):
+        the ``on_output`` hook of :class:`data_platform.process.LocalProcess`."""
         self._files[stream].write(line + "\n")
 
     def finish(self, exit_code: int | None) -> None:
+        """Close the gzip files; ``job_run.json`` says SUCCESS (exit code 0) or FAILED."""
         for handle in self._files.values():
             handle.close()
         self._files.clear()
         self._write_metadata("SUCCESS" if exit_code == 0 else "FAILED")
 
-
-def stream_output(
-    process: subprocess.Popen[str], log: logging.Logger, tail: deque[str], run_logs: LocalRunLogs | None
-) -> list[threading.Thread]:
-    """Start one thread per output stream: each line to the task log, the tail and ``run_logs``."""
-
-    def pump(stream: str, pipe: Any) -> None:
-        for line in pipe:
-            line = line.rstrip("\n")
-            tail.append(line)
-            log.info("[spark-submit] %s", line)
-            if run_logs is not None:
-                run_logs.write(stream, line)
-
-    threads = [
-        threading.Thread(target=pump, args=(name, pipe), daemon=True, name=f"spark-submit-{name}")
-        for name, pipe in (("stdout", process.stdout), ("stderr", process.stderr))
-    ]
-    for thread in threads:
-        thread.start()
-    return threads

@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from airflow.providers.amazon.aws.links.emr import get_serverless_log_uri
+
 STREAMS = ("stdout", "stderr")
-
-
-def job_log_prefix(log_uri: str, application_id: str, job_run_id: str) -> str:
-    return f"{log_uri.rstrip('/')}/applications/{application_id}/jobs/{job_run_id}"
 
 
 def driver_log_prefixes(log_uri: str, job_run: Mapping[str, Any]) -> list[str]:
     """Where the driver logs of ``job_run`` may be, most specific first."""
-    base = job_log_prefix(log_uri, job_run["applicationId"], job_run["jobRunId"])
+    base = get_serverless_log_uri(
+        s3_log_uri=log_uri.rstrip("/"),
+        application_id=job_run["applicationId"],
+        job_run_id=job_run["jobRunId"],
+    )
     attempt = job_run.get("attempt")
     prefixes = [f"{base}/attempts/{attempt}/SPARK_DRIVER"] if attempt else []
     return [*prefixes, f"{base}/SPARK_DRIVER"]

@@ -60,4 +60,6 @@ def table_dataset_identity(hook: DbApiHook, table: TableName) -> tuple[str, str]
     ``redshift://cluster.region:port`` and ``database.schema.table`` (the hook supplies the naming)."""
     connection = hook.get_connection(getattr(hook, hook.conn_name_attr))
     info = hook.get_openlineage_database_info(connection)
+    if info is None:
+        raise LookupError(f"{type(hook).__name__} gives no OpenLineage naming for its connection.")
     return f"{info.scheme}://{info.authority}", f"{info.database}.{table}"

@@ -69,7 +69,7 @@ class LoadSpec:
 
 @dataclass
 class LoadResult:
-    """Metrics of one load (pushed to XCom by ``LoadToWarehouse``).
+    """Metrics of one load (pushed to XCom by ``LoadToWarehouseOperator``).
 
     ``rows_in``: rows staged from the files; ``rows_out``: rows written to the target
     (inserted + updated; for ``procedure`` the net change of the target's row count).

@@ -3,9 +3,9 @@
 Both resolve the warehouse at run time (``get_settings().warehouse_conn_id``: the ``warehouse``
 PostgreSQL connection locally, ``redshift_default`` on aws)::
 
-    load = LoadToWarehouse(task_id="load_events", table="demo.events", source_uris=admit.output["accepted"],
+    load = LoadToWarehouseOperator(task_id="load_events", table="demo.events", source_uris=admit.output["accepted"],
                            mode="merge", primary_key=["event_id"], delete_column="op", order_by=["seq"])
-    check = CheckWarehouseTable(task_id="check_events", table="demo.events", rules="demo.events",
+    check = CheckWarehouseTableOperator(task_id="check_events", table="demo.events", rules="demo.events",
                                 source_row_count="{{ ti.xcom_pull('load_events')['rows_in'] }}")
 """
 
@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import closing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
 from airflow.sdk import BaseOperator
 
 from data_platform.alerting import ALERT_POLICY_STANDARD, AlertEvent, AlertPolicy
+
+if TYPE_CHECKING:
+    from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
 
 
 def _safe_name(text: str) -> str:
@@ -30,7 +32,7 @@ def _resolved_later(value: Any) -> bool:
     return (isinstance(value, str) and "{{" in value) or hasattr(value, "resolve")
 
 
-class LoadToWarehouse(BaseOperator):
+class LoadToWarehouseOperator(BaseOperator):
     """Load Parquet lake files into ``table`` through a staging table, in one transaction.
 
     ``mode``: ``merge`` (by ``primary_key``; rows whose ``delete_column`` equals ``delete_value``
@@ -180,21 +182,22 @@ class LoadToWarehouse(BaseOperator):
         return OperatorLineage(inputs=folder_datasets(self._lineage_inputs), outputs=outputs)
 
 
-class CheckWarehouseTable(SQLTableCheckOperator):
+class CheckWarehouseTableOperator(BaseOperator):
     """Run the data-quality rules of a table (``include/warehouse/quality/<rules>.yaml`` or a dict).
 
-    A thin layer over the common-sql ``SQLTableCheckOperator``: the rules compile to its
-    ``checks`` (one boolean aggregate each, one query for all). When a rule fails, the task fails
-    with the rule, its SQL and up to ``sample_size`` offending rows, and ``alert_policy`` is
-    told (event ``check_failed``). ``source_row_count`` (templated, e.g. from the load's XCom)
-    feeds ``row_count`` rules; ``partition_clause`` limits every rule to a slice (e.g. a day).
+    The rules compile, at run time (they need the table's column types and the templated source
+    count), to the ``checks`` of a common-sql ``SQLTableCheckOperator`` (one boolean aggregate
+    each, one query for all), which this task runs. When a rule fails, the task fails with the
+    rule, its SQL and up to ``sample_size`` offending rows, and ``alert_policy`` is told (event
+    ``check_failed``). ``source_row_count`` (templated, e.g. from the load's XCom) feeds
+    ``row_count`` rules; ``partition_clause`` limits every rule to a slice (e.g. a day).
 
     Returns ``{"table", "rules", "checks_total", "checks_passed", "checks_failed", "rows_in",
     "rows_out"}`` (``rows_in`` = the source count given, ``rows_out`` = rows in the checked
     slice); on failure the same dict is pushed under the XCom key ``check_summary``.
     """
 
-    template_fields: Sequence[str] = (*SQLTableCheckOperator.template_fields, "rules", "source_row_count")
+    template_fields: Sequence[str] = ("table", "partition_clause", "rules", "source_row_count")
 
     def __init__(
         self,
@@ -207,14 +210,15 @@ class CheckWarehouseTable(SQLTableCheckOperator):
         alert_policy: AlertPolicy = ALERT_POLICY_STANDARD,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("retry_on_failure", False)  # bad data does not get better by retrying
         kwargs.setdefault("multiple_outputs", True)
-        super().__init__(table=table, checks={}, partition_clause=partition_clause, **kwargs)
+        super().__init__(**kwargs)
+        self.table = table
+        self.partition_clause = partition_clause
         self.rules = rules if rules is not None else table
         self.source_row_count = source_row_count
         self.sample_size = sample_size
         self.alert_policy = alert_policy
-        self._lineage_table: tuple[str, str] | None = None
+        self._check: SQLTableCheckOperator | None = None
 
     def _source_count(self) -> int | None:
         value = self.source_row_count
@@ -226,16 +230,17 @@ class CheckWarehouseTable(SQLTableCheckOperator):
             raise ValueError(f"source_row_count must be a whole number, got {value!r}.") from None
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
         from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
         from data_platform.settings import get_settings
-        from data_platform.warehouse.connection import table_columns, table_dataset_identity
+        from data_platform.warehouse.connection import table_columns, warehouse_hook
         from data_platform.warehouse.quality import compile_checks, load_rules
         from data_platform.warehouse.tables import TableName
 
-        self.conn_id = get_settings().warehouse_conn_id
+        conn_id = get_settings().warehouse_conn_id
         table = TableName.parse(self.table)
-        hook = self.get_db_hook()
+        hook = warehouse_hook(conn_id)
         origin, rules = load_rules(self.rules)
         with closing(hook.get_conn()) as connection, closing(connection.cursor()) as cursor:
             column_types = dict(table_columns(cursor, table))
@@ -249,23 +254,23 @@ class CheckWarehouseTable(SQLTableCheckOperator):
             partition_clause=self.partition_clause,
             sample_size=self.sample_size,
         )
-        self.table = str(table)
-        self.checks = {
-            c.name: {"check_statement": c.statement, **({"partition_clause": c.where} if c.where else {})}
-            for c in checks
-        }
-        self.sql = f"SELECT check_name, check_result FROM ({self._generate_sql_query()}) AS check_table"
-        try:
-            self._lineage_table = table_dataset_identity(hook, table)
-        except Exception:  # noqa: BLE001 - lineage must never fail a check
-            self.log.warning("No OpenLineage naming for the warehouse connection", exc_info=True)
-
+        self._check = check = SQLTableCheckOperator(
+            task_id=self.task_id,
+            conn_id=conn_id,
+            table=str(table),
+            checks={
+                c.name: {"check_statement": c.statement, **({"partition_clause": c.where} if c.where else {})}
+                for c in checks
+            },
+            partition_clause=self.partition_clause,
+            retry_on_failure=False,
+        )
         error: AirflowException | None = None
         try:
-            super().execute(context)
+            check.execute(context)
         except AirflowException as err:
             error = err
-        failed = [c for c in checks if not self.checks[c.name].get("success", False)]
+        failed = [c for c in checks if not check.checks[c.name].get("success", False)]
         if error is not None and not failed:
             raise error
         summary = {
@@ -317,22 +322,7 @@ class CheckWarehouseTable(SQLTableCheckOperator):
                 lines.extend(f"    {row}" for row in rows)
         return "\n".join(lines), samples
 
-    def get_openlineage_facets_on_start(self) -> Any:
-        return None  # the warehouse is only known at run time; see on_complete
-
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        from airflow.providers.common.compat.openlineage.facet import Dataset
-        from airflow.providers.openlineage.extractors import OperatorLineage
-
-        inputs = (
-            [Dataset(namespace=self._lineage_table[0], name=self._lineage_table[1])]
-            if self._lineage_table
-            else []
-        )
-        lineage = OperatorLineage(inputs=inputs)
-        if self.check_results:
-            try:
-                lineage = self._attach_check_facets(lineage)
-            except Exception:  # noqa: BLE001 - optional facets (needs a recent openlineage client)
-                self.log.debug("Could not attach data-quality facets", exc_info=True)
-        return lineage
+        """The check operator's lineage: the table (named by the warehouse hook) and the
+        data-quality facets of the checks' results."""
+        return self._check.get_openlineage_facets_on_complete(task_instance) if self._check else None

@@ -32,12 +32,92 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal, assert_never
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from data_platform.config import ConfigError, load_yaml
 from data_platform.warehouse.tables import TableName, identifier, rules_file
 
-RULE_TYPES = ("row_count", "primary_key", "not_null", "accepted_values", "range", "freshness")
+Value = bool | int | float | str
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None  # default: derived from the rule
+    where: str | None = None  # a SQL filter for this rule only
+
+
+class RowCountRule(_Rule):
+    """``COUNT(*)`` equals a number, or the source count given at run time (``source``)."""
+
+    type: Literal["row_count"]
+    equals: int | Literal["source"] = "source"
+
+
+class PrimaryKeyRule(_Rule):
+    """The columns are unique together and never null."""
+
+    type: Literal["primary_key"]
+    columns: list[str] = Field(min_length=1)
+
+
+class NotNullRule(_Rule):
+    """Each column is never null (one check per column)."""
+
+    type: Literal["not_null"]
+    columns: list[str] = Field(default_factory=list)
+    column: str | None = None
+
+    @model_validator(mode="after")
+    def _some_column(self) -> NotNullRule:
+        if not self.columns and not self.column:
+            raise ValueError("give column or columns")
+        return self
+
+
+class AcceptedValuesRule(_Rule):
+    type: Literal["accepted_values"]
+    column: str
+    values: list[Value] = Field(min_length=1)
+
+
+class RangeRule(_Rule):
+    """``min`` and/or ``max``, inclusive."""
+
+    type: Literal["range"]
+    column: str
+    min: Value | None = None
+    max: Value | None = None
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> RangeRule:
+        if self.min is None and self.max is None:
+            raise ValueError("give min and/or max")
+        return self
+
+
+class FreshnessRule(_Rule):
+    """``MAX(column)`` within ``max_age_hours`` before the data interval end."""
+
+    type: Literal["freshness"]
+    column: str
+    max_age_hours: float = Field(gt=0)
+
+
+Rule = Annotated[
+    RowCountRule | PrimaryKeyRule | NotNullRule | AcceptedValuesRule | RangeRule | FreshnessRule,
+    Field(discriminator="type"),
+]
+_RULE = TypeAdapter(Rule)
 
 
 @dataclass(frozen=True)
@@ -51,7 +131,8 @@ class Check:
 
 
 def load_rules(rules: str | Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    """``(origin, rules)`` from a rules name (``include/warehouse/quality/<name>.yaml``) or a dict."""
+    """``(origin, rules)`` from a rules name (``include/warehouse/quality/<name>.yaml``) or a dict
+    (validated into :data:`Rule` models by :func:`compile_checks`)."""
     if isinstance(rules, str):
         origin = str(rules_file(rules))
         document = load_yaml(f"warehouse/quality/{rules}.yaml")
@@ -106,7 +187,12 @@ def compile_checks(
 ) -> list[Check]:
     """The checks of ``rules`` on ``table``; ``partition_clause`` filters every check."""
     checks: list[Check] = []
-    for index, rule in enumerate(rules, start=1):
+    for index, raw in enumerate(rules, start=1):
+        try:
+            rule = _RULE.validate_python(raw)
+        except ValidationError as err:
+            problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in err.errors())
+            raise ConfigError(f"{origin}: rule #{index} {dict(raw)} is invalid: {problems}") from None
         try:
             checks.extend(
                 _compile_rule(
@@ -121,15 +207,15 @@ def compile_checks(
                 )
             )
         except (KeyError, TypeError, ValueError) as err:
-            raise ConfigError(f"{origin}: rule #{index} {dict(rule)} is invalid: {err}") from err
+            raise ConfigError(f"{origin}: rule #{index} {dict(raw)} is invalid: {err}") from err
     names = [c.name for c in checks]
     if len(set(names)) != len(names):
         raise ConfigError(f"{origin}: rule names must be unique, got {names}.")
     return checks
 
 
-def _column(rule: Mapping[str, Any], column_types: Mapping[str, str], key: str = "column") -> str:
-    column = identifier(rule[key])
+def _column(name: str, column_types: Mapping[str, str]) -> str:
+    column = identifier(name)
     if column not in column_types:
         raise ValueError(f"column {column!r} is not in the table (columns: {sorted(column_types)})")
     return column
@@ -137,7 +223,7 @@ def _column(rule: Mapping[str, Any], column_types: Mapping[str, str], key: str =
 
 def _compile_rule(
     index: int,
-    rule: Mapping[str, Any],
+    rule: Rule,
     table: TableName,
     column_types: Mapping[str, str],
     source_row_count: int | None,
@@ -145,21 +231,18 @@ def _compile_rule(
     partition_clause: str | None,
     sample_size: int,
 ) -> list[Check]:
-    rule_type = rule["type"]
-    where = rule.get("where")
+    rule_type = rule.type
+    where = rule.where
     scope = _and(partition_clause, where)
     limit = f" LIMIT {int(sample_size)}"
 
     def named(detail: str) -> str:
-        return str(rule.get("name") or _check_name(index, rule_type, detail))
+        return rule.name or _check_name(index, rule_type, detail)
 
-    if rule_type == "row_count":
-        expected = rule.get("equals", "source")
-        if expected == "source":
-            if source_row_count is None:
-                raise ValueError("equals: source needs source_row_count passed to the check task")
-            expected = source_row_count
-        expected = int(expected)
+    if isinstance(rule, RowCountRule):
+        if rule.equals == "source" and source_row_count is None:
+            raise ValueError("equals: source needs source_row_count passed to the check task")
+        expected = source_row_count if rule.equals == "source" else rule.equals
         return [
             Check(
                 named("equals"),
@@ -170,10 +253,8 @@ def _compile_rule(
                 where,
             )
         ]
-    if rule_type == "primary_key":
-        key = [identifier(c) for c in rule["columns"]]
-        for column in key:
-            _column({"column": column}, column_types)
+    if isinstance(rule, PrimaryKeyRule):
+        key = [_column(c, column_types) for c in rule.columns]
         if len(key) == 1:
             distinct = key[0]
         else:
@@ -190,14 +271,13 @@ def _compile_rule(
                 where,
             )
         ]
-    if rule_type == "not_null":
-        columns = rule["columns"] if "columns" in rule else [rule["column"]]
+    if isinstance(rule, NotNullRule):
         checks = []
-        for raw in columns:
-            column = _column({"column": raw}, column_types)
+        for raw in rule.columns or [rule.column or ""]:
+            column = _column(raw, column_types)
             checks.append(
                 Check(
-                    f"{rule['name']}_{column}" if rule.get("name") else _check_name(index, rule_type, column),
+                    f"{rule.name}_{column}" if rule.name else _check_name(index, rule_type, column),
                     rule_type,
                     f"{column} is never null",
                     f"COUNT(*) = COUNT({column})",
@@ -206,11 +286,9 @@ def _compile_rule(
                 )
             )
         return checks
-    if rule_type == "accepted_values":
-        column = _column(rule, column_types)
-        values = list(rule["values"])
-        if not values:
-            raise ValueError("values must not be empty")
+    if isinstance(rule, AcceptedValuesRule):
+        column = _column(rule.column, column_types)
+        values = rule.values
         listed = ", ".join(literal(v) for v in values)
         outside = f"{column} NOT IN ({listed})"
         return [
@@ -223,29 +301,28 @@ def _compile_rule(
                 where,
             )
         ]
-    if rule_type == "range":
-        column = _column(rule, column_types)
+    if isinstance(rule, RangeRule):
+        column = _column(rule.column, column_types)
         bounds = []
-        if rule.get("min") is not None:
-            bounds.append(f"{column} < {literal(rule['min'])}")
-        if rule.get("max") is not None:
-            bounds.append(f"{column} > {literal(rule['max'])}")
-        if not bounds:
-            raise ValueError("give min and/or max")
+        if rule.min is not None:
+            bounds.append(f"{column} < {literal(rule.min)}")
+        if rule.max is not None:
+            bounds.append(f"{column} > {literal(rule.max)}")
         outside = " OR ".join(bounds)
         return [
             Check(
                 named(column),
                 rule_type,
-                f"{column} within [{rule.get('min', '-inf')}, {rule.get('max', '+inf')}]",
+                f"{column} within [{'-inf' if rule.min is None else rule.min}, "
+                f"{'+inf' if rule.max is None else rule.max}]",
                 f"COUNT(CASE WHEN {outside} THEN 1 END) = 0",
                 f"SELECT * FROM {table}{_and(partition_clause, where, outside)}{limit}",
                 where,
             )
         ]
-    if rule_type == "freshness":
-        column = _column(rule, column_types)
-        hours = float(rule["max_age_hours"])
+    if isinstance(rule, FreshnessRule):
+        column = _column(rule.column, column_types)
+        hours = rule.max_age_hours
         if interval_end is None:
             raise ValueError("freshness needs the data interval end of the run")
         threshold = _timestamp_literal(interval_end - timedelta(hours=hours), column_types[column])
@@ -259,4 +336,4 @@ def _compile_rule(
                 where,
             )
         ]
-    raise ValueError(f"unknown rule type {rule_type!r}; use one of {RULE_TYPES}")
+    assert_never(rule)

@@ -1,6 +1,7 @@
 """Warehouse object names and where their SQL and rules live under ``include/warehouse/``.
 
-Layout (one file per object, named after it)::
+Layout (one file per object, named after it; every include folder is searched, so the demo's
+and the tests' objects live in their own folders, see ``data_platform.paths``)::
 
     include/warehouse/tables/<schema>.<table>.sql          DDL, Redshift dialect, idempotent
     include/warehouse/procedures/<schema>.<procedure>.sql  CREATE OR REPLACE PROCEDURE
@@ -16,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_platform.paths import include_dir
+from data_platform.paths import include_file, include_files
 
 WAREHOUSE_DIR = "warehouse"
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -54,23 +55,20 @@ class TableName:
         return f"stage_{self.name}"
 
 
-def warehouse_dir() -> Path:
-    return include_dir() / WAREHOUSE_DIR
-
-
 def table_ddl_file(table: TableName) -> Path:
-    return warehouse_dir() / "tables" / f"{table}.sql"
+    return include_file(f"{WAREHOUSE_DIR}/tables/{table}.sql")
 
 
 def procedure_file(procedure: TableName) -> Path:
-    return warehouse_dir() / "procedures" / f"{procedure}.sql"
+    return include_file(f"{WAREHOUSE_DIR}/procedures/{procedure}.sql")
 
 
 def rules_file(name: str) -> Path:
-    return warehouse_dir() / "quality" / f"{name}.yaml"
+    return include_file(f"{WAREHOUSE_DIR}/quality/{name}.yaml")
 
 
 def all_sql_files() -> list[Path]:
     """Every SQL file of the warehouse layout: tables first, then procedures (creation order)."""
-    root = warehouse_dir()
-    return sorted((root / "tables").glob("*.sql")) + sorted((root / "procedures").glob("*.sql"))
+    tables = include_files(f"{WAREHOUSE_DIR}/tables", "*.sql")
+    procedures = include_files(f"{WAREHOUSE_DIR}/procedures", "*.sql")
+    return [*tables.values(), *procedures.values()]

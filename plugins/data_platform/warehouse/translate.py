@@ -34,48 +34,11 @@ _UNPARSEABLE_CLAUSES = (
 
 
 def split_statements(sql: str) -> list[str]:
-    """Split on top-level ``;`` (quotes and dollar-quoted bodies respected, comments dropped)."""
-    statements: list[str] = []
-    current: list[str] = []
-    i, n = 0, len(sql)
-    while i < n:
-        char = sql[i]
-        if sql.startswith("--", i):
-            end = sql.find("\n", i)
-            i = n if end == -1 else end
-            continue
-        if sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            i = n if end == -1 else end + 2
-            continue
-        if char in ("'", '"'):
-            end = i + 1
-            while end < n:
-                if sql[end] == char and sql[end + 1 : end + 2] == char:
-                    end += 2
-                    continue
-                if sql[end] == char:
-                    break
-                end += 1
-            current.append(sql[i : end + 1])
-            i = end + 1
-            continue
-        dollar = re.match(r"\$\w*\$", sql[i:])
-        if dollar:
-            tag = dollar.group(0)
-            end = sql.find(tag, i + len(tag))
-            end = n if end == -1 else end + len(tag)
-            current.append(sql[i:end])
-            i = end
-            continue
-        if char == ";":
-            statements.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    statements.append("".join(current))
-    return [s.strip() for s in statements if s.strip()]
+    """The statements of a script without their ``;`` and comments (``DbApiHook.split_sql_string``:
+    sqlparse, which respects quotes and dollar-quoted bodies)."""
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
+
+    return [statement.strip() for statement in DbApiHook.split_sql_string(sql, strip_semicolon=True)]
 
 
 def _strip_physical_design(node):  # sqlglot transform callback
@@ -127,7 +90,9 @@ def _translate_arguments(args: str) -> str:
 
 
 def _split_top_level_commas(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         depth += char == "("
         depth -= char == ")"
@@ -151,7 +116,9 @@ def _translate_body(body: str) -> str:
 
 def _split_keep_separators(body: str) -> list[str]:
     """Split a procedure body on top-level ``;`` keeping whitespace, so ``';'.join`` rebuilds it."""
-    pieces, current, quote = [], [], None
+    pieces: list[str] = []
+    current: list[str] = []
+    quote: str | None = None
     for char in body:
         if quote:
             quote = None if char == quote else quote

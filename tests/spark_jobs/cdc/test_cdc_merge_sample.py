@@ -9,11 +9,11 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from data_platform.local.dms_simulator import write_sample_data
 from spark_jobs.cdc.layout import TableLayout
 from spark_jobs.cdc.merge import MergeSettings, merge_tables
 from spark_jobs.cdc.outputs import changes_files, current_files, read_changes, read_current, read_result
 from spark_jobs.cdc.plan import plan_cadence
-from spark_jobs.cdc.sample_data import write_sample_data
 from spark_jobs.cdc.sinks.snapshot import existing_versions
 from spark_jobs.cdc.table_config import load_table_configs
 
@@ -42,7 +42,8 @@ def shop(spark, tmp_path_factory):
     """Land and merge batch by batch; keep results and lake/expected comparisons per batch."""
     root = tmp_path_factory.mktemp("shop")
     landing, lake = f"file://{root}/landing", f"file://{root}/lake"
-    configs = load_table_configs(REPO / "include" / "cdc" / "tables")
+    # the demo generator and the demo configs describe the same simulated database
+    configs = load_table_configs(REPO / "include" / "demo" / "cdc" / "tables")
     runs: list[dict[str, Any]] = []
     for batch in range(BATCHES):
         write_sample_data(landing, seed=11, batches=BATCHES, only_batch=batch)
@@ -132,7 +133,7 @@ def test_retry_with_a_committed_run_id_reuses_its_result(spark, shop):
 
 def test_plan_lists_tables_with_new_files_in_batches(shop):
     plan = shop["runs"][1]["plan"]
-    assert plan["batches"] == [  # include/cdc/tables/shop.yaml: batch_size 3
+    assert plan["batches"] == [  # include/demo/cdc/tables/shop.yaml: batch_size 3
         {"batch_id": "hourly-000", "tables": ["shop.customers", "shop.order_items", "shop.orders"]},
     ]
     assert plan["tables"]["shop.orders"]["pending_files"] == 3

@@ -6,8 +6,8 @@ import io
 
 import pyarrow.parquet as pq
 
+from data_platform.local.dms_simulator import TABLES, ShopSimulation, main, write_sample_data
 from spark_jobs.cdc.dms_files import classify
-from spark_jobs.cdc.sample_data import TABLES, ShopSimulation, main, write_sample_data
 
 
 def _batches(seed: int, count: int):

@@ -18,6 +18,7 @@ from spark_jobs.cdc.table_config import (
 )
 
 REPO = Path(__file__).resolve().parents[3]
+FIXTURES = REPO / "tests" / "fixtures" / "include" / "cdc" / "tables"
 
 BASE = """
 source_db: sales
@@ -36,16 +37,59 @@ def write(tmp_path: Path, name: str, tables: str, base: str = BASE) -> Path:
     return path
 
 
-def test_shipped_configs_are_valid_and_cover_both_formats_and_modes():
-    configs = load_table_configs(REPO / "include" / "cdc" / "tables")
+def test_fixture_configs_are_valid_and_cover_both_formats_and_modes():
+    configs = load_table_configs(FIXTURES)
     by_id = {c.table_id: c for c in configs}
-    assert set(by_id) == {"shop.customers", "shop.orders", "shop.order_items", "shop.payments"}
-    assert by_id["shop.order_items"].primary_key == ["order_id", "line_no"]
-    assert by_id["shop.orders"].partition_by == ["order_date"]
-    assert by_id["shop.payments"].storage_mode == "historical"
+    assert set(by_id) == {"erp.accounts", "erp.invoices", "erp.invoice_lines", "erp.ledger"}
+    assert by_id["erp.invoice_lines"].primary_key == ["invoice_id", "line_no"]
+    assert by_id["erp.invoices"].partition_by == ["invoice_date"]
+    assert by_id["erp.ledger"].storage_mode == "historical"
     assert {c.file_format for c in configs} == {"csv", "parquet"}
-    assert by_id["shop.customers"].landing_folder == "shop/public/customers"
+    assert by_id["erp.accounts"].landing_folder == "erp/dbo/accounts"
     assert cadences(configs) == ["daily", "hourly"]
+
+
+@pytest.mark.parametrize("folder", ["include/cdc/tables", "include/demo/cdc/tables"])
+def test_product_and_demo_configs_are_valid(folder):
+    load_table_configs(REPO / folder)
+
+
+def test_the_compiled_index_gives_back_the_same_configs(tmp_path):
+    from spark_jobs.cdc.table_index import compile_folders, index_bytes
+
+    configs = load_table_configs(FIXTURES)
+    index = compile_folders([FIXTURES, tmp_path / "missing"])
+    assert index["cadences"]["daily"] == {"schedule": "0 0 * * *", "tables": ["erp.ledger"]}
+    assert index["tables"]["erp.invoices"]["database"] == "erp"
+    path = tmp_path / "tables.json"
+    path.write_bytes(index_bytes(index))
+    assert load_table_configs(path) == configs
+    assert load_table_configs(path.as_uri()) == configs
+    assert index_bytes(compile_folders([FIXTURES])) == path.read_bytes(), "deterministic"
+
+
+def test_a_table_configured_in_two_folders_is_refused(tmp_path):
+    from spark_jobs.cdc.table_index import compile_folders
+
+    (tmp_path / "erp.yaml").write_text((FIXTURES / "erp.yaml").read_text())
+    with pytest.raises(TableConfigError, match="more than one folder.*erp.accounts"):
+        compile_folders([FIXTURES, tmp_path])
+
+
+def test_a_job_refuses_an_index_with_fields_it_does_not_know(tmp_path):
+    import json
+
+    from spark_jobs.cdc.table_index import compile_folders
+
+    index = compile_folders([FIXTURES])
+    index["tables"]["erp.ledger"]["compaction"] = "weekly"
+    path = tmp_path / "tables.json"
+    path.write_text(json.dumps(index))
+    with pytest.raises(TableConfigError, match="erp.ledger.*compaction"):
+        load_table_configs(path)
+    path.write_text(json.dumps({"tables": {}}))
+    with pytest.raises(TableConfigError, match="not a CDC table index"):
+        load_table_configs(path)
 
 
 def test_defaults_merge_and_table_keys_win(tmp_path):
@@ -175,10 +219,10 @@ def test_module_stays_light_for_dag_parsing():
 def test_check_command_prints_batches_or_errors(tmp_path, capsys):
     from spark_jobs.cdc.table_config import main
 
-    assert main([str(REPO / "include" / "cdc" / "tables")]) == 0
+    assert main([str(FIXTURES)]) == 0
     out = capsys.readouterr().out
-    assert "hourly (0 * * * *): 3 tables in 1 batches" in out
-    assert "shop.payments [historical, parquet]" in out
+    assert "hourly (0 * * * *): 3 tables in 2 batches" in out
+    assert "erp.ledger [historical, parquet]" in out
     write(tmp_path, "sales.yaml", "- source_table: t\n")
     assert main([str(tmp_path)]) == 2
     assert "table 't': field 'primary_key': Field required" in capsys.readouterr().err

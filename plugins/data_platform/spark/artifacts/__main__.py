@@ -50,9 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             emr = load_spark_environment(settings).emr
             store = open_store(
                 settings.artifacts_root,
-                aws_conn_id=settings.aws_conn_id,
+                aws_conn_id=(emr.aws_conn_id if emr else None) or settings.aws_conn_id,
                 region=settings.region,
-                assume_role_arn=emr.assume_role_arn if emr else None,
             )
             result = deploy_artifact(built, store)
             state = "deployed" if result.published else "already deployed (identical)"

@@ -11,7 +11,6 @@ gets no archive.
 
 from __future__ import annotations
 
-import ast
 import gzip
 import io
 import os
@@ -68,28 +67,6 @@ def _package_files(package_dir: Path) -> Iterator[Path]:
             yield path
 
 
-def _check_no_airflow_imports(job: JobSpec, files: list[Path]) -> None:
-    """Jobs never import Airflow (it is not installed on the Spark driver)."""
-    offenders = []
-    for path in files:
-        if path.suffix != ".py":
-            continue
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            if any(n == "airflow" or n.startswith(("airflow.", "data_platform")) for n in names):
-                offenders.append(f"{path.relative_to(job.source_root)}:{node.lineno}")
-    if offenders:
-        raise ArtifactError(
-            f"Spark job {job.name!r} imports Airflow / the platform plugins ({', '.join(offenders)}); "
-            "jobs run on the Spark driver without Airflow. Pass what they need as arguments."
-        )
-
-
 def _check_entry_points(job: JobSpec) -> None:
     for module in job.entry_points:
         relative = Path(*module.split(".")[1:])
@@ -112,7 +89,6 @@ def zip_package(job: JobSpec) -> bytes:
             f"(no {job.package}/__init__.py)."
         )
     files = list(_package_files(job.package_dir))
-    _check_no_airflow_imports(job, files)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in files:

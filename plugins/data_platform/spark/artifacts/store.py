@@ -73,13 +73,13 @@ class LocalArtifactStore(ArtifactStore):
 
 
 class S3ArtifactStore(ArtifactStore):
-    def __init__(self, root: str, aws_conn_id: str | None, region: str | None, assume_role_arn: str | None):
-        from data_platform.spark.emr_hooks import SparkS3Hook
+    def __init__(self, root: str, aws_conn_id: str | None, region: str | None):
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         self.root = root.rstrip("/")
         parsed = urlparse(self.root)
         self.bucket, self.prefix = parsed.netloc, parsed.path.strip("/")
-        self.hook = SparkS3Hook(aws_conn_id=aws_conn_id, region_name=region, assume_role_arn=assume_role_arn)
+        self.hook = S3Hook(aws_conn_id=aws_conn_id, region_name=region)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -121,10 +121,9 @@ def open_store(
     *,
     aws_conn_id: str | None = None,
     region: str | None = None,
-    assume_role_arn: str | None = None,
 ) -> ArtifactStore:
     if root.startswith("s3://"):
-        return S3ArtifactStore(root, aws_conn_id, region, assume_role_arn)
+        return S3ArtifactStore(root, aws_conn_id, region)
     if root.startswith("file://") or root.startswith("/"):
         return LocalArtifactStore(root)
     raise ArtifactError(

@@ -2,7 +2,7 @@
 
 The prefix is relative to the lake root of the current target (``get_settings()`` at poke time):
 a local folder on ``local``, S3 on ``aws``. Both sensors push the matching file URIs as their
-XCom value, ready for ``AdmitLakeFiles`` / ``LoadToWarehouse``. On ``aws`` with
+XCom value, ready for ``AdmitLakeFilesOperator`` / ``LoadToWarehouseOperator``. On ``aws`` with
 ``deferrable=True`` the wait runs on the triggerer (:class:`LakeFilesTrigger`, built on the
 amazon provider's async S3 hook); locally they poke (or reschedule) like any sensor.
 """
@@ -66,7 +66,7 @@ class _LakeFilesSensor(BaseSensorOperator):
         self._defer(context, settings)
 
     def _defer(self, context: Any, settings: Any) -> None:
-        from data_platform.sensors.triggers import LakeFilesTrigger
+        from data_platform.lake.triggers import LakeFilesTrigger
 
         self.defer(
             trigger=LakeFilesTrigger(
@@ -101,7 +101,7 @@ class NewLakeFilesSensor(_LakeFilesSensor):
     """Wait until at least ``min_files`` files under ``prefix`` are not yet processed.
 
     *Processed* means a marker exists for ``consumer`` (default: the DAG id), see
-    ``data_platform.lake.markers``; ``LoadToWarehouse`` writes those markers after its commit.
+    ``data_platform.lake.markers``; ``LoadToWarehouseOperator`` writes those markers after its commit.
     Returns the unprocessed file URIs::
 
         wait = NewLakeFilesSensor(task_id="wait_events", prefix="landing/demo/events/received",

@@ -1,4 +1,4 @@
-"""``PodTask``: the KubernetesPodOperator DAG authors use, configured by profiles and image files.
+"""``PlatformPodOperator``: the KubernetesPodOperator DAG authors use, configured by profiles and image files.
 
 Parsing a DAG only stores names (profile, image, secrets, datasets) and checks the naming rules;
 ``execute()`` reads the profile and image files, validates everything and then either hands the
@@ -36,7 +36,7 @@ from data_platform.pod.naming import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from data_platform.pod.local_runner import LocalProcess
+    from data_platform.process import LocalProcess
     from data_platform.settings import PlatformSettings
 
 # Operator arguments that come from the profile; a task may not set them.
@@ -70,7 +70,7 @@ POD_XCOM_RETURN_PATH = "/airflow/xcom/return.json"
 LOCAL_GRACE_PERIOD_SECONDS = 10
 
 
-class PodTask(KubernetesPodOperator):
+class PlatformPodOperator(KubernetesPodOperator):
     """Run a command in a container image with a named pod profile.
 
     :param profile: profile name, a file in ``include/pod/profiles/`` (``small``, ``spark-driver``...).
@@ -107,7 +107,7 @@ class PodTask(KubernetesPodOperator):
         managed = sorted(PROFILE_MANAGED.intersection(kwargs))
         if managed:
             raise TypeError(
-                f"PodTask {kwargs.get('task_id')!r}: {', '.join(managed)} come(s) from the pod profile; "
+                f"PlatformPodOperator {kwargs.get('task_id')!r}: {', '.join(managed)} come(s) from the pod profile; "
                 "pick another profile or add one in include/pod/profiles/ instead of setting it per task."
             )
         super().__init__(cmds=cmds, arguments=arguments, **kwargs)
@@ -129,7 +129,7 @@ class PodTask(KubernetesPodOperator):
 
     def _fail(self, problem: object) -> AirflowFailException:
         # Configuration errors do not heal on retry: fail without retrying.
-        return AirflowFailException(f"PodTask {self.task_id!r}: {problem}")
+        return AirflowFailException(f"PlatformPodOperator {self.task_id!r}: {problem}")
 
     def _prepare(self, settings: PlatformSettings) -> None:
         """Resolve profile, image, resources, secrets and labels onto the provider's attributes."""
@@ -177,7 +177,6 @@ class PodTask(KubernetesPodOperator):
         self.schedule_timeout_seconds = profile.startup_timeout_seconds
         self.on_finish_action = OnFinishAction(profile.on_finish_action)
         self.on_kill_action = OnKillAction(profile.on_kill_action)
-        self._is_delete_operator_pod = self.on_finish_action == OnFinishAction.DELETE_POD
         self.deferrable = profile.deferrable
         for attribute, value in profile.cluster.operator_kwargs().items():
             setattr(self, attribute, value)
@@ -228,7 +227,8 @@ class PodTask(KubernetesPodOperator):
     def _plain_env_vars(self) -> dict[str, str]:
         """The prepared env_vars as a plain mapping (a value_from has no local equivalent)."""
         plain: dict[str, str] = {}
-        for var in self.env_vars:
+        prepared: list[Any] = list(self.env_vars)  # V1EnvVars once prepared
+        for var in prepared:
             if var.value_from is not None:
                 raise ValueError(
                     f"env_vars: {var.name} uses value_from; pass a plain value (or a secret via secrets=)."
@@ -265,8 +265,10 @@ class PodTask(KubernetesPodOperator):
         from airflow.providers.common.compat.sdk import redact
 
         from data_platform.config import ConfigError
-        from data_platform.pod.local_runner import LocalProcess, local_command, local_environment
+        from data_platform.paths import REPO_ROOT
+        from data_platform.pod.local_runner import local_command, local_environment
         from data_platform.pod.secret_refs import local_secret_env
+        from data_platform.process import LocalProcess
 
         try:
             argv = local_command(self.cmds, self.arguments)
@@ -285,6 +287,7 @@ class PodTask(KubernetesPodOperator):
                 log=self.log,
                 timeout=timeout,
                 grace_period=self.termination_grace_period or LOCAL_GRACE_PERIOD_SECONDS,
+                cwd=REPO_ROOT,
                 redact=lambda line: str(redact(line)),
             )
             self.log.info(
@@ -301,12 +304,12 @@ class PodTask(KubernetesPodOperator):
             last_lines = "\n".join(result.tail) or "(no output)"
             if result.timed_out:
                 raise AirflowTaskTimeout(
-                    f"PodTask {self.task_id!r} ran longer than execution_timeout ({timeout:g}s); its "
+                    f"PlatformPodOperator {self.task_id!r} ran longer than execution_timeout ({timeout:g}s); its "
                     f"process group was killed. Last output lines:\n{last_lines}"
                 )
             if result.killed:
                 raise AirflowException(
-                    f"PodTask {self.task_id!r} was killed; its process group was terminated."
+                    f"PlatformPodOperator {self.task_id!r} was killed; its process group was terminated."
                 )
             if result.returncode in self.skip_on_exit_code:
                 raise AirflowSkipException(
@@ -314,7 +317,7 @@ class PodTask(KubernetesPodOperator):
                 )
             if result.returncode != 0:
                 raise AirflowException(
-                    f"PodTask {self.task_id!r}: command exited with code {result.returncode}. "
+                    f"PlatformPodOperator {self.task_id!r}: command exited with code {result.returncode}. "
                     f"Last output lines:\n{last_lines}"
                 )
             if self.do_xcom_push and xcom_file.is_file() and xcom_file.stat().st_size:

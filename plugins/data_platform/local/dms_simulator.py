@@ -1,6 +1,6 @@
 """Sample source database ``shop`` replicated by a simulated AWS DMS task (no Spark needed).
 
-    python -m spark_jobs.cdc.sample_data --out file:///tmp/landing --seed 7 --batches 4 \\
+    python -m data_platform.local.dms_simulator --out file:///tmp/landing --seed 7 --batches 4 \\
         [--only-batch K] [--expected-out URI] [--scale N]
 
 Writes DMS-shaped files under ``<out>/shop/public/<table>/``:
@@ -403,8 +403,8 @@ class ShopSimulation:
                 files[f"{folder}/{_cdc_name(spec, moment)}"] = _encode(spec, records, with_op=True)
         self.batch += 1
         state = {name: [dict(r) for _, r in sorted(sim.rows.items())] for name, sim in self.sims.items()}
-        changes = {name: [dict(c) for c in sim.changes] for name, sim in self.sims.items()}
-        return BatchFiles(files, state, changes)
+        expected_changes = {name: [dict(c) for c in sim.changes] for name, sim in self.sims.items()}
+        return BatchFiles(files, state, expected_changes)
 
 
 def _write_table(
@@ -459,7 +459,7 @@ def write_sample_data(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m spark_jobs.cdc.sample_data", description=__doc__.split("\n\n")[0]
+        prog="python -m data_platform.local.dms_simulator", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--out", type=uri_arg, required=True, help="landing root to write DMS files to")
     parser.add_argument("--seed", type=int, default=7)
