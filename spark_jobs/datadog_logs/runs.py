@@ -10,9 +10,9 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from spark_jobs.cdc.lock import Lease, TableLock
 from spark_jobs.common.args import uri_arg
 from spark_jobs.common.lake import join_uri
+from spark_jobs.common.lock import LakeLock, Lease
 from spark_jobs.datadog_logs.api_key import resolve_connection
 from spark_jobs.datadog_logs.checkpoint import STATE_FOLDER, read_checkpoint
 from spark_jobs.datadog_logs.entries import RunContext
@@ -85,12 +85,12 @@ def open_intake(options: Mapping[str, Any]) -> LogsIntake:
     return LogsIntake(connection.api_key, host=options["intake_url"] or connection.host, site=connection.site)
 
 
-def _lock(options: Mapping[str, Any], run: JobRunLogs) -> TableLock:
+def _lock(options: Mapping[str, Any], run: JobRunLogs) -> LakeLock:
     root = join_uri(options["lake_root"], STATE_FOLDER, run.application_id, run.job_run_id, "_lock")
-    return TableLock(root, ttl_seconds=LOCK_TTL_SECONDS)
+    return LakeLock(root, ttl_seconds=LOCK_TTL_SECONDS)
 
 
-def _acquire(lock: TableLock, options: Mapping[str, Any]) -> Lease | None:
+def _acquire(lock: LakeLock, options: Mapping[str, Any]) -> Lease | None:
     deadline = time.monotonic() + options.get("lock_wait_seconds", 0)
     while True:
         lease = lock.acquire("datadog_logs")

@@ -233,7 +233,7 @@ def test_ship_run_fails_clearly_on_a_wrong_key(tmp_path, intake_server, monkeypa
 
 
 def test_runs_shipped_elsewhere_or_already_shipped_are_skipped(tmp_path, intake_server, monkeypatch):
-    from spark_jobs.cdc.lock import TableLock
+    from spark_jobs.common.lock import LakeLock
     from spark_jobs.datadog_logs.runs import ship_runs
 
     write_log(tmp_path / "logs", "run-1", "SPARK_DRIVER/stderr.gz", log4j_lines(2))
@@ -242,11 +242,11 @@ def test_runs_shipped_elsewhere_or_already_shipped_are_skipped(tmp_path, intake_
     options = {"lake_root": f"file://{tmp_path}/lake", "service": None, "env": "test", "team": None, "tags": {},
                "secret_id": None, "intake_url": None, "settle_seconds": 1800, "final": None}  # fmt: skip
     runs = [(f"file://{tmp_path}/logs", APP, "run-1")]
-    held = TableLock(f"file://{tmp_path}/lake/_state/datadog_logs/{APP}/run-1/_lock").acquire("other shipper")
+    held = LakeLock(f"file://{tmp_path}/lake/_state/datadog_logs/{APP}/run-1/_lock").acquire("other shipper")
     assert held is not None
     (locked,) = ship_runs(runs, options)
     assert locked["locked"] and intake_server.events == []
-    TableLock(f"file://{tmp_path}/lake/_state/datadog_logs/{APP}/run-1/_lock").release(held)
+    LakeLock(f"file://{tmp_path}/lake/_state/datadog_logs/{APP}/run-1/_lock").release(held)
     (shipped,) = ship_runs(runs, options)
     assert (
         shipped["entries"] == 2 and not shipped["errors"]
