@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from spark_jobs.cdc.dms_files import FULL_LOAD, LandedFile, list_landed_files
 from spark_jobs.cdc.file_inspection import FileProblem, inspect_files
 from spark_jobs.cdc.layout import TableLayout, landing_table_uri
-from spark_jobs.cdc.lock import DEFAULT_TTL_SECONDS, TableLock
 from spark_jobs.cdc.net_change import (
     LATE_OP,
     OrderingTypeError,
@@ -47,6 +46,7 @@ from spark_jobs.cdc.sinks.snapshot import ROWS_PER_FILE
 from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, TableConfig
 from spark_jobs.cdc.tracker import FileTracker, TableState
 from spark_jobs.common.lineage import LineageDataset, LineageEmitter
+from spark_jobs.common.lock import DEFAULT_TTL_SECONDS, LakeLock
 from spark_jobs.common.logs import log_event
 
 if TYPE_CHECKING:
@@ -364,7 +364,7 @@ def _merge_under_lock(
     layout: TableLayout,
     result: TableResult,
 ) -> TableResult:
-    lock = TableLock(layout.lock_root, owner=settings.lock_owner, ttl_seconds=settings.lock_ttl_seconds)
+    lock = LakeLock(layout.lock_root, owner=settings.lock_owner, ttl_seconds=settings.lock_ttl_seconds)
     lease = lock.acquire(settings.run_id)
     if lease is None:
         holder = lock.holder() or {}

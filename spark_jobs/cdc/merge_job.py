@@ -25,7 +25,6 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from spark_jobs.cdc.lock import DEFAULT_TTL_SECONDS
 from spark_jobs.cdc.merge import MergeSettings, merge_tables
 from spark_jobs.cdc.results import STATUS_FAILED, utc_now
 from spark_jobs.cdc.sinks.hudi import HiveSync
@@ -33,6 +32,7 @@ from spark_jobs.cdc.table_config import TableConfig, TableConfigError, load_tabl
 from spark_jobs.common.args import add_common_args, csv_list_arg, default_run_id, positive_int_arg, uri_arg
 from spark_jobs.common.lake import read_json, write_json_atomic
 from spark_jobs.common.lineage import LineageEmitter, ParentRun
+from spark_jobs.common.lock import DEFAULT_TTL_SECONDS
 from spark_jobs.common.logs import configure_json_logging
 
 if TYPE_CHECKING:

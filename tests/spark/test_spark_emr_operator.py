@@ -173,6 +173,7 @@ def test_start_job_run_request_is_exact(aws_stack):
             "state": "SUCCESS",
             "reattached": False,
             "region": "eu-west-1",
+            "log_uri": aws_stack.log_uri,
             "driver_log_uri": f"{aws_stack.log_uri}/applications/{aws_stack.application_id}/jobs/{run.id}/SPARK_DRIVER/",
         }
     )

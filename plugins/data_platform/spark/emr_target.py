@@ -216,7 +216,7 @@ class EmrServerlessTarget:
             client_token=client_token,
             entry_point_uri=artifact.launcher_uri,
             module=module,
-            args=operator.args,
+            args=operator.job_arguments(),
             spark_properties=conf.values,
             tags=tags,
             execution_timeout=operator.timeout(),
@@ -265,6 +265,7 @@ class EmrServerlessTarget:
             "state": run["state"],
             "reattached": reattached,
             "region": self.hook.conn_region_name,
+            "log_uri": self.emr.log_uri,
             "driver_log_uri": f"{prefix}/SPARK_DRIVER/",
         }
 

@@ -1,4 +1,4 @@
-"""Per-table lock in the lake, so two runs never process one table at the same time.
+"""A lock in the lake, so two runs never process one thing (a CDC table, a job run's logs) at once.
 
 The lock is a sequence of lease objects ``lock/<generation>.json`` created with an exclusive
 create (local ``O_EXCL``, S3 conditional PUT ``IfNoneMatch='*'``). The newest generation is
@@ -7,7 +7,7 @@ To acquire, a run creates generation ``newest + 1``; only one creator can win it
 over a crashed run's expired lease is as race-free as taking a free lock (deleting and
 re-creating one lock object would not be). The winner removes older generations.
 
-A lease expires after ``ttl_seconds``; choose it above the longest table load.
+A lease expires after ``ttl_seconds``; choose it above the longest hold (e.g. a table load).
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ class Lease:
     taken_over_from: dict[str, Any] | None = None
 
 
-class TableLock:
-    """The lock of one table, rooted at ``lock_root`` (see ``TableLayout.lock_root``)."""
+class LakeLock:
+    """The lock rooted at ``lock_root`` (a folder of its own, e.g. ``TableLayout.lock_root``)."""
 
     def __init__(
         self,

@@ -1,11 +1,11 @@
-"""The per-table lake lock: contention, release, expiry takeover; local and S3."""
+"""The lake lock: contention, release, expiry takeover; local and S3."""
 
 from __future__ import annotations
 
 import pytest
 
-from spark_jobs.cdc.lock import TableLock
 from spark_jobs.common.lake import list_dir_names
+from spark_jobs.common.lock import LakeLock
 
 
 class Clock:
@@ -25,8 +25,8 @@ def lock_root(request, tmp_path) -> str:
 
 def test_second_run_cannot_take_a_held_lock(lock_root):
     clock = Clock()
-    first = TableLock(lock_root, owner="a", ttl_seconds=60, clock=clock)
-    second = TableLock(lock_root, owner="b", ttl_seconds=60, clock=clock)
+    first = LakeLock(lock_root, owner="a", ttl_seconds=60, clock=clock)
+    second = LakeLock(lock_root, owner="b", ttl_seconds=60, clock=clock)
     lease = first.acquire("run-1")
     assert lease is not None
     assert second.acquire("run-2") is None
@@ -39,11 +39,11 @@ def test_second_run_cannot_take_a_held_lock(lock_root):
 
 def test_expired_lock_of_a_crashed_run_is_taken_over_once(lock_root):
     clock = Clock()
-    crashed = TableLock(lock_root, owner="crashed", ttl_seconds=60, clock=clock).acquire("run-1")
+    crashed = LakeLock(lock_root, owner="crashed", ttl_seconds=60, clock=clock).acquire("run-1")
     assert crashed is not None
     clock.now += 61
-    a = TableLock(lock_root, owner="a", ttl_seconds=60, clock=clock)
-    b = TableLock(lock_root, owner="b", ttl_seconds=60, clock=clock)
+    a = LakeLock(lock_root, owner="a", ttl_seconds=60, clock=clock)
+    b = LakeLock(lock_root, owner="b", ttl_seconds=60, clock=clock)
     lease = a.acquire("run-2")
     assert lease is not None and lease.taken_over_from["owner"] == "crashed"
     assert b.acquire("run-3") is None
@@ -53,11 +53,11 @@ def test_expired_lock_of_a_crashed_run_is_taken_over_once(lock_root):
 
 def test_racing_creators_of_one_generation_have_one_winner(lock_root, monkeypatch):
     clock = Clock()
-    a = TableLock(lock_root, owner="a", clock=clock)
-    b = TableLock(lock_root, owner="b", clock=clock)
+    a = LakeLock(lock_root, owner="a", clock=clock)
+    b = LakeLock(lock_root, owner="b", clock=clock)
     # b lists the (empty) lock folder before a creates generation 1, then tries to create it too
     seen = b._generations()
     assert a.acquire("run-a") is not None
     calls = iter([seen])
-    monkeypatch.setattr(b, "_generations", lambda: next(calls, TableLock._generations(b)))
+    monkeypatch.setattr(b, "_generations", lambda: next(calls, LakeLock._generations(b)))
     assert b.acquire("run-b") is None
