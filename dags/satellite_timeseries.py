@@ -1,7 +1,7 @@
 """Satellite time series: the day's LSA SAF MDSSFTD files -> point series in the lake -> warehouse.
 
-Daily, for the day of the run's data interval (a manual run without a logical date: the last
-complete day, as the timetable infers it). Config: include/satellite/pipeline.yaml; points:
+Daily, for the logical date's day (a manual run without a logical date: the start day of the
+interval the timetable infers, i.e. the last complete day). Config: include/satellite/pipeline.yaml; points:
 include/satellite/points.yaml.
 
 1. run_inputs: the points catalogue this DAG was built with, shipped to the run's folder in the
@@ -27,6 +27,7 @@ from airflow.sdk import DAG, TriggerRule, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from data_platform.alerting import ALERT_POLICY_STANDARD
+from data_platform.intervals import run_day
 from data_platform.lake.sensors import LakeFileSetCompleteSensor
 from data_platform.satellite import pipeline
 from data_platform.spark import SparkJobOperator
@@ -35,23 +36,17 @@ from data_platform.warehouse.operators import CheckWarehouseTableOperator, LoadT
 config = pipeline.pipeline_config()
 
 
-def _run_day(context: dict) -> str:
-    from data_platform.intervals import run_data_interval
-
-    return run_data_interval(context)[0].date().isoformat()
-
-
 @task(multiple_outputs=True)
 def run_inputs(**context) -> dict:
     """Ship the run's points catalogue; the day, the day folder and the extraction job's arguments."""
-    day = _run_day(context)
+    day = run_day(context)
     return {**pipeline.run_inputs(day, context["run_id"]), "day": day, "partition_clause": f"obs_date = '{day}'"}
 
 
 @task(multiple_outputs=True)
 def day_load(**context) -> dict:
     """The day's extraction result as the load's inputs; missing slots and bad files alerted."""
-    return pipeline.day_load(_run_day(context), context["run_id"], context)
+    return pipeline.day_load(run_day(context), context["run_id"], context)
 
 
 with DAG(

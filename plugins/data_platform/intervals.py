@@ -23,3 +23,11 @@ def run_data_interval(context: Mapping[str, Any]) -> tuple[datetime, datetime]:
         return start, end
     interval = context["dag"].timetable.infer_manual_data_interval(run_after=context["dag_run"].run_after)
     return interval.start, interval.end
+
+
+def run_day(context: Mapping[str, Any]) -> str:
+    """``YYYY-MM-DD``: the logical date's day when the run has one (``ds``), else the start day
+    of the interval the timetable infers for a manual run without a logical date."""
+    if context.get("ds"):
+        return str(context["ds"])
+    return run_data_interval(context)[0].date().isoformat()

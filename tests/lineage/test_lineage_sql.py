@@ -49,7 +49,8 @@ def test_procedure_edges_of_the_daily_rollup() -> None:
 def test_merge_the_loader_runs() -> None:
     types = {"order_id": "BIGINT", "status": "VARCHAR(32)", "amount": "DECIMAL(12,2)"}
     statements = merge_statements(
-        TableName.parse("shop.orders"), "stage_orders", ["order_id"], list(types), types, "op", "D"
+        TableName.parse("shop.orders"), "stage_orders", ["order_id"], list(types), types, "op", "D",
+        dialect="redshift",
     )
     edges = {e for sql, _ in statements.values() for e in statement_edges(sql, {})}
     direct = {
@@ -62,7 +63,7 @@ def test_merge_the_loader_runs() -> None:
 
 def test_append_is_identity() -> None:
     types = {"a": "INT", "b": "VARCHAR(8)"}
-    sql, _ = append_statement(TableName.parse("s.t"), "stage_t", list(types), types)
+    sql, _ = append_statement(TableName.parse("s.t"), "stage_t", list(types), types, "redshift")
     assert statement_edges(sql, {}) == [
         SqlColumnEdge("stage_t", "a", "s.t", "a", "DIRECT", "IDENTITY"),
         SqlColumnEdge("stage_t", "b", "s.t", "b", "DIRECT", "IDENTITY"),

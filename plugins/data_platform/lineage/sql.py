@@ -118,7 +118,8 @@ def _source_columns(
     found = []
     for leaf in node.walk():
         if not leaf.downstream and isinstance(leaf.expression, exp.Table):
-            found.append((_name(leaf.expression), leaf.name.rsplit(".", 1)[-1]))
+            # the node name is the column as written: the loader quotes every identifier
+            found.append((_name(leaf.expression), leaf.name.rsplit(".", 1)[-1].strip('"')))
     return found
 
 
