@@ -192,6 +192,8 @@ def print_summary(outcomes: list[DagOutcome]) -> None:
 
 def main(argv: list[str]) -> int:
     only = set(argv)
+    env = local_environment()
+    os.environ.update(env)  # the registry, prepare and verify steps read the local include path
     registry: list[dict[str, Any]] = load_yaml(REGISTRY)
     unknown = sorted(only - {entry["dag_id"] for entry in registry})
     if unknown:
@@ -199,8 +201,8 @@ def main(argv: list[str]) -> int:
         print(f"No demo pipeline named {', '.join(unknown)} (known: {known}).", file=sys.stderr)
         return 2
     print("Preparing the local runtime (embedded PostgreSQL, Airflow metadata DB)...", flush=True)
-    env = init(local_environment(), serialize_dags=False)
-    os.environ.update(env)  # prepare / verify steps run here with the same settings (include path)
+    env = init(env, serialize_dags=False)
+    os.environ.update(env)
     outcomes = []
     with ExitStack() as stack:
         try:
