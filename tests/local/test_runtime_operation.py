@@ -74,6 +74,7 @@ def test_init_fingerprint_changes_only_with_what_init_depends_on(tmp_path):
 
 def test_an_unknown_demo_pipeline_is_named_and_fails(monkeypatch, capsys):
     monkeypatch.setattr(demo, "load_yaml", lambda _: [{"dag_id": "orders_daily"}, {"dag_id": "cdc_hourly"}])
+    monkeypatch.setattr(demo, "local_environment", dict)  # this process's environment stays as it is
     monkeypatch.setattr(demo, "init", pytest.fail)  # nothing starts for a typo
     assert demo.main(["cdc_hourlyy"]) == 2
     assert "No demo pipeline named cdc_hourlyy (known: orders_daily, cdc_hourly)" in capsys.readouterr().err
