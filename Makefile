@@ -41,7 +41,7 @@ install: $(STAMP) $(JVM_STAMP)
 $(JVM_STAMP): include/spark/jvm-packages.yaml $(STAMP)
 	PLATFORM_INCLUDE_PATH=$(CURDIR)/include $(PY) -m data_platform.spark.jvm_packages fetch
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): requirements.txt requirements-local.txt requirements-dev.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
@@ -50,10 +50,14 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	  -r $(VENV)/requirements-mwaa.txt -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
-lock:  ## re-resolve and pin everything (needs network to PyPI)
+# The oldest Python 3.11 the pins must install on: "3.11" would mean 3.11.0 and drop releases that
+# need a later patch (soupsieve 4.1.2 needs 3.11.5); existing pins are kept unless --upgrade.
+LOCK_PYTHON := 3.11.5
+
+lock:  ## re-resolve and pin everything (needs network to PyPI); reproduces constraints.txt
 	grep -v -- '--constraint' requirements.txt > $(VENV)/requirements-mwaa.txt
-	$(VENV)/bin/uv pip compile --python-version 3.11 $(VENV)/requirements-mwaa.txt requirements-dev.txt \
-	  --no-header --no-annotate -o constraints.txt
+	$(VENV)/bin/uv pip compile --python-version $(LOCK_PYTHON) $(VENV)/requirements-mwaa.txt requirements-dev.txt \
+	  --no-annotate --custom-compile-command "make lock" -o constraints.txt
 
 clean:  ## stop the embedded PostgreSQL and remove local state
 	-$(PY) -c "from pathlib import Path; from data_platform.local.postgres import stop_local_postgres as s; s(Path('.local/postgres'))"

@@ -6,7 +6,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ("dag_parse", "warehouse_load", "cdc_merge")
+BENCHMARKS = ("dag_parse", "warehouse_load", "cdc_merge", "satellite_extract", "datadog_logs")
 
 
 def main(argv: list[str]) -> int:

@@ -13,7 +13,6 @@ from airflow.sdk import DAG, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from data_platform.alerting import ALERT_POLICY_STANDARD
-from data_platform.macros import PLATFORM_MACROS
 from data_platform.warehouse.operators import CheckWarehouseTableOperator, LoadToWarehouseOperator
 
 with DAG(
@@ -21,9 +20,12 @@ with DAG(
     description="Canary events through the lake, the warehouse load and the data-quality checks",
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=datetime(2026, 1, 1),
+    # a smoke test checks the platform now: no catch-up of missed days when unpaused (backfill
+    # them explicitly); days are independent (each run replaces only its own day), so a
+    # backfill may run several at once
     catchup=False,
+    max_active_runs=4,
     tags=["platform", "smoke"],
-    user_defined_macros=PLATFORM_MACROS,  # run_ds(): the run's day, also for manual runs without a logical date
     default_args={
         "owner": "data-platform",
         "retries": 1,
@@ -33,13 +35,14 @@ with DAG(
 ):
 
     @task(multiple_outputs=True)
-    def write_canary_events() -> dict:
-        from airflow.sdk import get_current_context
-
+    def write_canary_events(**context) -> dict:
+        """The events of the run's day: its data interval (a manual run without a logical date
+        covers the last complete day); returns rows_out, uris, day and its partition clause."""
         from data_platform.canary import write_canary_events
-        from data_platform.macros import run_day
+        from data_platform.intervals import run_data_interval
 
-        return write_canary_events(run_day(get_current_context()))
+        day = run_data_interval(context)[0].date().isoformat()
+        return {**write_canary_events(day), "day": day, "partition_clause": f"event_day = '{day}'"}
 
     events = write_canary_events()
     load = LoadToWarehouseOperator(
@@ -48,13 +51,13 @@ with DAG(
         source_uris=events["uris"],
         mode="replace",
         partition_column="event_day",
-        partition_value="{{ run_ds() }}",
+        partition_value=events["day"],
     )
     check = CheckWarehouseTableOperator(
         task_id="check_canary_events",
         table="canary.events",
         rules="canary.events",
         source_row_count=events["rows_out"],
-        partition_clause="event_day = '{{ run_ds() }}'",
+        partition_clause=events["partition_clause"],
     )
     load >> check

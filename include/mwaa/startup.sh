@@ -8,7 +8,7 @@
 export PIPELINE_TARGET=aws
 case "${AIRFLOW_ENV_NAME:-}" in
   data-platform-dev) export PIPELINE_ENV=dev ;;
-  data-platform-prod) export PIPELINE_ENV=prod ;;
+  data-platform-prod | data-platform-prod-cdc) export PIPELINE_ENV=prod ;;
   *)
     echo "startup.sh: MWAA environment '${AIRFLOW_ENV_NAME:-}' is not mapped to a platform environment; add it to include/mwaa/startup.sh" >&2
     exit 1

@@ -32,6 +32,11 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(f"Configuration file {path} is not valid YAML: {err}") from err
 
 
+def read_yaml(path: Path) -> Any:
+    """Load the YAML file ``path`` (cached); a ConfigError names a missing or invalid file."""
+    return _read_yaml(path)
+
+
 def load_yaml(relative_path: str) -> Any:
     """Load ``<include folder>/<relative_path>`` (first include folder holding it; cached)."""
     return _read_yaml(include_file(relative_path))

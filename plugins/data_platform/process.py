@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 # Variables of the Airflow worker that a pod or an EMR job would not see: connections and
 # variables reach a job only when declared (``secrets=[...]``), as on Kubernetes.
@@ -54,6 +54,9 @@ class LocalProcess:
     :param grace_period: seconds between SIGTERM and SIGKILL.
     :param label: set: output lines are logged as ``[label] line`` and the start with the pid.
     :param tail_lines: how many last output lines the result keeps (for error messages).
+    :param on_output: set: stderr is read apart from stdout and each (redacted) line is also given
+        to ``on_output(stream, line)`` with ``stream`` ``"stdout"`` or ``"stderr"``, from one
+        thread per stream (e.g. to keep each stream in its own file); unset: stderr goes to stdout.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class LocalProcess:
         redact: Callable[[str], str] | None = None,
         label: str | None = None,
         tail_lines: int = TAIL_LINES,
+        on_output: Callable[[str, str], None] | None = None,
     ) -> None:
         self.argv = list(argv)
         self.env = dict(env)
@@ -78,6 +82,7 @@ class LocalProcess:
         self._redact = redact or (lambda line: line)
         self.label = label
         self.tail_lines = tail_lines
+        self.on_output = on_output
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.RLock()
         self._kill_requested = False
@@ -98,7 +103,7 @@ class LocalProcess:
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
+                stderr=subprocess.STDOUT if self.on_output is None else subprocess.PIPE,
                 text=True,
                 errors="replace",
                 bufsize=1,
@@ -111,23 +116,38 @@ class LocalProcess:
         supervisor = threading.Thread(target=self._supervise, args=(process,), daemon=True)
         supervisor.start()
         tail: deque[str] = deque(maxlen=self.tail_lines)
-        template = f"[{self.label}] %s" if self.label else "%s"
+        stderr_reader = None
+        if process.stderr is not None:
+            stderr_reader = threading.Thread(
+                target=self._pump, args=("stderr", process.stderr, tail), daemon=True
+            )
+            stderr_reader.start()
         try:
-            for raw in process.stdout or ():
-                line = self._redact(raw.rstrip("\n"))
-                tail.append(line)
-                self.log.info(template, line)
+            self._pump("stdout", process.stdout, tail)
             returncode = process.wait()
         finally:
             # However the loop ended (end of output, Airflow's own timeout, an error), nothing of
             # the process group may outlive the task.
             self._terminate_group(process)
             supervisor.join(self.grace_period + 1)
-            if process.stdout:
-                process.stdout.close()
+            if stderr_reader is not None:
+                stderr_reader.join(self.grace_period + 1)
+            for pipe in (process.stdout, process.stderr):
+                if pipe:
+                    pipe.close()
         return LocalProcessResult(
             returncode=returncode, tail=tuple(tail), timed_out=self._timed_out, killed=self._kill_requested
         )
+
+    def _pump(self, stream: str, pipe: IO[str] | None, tail: deque[str]) -> None:
+        """Log each line of ``pipe`` (redacted), keep it in ``tail``, give it to ``on_output``."""
+        template = f"[{self.label}] %s" if self.label else "%s"
+        for raw in pipe or ():
+            line = self._redact(raw.rstrip("\n"))
+            tail.append(line)
+            self.log.info(template, line)
+            if self.on_output is not None:
+                self.on_output(stream, line)
 
     def kill(self) -> None:
         """End the process group (SIGTERM, SIGKILL after the grace period)."""

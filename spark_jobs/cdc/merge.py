@@ -33,7 +33,6 @@ from spark_jobs.cdc.dms_files import FULL_LOAD, LandedFile, list_landed_files
 from spark_jobs.cdc.faults import fault_point
 from spark_jobs.cdc.file_inspection import FileProblem, inspect_files
 from spark_jobs.cdc.layout import TableLayout, landing_table_uri
-from spark_jobs.cdc.lock import DEFAULT_TTL_SECONDS, Lease, LeaseHeartbeat, TableLock
 from spark_jobs.cdc.net_change import (
     LATE_OP,
     OrderingTypeError,
@@ -65,6 +64,7 @@ from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, TableConfig
 from spark_jobs.cdc.tracker import FileTracker, TableState
 from spark_jobs.common.lake import exists
 from spark_jobs.common.lineage import LineageDataset, LineageEmitter
+from spark_jobs.common.lock import DEFAULT_TTL_SECONDS, LakeLock, Lease, LeaseHeartbeat
 from spark_jobs.common.logs import log_event
 
 if TYPE_CHECKING:
@@ -452,7 +452,7 @@ def _merge_under_lock(
     layout: TableLayout,
     result: TableResult,
 ) -> TableResult:
-    lock = TableLock(layout.lock_root, owner=settings.lock_owner, ttl_seconds=settings.lock_ttl_seconds)
+    lock = _table_lock(layout, settings)
     lease: Lease | None = lock.acquire(settings.run_id)
     if lease is None:
         holder = lock.holder() or {}
@@ -478,6 +478,16 @@ def _merge_under_lock(
         fault_point("before_lock_release")
         lock.release(lease)
     return result
+
+
+def _table_lock(layout: TableLayout, settings: MergeSettings) -> LakeLock:
+    """The table's lock; a task retry (same Airflow run id) takes over its dead try's lease."""
+    return LakeLock(
+        layout.lock_root,
+        owner=settings.lock_owner,
+        ttl_seconds=settings.lock_ttl_seconds,
+        retries_take_over=True,
+    )
 
 
 REFRESH_DELETE_SEQ = "9"
@@ -531,7 +541,7 @@ def _refresh_superseded(
 def _release_own_dead_lease(layout: TableLayout, settings: MergeSettings) -> None:
     """A retry that reuses its committed result frees the lease its killed try left behind,
     so the next run does not wait for the lease to expire."""
-    lock = TableLock(layout.lock_root, owner=settings.lock_owner, ttl_seconds=settings.lock_ttl_seconds)
+    lock = _table_lock(layout, settings)
     holder = lock.holder()
     if holder is not None and holder.get("run_id") == settings.run_id and holder.get("owner") != lock.owner:
         lease = lock.acquire(settings.run_id)
@@ -547,6 +557,17 @@ def _reused_result(tracker: FileTracker, run_id: str) -> TableResult | None:
     if committed is not None:
         committed.reused = True
     return committed
+
+
+def _with_column_lineage(
+    datasets: tuple[list[LineageDataset], list[LineageDataset]], layout: TableLayout
+) -> tuple[list[LineageDataset], list[LineageDataset]]:
+    """The lake table's columns (the committed schema) copied from the DMS files' same columns:
+    the agent sees the files read by path, not which file column became which table column."""
+    schema = FileTracker(layout).load_state().schema or []
+    inputs, outputs = datasets
+    columns = [(c["name"], c["type"]) for c in schema]
+    return inputs, [d.copied_from(inputs, columns) for d in outputs]
 
 
 def merge_table(spark: SparkSession, config: TableConfig, settings: MergeSettings) -> TableResult:
@@ -587,6 +608,8 @@ def merge_table(spark: SparkSession, config: TableConfig, settings: MergeSetting
             result.status, "FAIL"
         )
         error = (result.error or {}).get("message") if result.status == STATUS_FAILED else None
+        if event == "COMPLETE":
+            datasets = _with_column_lineage(datasets, layout)
         settings.lineage.emit(event, job_name, settings.run_id, *datasets, error_message=error)
     log_event(
         log,

@@ -23,6 +23,29 @@ log = logging.getLogger(__name__)
 PRODUCER = "https://github.com/acme/data-platform/spark_jobs"
 NAMESPACE_ENV_VAR = "OPENLINEAGE_NAMESPACE"
 DEFAULT_NAMESPACE = "data-platform"
+# What SparkJobOperator passes to the OpenLineage Spark agent: the Airflow task run (parent run facet)
+PARENT_CONF = {
+    "namespace": "spark.openlineage.parentJobNamespace",
+    "name": "spark.openlineage.parentJobName",
+    "run_id": "spark.openlineage.parentRunId",
+}
+
+
+@dataclass(frozen=True)
+class ParentRun:
+    """The Airflow task run a job's events belong to (OpenLineage ``parent`` run facet)."""
+
+    namespace: str
+    name: str
+    run_id: str
+
+    @classmethod
+    def from_spark_conf(cls, conf: Mapping[str, str]) -> ParentRun | None:
+        """From ``spark.openlineage.parent*`` (None when the task passed none)."""
+        values = {key: conf.get(name) for key, name in PARENT_CONF.items()}
+        if not all(values.values()):
+            return None
+        return cls(namespace=str(values["namespace"]), name=str(values["name"]), run_id=str(values["run_id"]))
 
 
 @dataclass(frozen=True)
@@ -40,6 +63,60 @@ class LineageDataset:
             bucket, key = split_s3(uri)
             return cls(namespace=f"s3://{bucket}", name=key or "/")
         return cls(namespace="file", name=local_path(uri))
+
+    def copied_from(
+        self, sources: Sequence[LineageDataset], columns: Sequence[tuple[str, str]]
+    ) -> LineageDataset:
+        """This dataset with ``schema`` and ``columnLineage`` facets: each of ``columns``
+        (``[(name, type)]``) copied from the same column of each source (DIRECT, IDENTITY). For
+        mappings the Spark agent cannot see, e.g. DMS files (read by path, columns from the
+        file headers) to the lake table."""
+        mapping = {name: [ColumnSource(s, name) for s in sources] for name, _ in columns}
+        return self.with_column_lineage(mapping, columns)
+
+    def with_column_lineage(
+        self, mapping: Mapping[str, Sequence[ColumnSource]], columns: Sequence[tuple[str, str]] = ()
+    ) -> LineageDataset:
+        """This dataset with a ``columnLineage`` facet (``mapping``: column -> its sources) and,
+        given ``columns`` (``[(name, type)]``), a ``schema`` facet."""
+        from openlineage.client.facet_v2 import column_lineage_dataset as cl
+        from openlineage.client.facet_v2 import schema_dataset
+
+        lineage = cl.ColumnLineageDatasetFacet(
+            fields={
+                name: cl.Fields(
+                    inputFields=[
+                        cl.InputField(
+                            namespace=c.dataset.namespace,
+                            name=c.dataset.name,
+                            field=c.field,
+                            transformations=[cl.Transformation(type=c.transformation, subtype=c.subtype)],
+                        )
+                        for c in sources
+                    ],
+                    transformationDescription="",
+                    transformationType="",
+                )
+                for name, sources in mapping.items()
+            }
+        )
+        facets: dict[str, Any] = {**self.facets, "columnLineage": lineage}
+        if columns:
+            facets["schema"] = schema_dataset.SchemaDatasetFacet(
+                fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in columns]
+            )
+        return LineageDataset(self.namespace, self.name, facets)
+
+
+@dataclass(frozen=True)
+class ColumnSource:
+    """One source of a column: ``field`` of ``dataset``, with the OpenLineage transformation
+    (``DIRECT``/``INDIRECT`` and a subtype such as ``IDENTITY``, ``TRANSFORMATION``, ``FILTER``)."""
+
+    dataset: LineageDataset
+    field: str
+    transformation: str = "DIRECT"
+    subtype: str = "IDENTITY"
 
 
 def lineage_configured(env: Mapping[str, str] | None = None) -> bool:
@@ -62,26 +139,31 @@ def stable_run_uuid(*parts: str) -> str:
 class LineageEmitter:
     """Emits START / COMPLETE / FAIL run events; a no-op without a configured transport."""
 
-    def __init__(self, client: Any | None, namespace: str) -> None:
+    def __init__(self, client: Any | None, namespace: str, parent: ParentRun | None = None) -> None:
         self._client = client
         self.namespace = namespace
+        self.parent = parent
 
     @classmethod
     def from_environment(
-        cls, transport: Mapping[str, Any] | None = None, namespace: str | None = None
+        cls,
+        transport: Mapping[str, Any] | None = None,
+        namespace: str | None = None,
+        parent: ParentRun | None = None,
     ) -> LineageEmitter:
-        """An emitter configured from ``transport`` (an OpenLineage transport dict) or the env."""
+        """An emitter configured from ``transport`` (an OpenLineage transport dict) or the env;
+        its events carry ``parent`` as parent run facet (see :meth:`ParentRun.from_spark_conf`)."""
         namespace = namespace or os.environ.get(NAMESPACE_ENV_VAR, DEFAULT_NAMESPACE)
         if transport is None and not lineage_configured():
-            return cls(None, namespace)
+            return cls(None, namespace, parent)
         try:
             from openlineage.client import OpenLineageClient
 
             config = {"transport": dict(transport)} if transport is not None else None
-            return cls(OpenLineageClient(config=config), namespace)
+            return cls(OpenLineageClient(config=config), namespace, parent)
         except Exception:  # noqa: BLE001 - lineage must never stop a job
             log.warning("OpenLineage client could not be configured; lineage disabled", exc_info=True)
-            return cls(None, namespace)
+            return cls(None, namespace, parent)
 
     @property
     def enabled(self) -> bool:
@@ -108,9 +190,14 @@ class LineageEmitter:
                 RunEvent,
                 RunState,
             )
-            from openlineage.client.facet_v2 import error_message_run
+            from openlineage.client.facet_v2 import error_message_run, parent_run
 
             run_facets: dict[str, Any] = {}
+            if self.parent:
+                run_facets["parent"] = parent_run.ParentRunFacet(
+                    run=parent_run.Run(runId=self.parent.run_id),
+                    job=parent_run.Job(namespace=self.parent.namespace, name=self.parent.name),
+                )
             if error_message:
                 run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
                     message=error_message, programmingLanguage="python"
@@ -120,8 +207,12 @@ class LineageEmitter:
                 eventTime=datetime.now(UTC).isoformat(),
                 run=Run(runId=stable_run_uuid(self.namespace, job_name, run_id), facets=run_facets),
                 job=Job(namespace=self.namespace, name=job_name),
-                inputs=[InputDataset(namespace=d.namespace, name=d.name) for d in inputs],
-                outputs=[OutputDataset(namespace=d.namespace, name=d.name) for d in outputs],
+                inputs=[
+                    InputDataset(namespace=d.namespace, name=d.name, facets=dict(d.facets)) for d in inputs
+                ],
+                outputs=[
+                    OutputDataset(namespace=d.namespace, name=d.name, facets=dict(d.facets)) for d in outputs
+                ],
                 producer=PRODUCER,
             )
             self._client.emit(event)

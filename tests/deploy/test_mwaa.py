@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 from moto import mock_aws
 
 from data_platform.deploy import mwaa
@@ -55,14 +55,6 @@ def s3():
                 f"after-call.s3.{operation}", lambda parsed, **kw: opaque_etags(parsed)
             )
         yield client
-
-
-@pytest.fixture
-def mwaa_client():
-    client = boto3.client("mwaa", region_name=REGION)
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
 
 
 def _environment(stubber, status="AVAILABLE", versions=None):

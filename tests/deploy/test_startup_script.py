@@ -24,7 +24,10 @@ def _run(shell: str, environment_name: str | None) -> subprocess.CompletedProces
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-@pytest.mark.parametrize(("name", "expected"), [("data-platform-dev", "dev"), ("data-platform-prod", "prod")])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("data-platform-dev", "dev"), ("data-platform-prod", "prod"), ("data-platform-prod-cdc", "prod")],
+)
 def test_known_environments_select_their_block(shell, name, expected):
     result = _run(shell, name)
     assert result.returncode == 0, result.stderr

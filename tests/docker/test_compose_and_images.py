@@ -132,3 +132,30 @@ def test_mwaa_requirements_carry_a_constraint_line():
     assert len(constraint) == 1
     pinned = _pins(REPO_ROOT / "constraints.txt")["apache-airflow"]
     assert f"constraints-{pinned}/" in constraint[0]
+
+
+def test_the_build_context_leaves_out_local_state_and_the_virtualenv():
+    ignored = (REPO_ROOT / ".dockerignore").read_text().splitlines()
+    assert {".venv", ".local", ".git", "dist"} <= set(ignored)
+    assert "!dist/spark" in ignored, "the jobs image COPYs its Spark artifact from dist/spark"
+
+
+def test_java_home_follows_the_build_architecture():
+    dockerfile = (REPO_ROOT / "docker/airflow/Dockerfile").read_text()
+    assert "ARG TARGETARCH" in dockerfile
+    assert "ENV JAVA_HOME=/usr/lib/jvm/java-17-openjdk-${TARGETARCH}" in dockerfile
+    assert "openjdk-amd64" not in dockerfile
+
+
+def test_the_airflow_image_installs_no_test_or_lint_tools():
+    dockerfile = (REPO_ROOT / "docker/airflow/Dockerfile").read_text()
+    copied = [line for line in dockerfile.splitlines() if line.startswith("COPY ")]
+    assert copied and not any("requirements-dev.txt" in line for line in copied)
+    local = (REPO_ROOT / "requirements-local.txt").read_text()
+    for tool in ("pytest", "ruff", "mypy", "moto"):
+        assert tool not in local
+
+
+def test_compose_does_not_take_the_port_of_make_airflow():
+    host_ports = [p.split(":")[0] for s in SERVICES.values() for p in s.get("ports", [])]
+    assert "8080" not in host_ports

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,15 @@ def test_environment_uses_local_executor_and_embedded_postgres(runtime_env):
     assert runtime_env["PIPELINE_TARGET"] == "local"
 
 
+def test_lineage_goes_to_the_lake_and_the_local_catalog(runtime_env):
+    transport = json.loads(runtime_env["AIRFLOW__OPENLINEAGE__TRANSPORT"])
+    lake, catalog = transport["transports"]
+    assert lake["type"] == "file" and lake["log_file_path"].endswith("/lake/_lineage/raw/event")
+    assert Path(lake["log_file_path"]).parent.is_dir()  # the file transport does not create it
+    assert (catalog["type"], catalog["endpoint"]) == ("http", "api/v1/lineage")
+    assert Path(runtime_env["OPENLINEAGE_CONFIG"]).is_file()  # the Spark jobs' own events
+
+
 def test_airflow_lists_every_dag_without_import_errors(runtime_env):
     listed = run_airflow(["dags", "list", "-o", "json"], env=runtime_env, capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr[-2000:]
@@ -44,3 +54,23 @@ def test_demo_runs_the_smoke_dag_and_reports_its_metrics(runtime_env, capsys):
     assert "success" in line
     assert " 1000 " in line and "8/8" in line
     assert "1 day(s) of canary.events equal the generated events" in out
+
+
+def test_backfill_create_prints_the_runs_it_made(runtime_env, capsys):
+    from data_platform.local.runtime import main
+
+    args = [
+        "backfill",
+        "create",
+        "--dag-id",
+        "platform_smoke",
+        "--from-date",
+        "2026-01-01",
+        "--to-date",
+        "2026-01-03",
+    ]
+    assert main(["airflow", *args]) == 0
+    out = capsys.readouterr().out
+    made = re.search(r"backfill of platform_smoke from 2026-01-01 to 2026-01-03: (\d+) run\(s\)", out)
+    assert made and int(made.group(1)) >= 2, out
+    assert out.count("backfill__2026-01-0") == int(made.group(1))

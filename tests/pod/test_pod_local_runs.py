@@ -84,7 +84,7 @@ def test_xcom_return_value_comes_from_the_return_file():
 
 
 def test_execution_timeout_kills_the_process_group(tmp_path, monkeypatch):
-    from data_platform.pod.local_runner import LocalProcess
+    from data_platform.process import LocalProcess
 
     pids = tmp_path / "pids.json"
     supervise = LocalProcess._supervise

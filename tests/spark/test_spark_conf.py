@@ -176,7 +176,7 @@ def test_shipped_defaults_give_the_local_target_the_jvm_side_of_emr(spark_includ
         "spark.extraListeners": "io.openlineage.spark.agent.OpenLineageSparkListener",
         "spark.driver.extraJavaOptions": "--add-opens=java.base/java.security=ALL-UNNAMED",
         "spark.openlineage.transport.type": "file",
-        "spark.openlineage.transport.location": f"{local_dir.resolve()}/lineage/openlineage-spark-events.jsonl",
+        "spark.openlineage.transport.location": f"{local_dir.resolve()}/lake/_lineage/raw/spark/openlineage-spark-events.jsonl",
         "spark.openlineage.namespace": "data-platform-local",
         "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
         "spark.sql.extensions": "org.apache.spark.sql.hudi.HoodieSparkSessionExtension",

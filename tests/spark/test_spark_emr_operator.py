@@ -117,6 +117,12 @@ def test_start_job_run_request_is_exact(aws_stack):
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.sql.adaptive.enabled": "true",
+        "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
+        "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+        "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
+        "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+        "spark.sql.avro.datetimeRebaseModeInRead": "CORRECTED",
+        "spark.sql.avro.datetimeRebaseModeInWrite": "CORRECTED",
         "spark.log.level": "INFO",
         "spark.driver.cores": "2",
         "spark.driver.memory": "7g",
@@ -167,6 +173,7 @@ def test_start_job_run_request_is_exact(aws_stack):
             "state": "SUCCESS",
             "reattached": False,
             "region": "eu-west-1",
+            "log_uri": aws_stack.log_uri,
             "driver_log_uri": f"{aws_stack.log_uri}/applications/{aws_stack.application_id}/jobs/{run.id}/SPARK_DRIVER/",
         }
     )

@@ -101,7 +101,7 @@ def test_cdc_merge_on_s3_through_s3a_with_the_openlineage_agent(spark_include, l
 
     # The agent's events: this task is the parent run, and column lineage is kept.
     parent = inject_parent_job_information_into_spark_properties({}, context)
-    events_file = local_dir / "lineage" / "openlineage-spark-events.jsonl"
+    events_file = local_dir / "lake" / "_lineage" / "raw" / "spark" / "openlineage-spark-events.jsonl"
     events = [json.loads(line) for line in events_file.read_text().splitlines() if line.strip()]
     assert events and all(e["producer"].endswith("/integration/spark") for e in events)
     # the application run's parent is this Airflow task; each query run's parent is the application run

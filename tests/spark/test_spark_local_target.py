@@ -3,6 +3,8 @@ so there are three: a real Spark run, a failing exit code, a timeout that kills 
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 import time
 from datetime import timedelta
@@ -69,8 +71,19 @@ def test_job_runs_with_spark_submit_and_writes_its_output(spark_include, local_d
             "version": "1.0.0",
             "module": "tinyjob.wordcount",
             "exit_code": 0,
+            "application_id": "local",
+            "job_run_id": result["job_run_id"],
+            "log_uri": f"file://{local_dir}/spark/logs",
         }
     )
+    # the driver's output is also written in EMR Serverless's log layout (for the log shipper)
+    driver = local_dir / "spark/logs/applications/local/jobs" / result["job_run_id"] / "SPARK_DRIVER"
+    assert "tinyjob marker=from-task" in gzip.decompress((driver / "stdout.gz").read_bytes()).decode()
+    assert (
+        "INFO SparkContext: Running Spark version"
+        in gzip.decompress((driver / "stderr.gz").read_bytes()).decode()
+    )
+    assert json.loads((driver.parent / "job_run.json").read_text())["state"] == "SUCCESS"
     out = capsys.readouterr().out
     # the merged conf reached the job: the task override and the local default, the EMR-only key did not
     assert "[spark-submit] tinyjob marker=from-task shuffle=4 rows=3" in out

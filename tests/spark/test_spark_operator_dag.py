@@ -77,6 +77,27 @@ def test_args_conf_and_tags_are_templated(spark_include):
     assert task.tags == {"run": "2026-11-23"} and task.version == "1.0"
 
 
+def test_args_from_an_upstream_task_make_the_job_depend_on_it(spark_include):
+    from airflow.sdk import XComArg, task
+
+    from data_platform.spark import SparkJobOperator
+
+    @task(multiple_outputs=True)
+    def job_arguments() -> dict:
+        return {"job_args": ["--date", "2026-11-23"]}
+
+    tasks = []
+
+    def build():
+        arguments = job_arguments()
+        tasks.append(SparkJobOperator(task_id="t", job="tinyjob", version="1", args=arguments["job_args"]))
+
+    in_dag(build)
+    (job,) = tasks
+    assert job.upstream_task_ids == {"job_arguments"}
+    assert isinstance(job.args, XComArg)  # resolved to the task's list when the job's fields render
+
+
 def test_alert_policy_callbacks_join_the_tasks_own(spark_include):
     from data_platform.alerting import ALERT_POLICY_CRITICAL, AlertEvent, PolicyNotifier
     from data_platform.spark import SparkJobOperator

@@ -22,9 +22,15 @@ _BUCKETS = itertools.count()
 def spark() -> Iterator[Any]:
     """ONE local session for all Spark tests (local[2], 1g driver, 4 shuffle partitions, no UI),
     with the local target's JVM packages and Hudi settings, as a local job gets them."""
+    import os
+    import sys
+
     from data_platform.spark.conf import local_session_conf
     from spark_jobs.common.session import build_spark_session, local_conf
 
+    # Python workers (RDD functions, e.g. the satellite extraction) run this interpreter, as
+    # spark-submit's PYSPARK_PYTHON does for the local target.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = build_spark_session(
         "spark-jobs-tests",
         {**local_session_conf(), **local_conf(shuffle_partitions=4, driver_memory="1g", cores=2)},

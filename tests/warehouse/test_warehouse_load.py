@@ -285,3 +285,14 @@ def test_load_reports_lake_input_and_table_output_to_openlineage(warehouse):
     (output,) = lineage.outputs
     assert output.namespace.startswith("postgres://") and output.namespace.endswith(":5432")
     assert output.name == "warehouse.demo.events"
+    schema = {f.name: f.type for f in output.facets["schema"].fields}
+    assert schema["event_id"] == "bigint" and "loaded_at" in schema
+    copied = output.facets["columnLineage"].fields
+    assert "loaded_at" not in copied  # filled by the warehouse, not from the files
+    (source,) = copied["amount"].inputFields
+    assert (source.namespace, source.name, source.field) == (
+        lineage.inputs[0].namespace,
+        lineage.inputs[0].name,
+        "amount",
+    )
+    assert source.transformations[0].type == "DIRECT"

@@ -99,6 +99,12 @@ def test_all_rules_pass_and_summary_is_returned(items):
             "freshness",
             "'latest': '2024-01-01 23:00:00'",
         ),
+        (
+            "INSERT INTO dq_test.items VALUES (4, 'd', 'new', 1, '2999-01-01 00:00', now())",
+            {"type": "not_in_future", "column": "updated_at", "tolerance_minutes": 5},
+            "not_in_future",
+            "'updated_at': '2999-01-01 00:00:00'",
+        ),
     ],
 )
 def test_a_failing_rule_fails_the_task_with_the_rule_and_sample_rows(

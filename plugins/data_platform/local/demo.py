@@ -14,12 +14,14 @@ import re
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from data_platform.config import load_yaml
-from data_platform.local.runtime import init, lineage_events_file, local_environment
+from data_platform.local.lineage_endpoint import LOCAL_CATALOG_PORT, default_events_file, serving
+from data_platform.local.runtime import init, local_environment
 from data_platform.paths import REPO_ROOT, local_dir
 
 REGISTRY = "local/demo.yaml"
@@ -140,7 +142,9 @@ def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
     started = time.monotonic()
     if entry.get("prepare"):
         print(f"  preparing sample inputs ({entry['prepare']})", flush=True)
-        _call(entry["prepare"], settings)
+        extra_env = _call(entry["prepare"], settings)
+        if isinstance(extra_env, dict):  # e.g. the connection of a local stand-in server
+            env = {**env, **extra_env}
     for index, logical_date in enumerate(entry["logical_dates"]):
         if entry.get("before_each_run"):
             _call(entry["before_each_run"], settings, index)
@@ -181,22 +185,36 @@ def print_summary(outcomes: list[DagOutcome]) -> None:
         for output in o.outputs:
             print(f"  {output}")
         print(f"  log: {o.log_file}")
-    print(f"\nlineage events: {lineage_events_file()}")
+    print(f"\nlineage events (raw): {local_dir() / 'lake' / '_lineage' / 'raw'}")
+    print(f"lineage events (local catalog): {default_events_file()}")
     print(f"alerts (local): {local_dir() / 'alerts' / 'alerts.jsonl'}")
 
 
 def main(argv: list[str]) -> int:
     only = set(argv)
-    print("Preparing the local runtime (embedded PostgreSQL, Airflow metadata DB)...", flush=True)
-    env = init(local_environment(), serialize_dags=False)
-    os.environ.update(env)  # prepare / verify steps run here with the same settings (include path)
+    env = local_environment()
+    os.environ.update(env)  # the registry, prepare and verify steps read the local include path
     registry: list[dict[str, Any]] = load_yaml(REGISTRY)
+    unknown = sorted(only - {entry["dag_id"] for entry in registry})
+    if unknown:
+        known = ", ".join(entry["dag_id"] for entry in registry)
+        print(f"No demo pipeline named {', '.join(unknown)} (known: {known}).", file=sys.stderr)
+        return 2
+    print("Preparing the local runtime (embedded PostgreSQL, Airflow metadata DB)...", flush=True)
+    env = init(env, serialize_dags=False)
+    os.environ.update(env)
     outcomes = []
-    for entry in registry:
-        if only and entry["dag_id"] not in only:
-            continue
-        print(f"\n[{entry['dag_id']}]", flush=True)
-        outcomes.append(run_entry(entry, env))
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(serving(default_events_file(), port=LOCAL_CATALOG_PORT))
+            print(f"Local lineage catalog stand-in on {url}", flush=True)
+        except OSError as err:
+            print(f"Local lineage catalog stand-in not started ({err}); events still land in the lake.")
+        for entry in registry:
+            if only and entry["dag_id"] not in only:
+                continue
+            print(f"\n[{entry['dag_id']}]", flush=True)
+            outcomes.append(run_entry(entry, env))
     print_summary(outcomes)
     return 0 if all(o.state == "success" for o in outcomes) else 1
 

@@ -3,7 +3,8 @@
 ``local_environment()`` is the single place that decides how a local Airflow process is
 configured: Airflow home inside the checkout (``.local/airflow``), LocalExecutor, the metadata
 DB and the warehouse on PostgreSQL (embedded unless already configured, as in docker compose),
-OpenLineage events to a file, and ``PIPELINE_TARGET=local``. Paths are explicit, as on MWAA:
+OpenLineage events as include/lineage/transport.yaml's ``local`` block says (raw event files in
+the lake, the local catalog stand-in), and ``PIPELINE_TARGET=local``. Paths are explicit, as on MWAA:
 ``plugins/`` and the checkout root (for ``spark_jobs`` in local Spark and pod runs) on
 ``PYTHONPATH``, and the include folders in ``PLATFORM_INCLUDE_PATH``: the compiled CDC index,
 ``include/`` (the product) and the demo overlay ``include/demo/`` (unless the caller set the
@@ -18,25 +19,45 @@ docker compose runs its services through this same module.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from data_platform.local.postgres import AIRFLOW_DB, WAREHOUSE_DB, ensure_local_postgres
 from data_platform.paths import INCLUDE_PATH_ENV_VAR, PLUGINS_DIR, REPO_ROOT, local_dir
 
 METADATA_CONN_VAR = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 WAREHOUSE_CONN_VAR = "AIRFLOW_CONN_WAREHOUSE"
+INIT_STAMP = ".init-fingerprint"
 
 
 def airflow_home() -> Path:
     return local_dir() / "airflow"
 
 
-def lineage_events_file() -> Path:
-    return local_dir() / "lineage" / "openlineage-events.jsonl"
+def lineage_transport(include_path: list[Path], lake_root: str) -> dict[str, Any]:
+    """The OpenLineage transport of the ``local`` block of include/lineage/transport.yaml
+    (the first include folder holding it): raw events in the lake, the local catalog stand-in."""
+    from data_platform.lineage.transport import TRANSPORT_FILE, read_lineage_config, transport_config
+
+    found = [folder / TRANSPORT_FILE for folder in include_path if (folder / TRANSPORT_FILE).is_file()]
+    if not found:
+        raise SystemExit(f"No {TRANSPORT_FILE} in the include folders {[str(p) for p in include_path]}.")
+    return transport_config(read_lineage_config(found[0], "local"), lake_root)
+
+
+def lineage_client_config() -> Path:
+    """openlineage.yml of the local runtime: the transport for openlineage-python clients that
+    are not Airflow (the Spark jobs' own events, through ``OPENLINEAGE_CONFIG``)."""
+    return local_dir() / "lineage" / "openlineage.yml"
 
 
 def default_include_path() -> list[Path]:
@@ -68,12 +89,19 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         server = ensure_local_postgres(local_dir() / "postgres", (AIRFLOW_DB, WAREHOUSE_DB))
         env.setdefault(METADATA_CONN_VAR, server.sqlalchemy_uri(AIRFLOW_DB))
         env.setdefault(WAREHOUSE_CONN_VAR, server.airflow_connection_json(WAREHOUSE_DB))
-    lineage_events_file().parent.mkdir(parents=True, exist_ok=True)
     compiled = Path(env.get("PLATFORM_LOCAL_DIR") or local_dir()).resolve() / "compiled"
     configured = [Path(p) for p in env.get(INCLUDE_PATH_ENV_VAR, "").split(os.pathsep) if p]
     include_path = [p for p in configured if p != compiled] or default_include_path()
     compile_cdc_index(include_path, compiled)
     python_path = [str(PLUGINS_DIR), str(REPO_ROOT), env.get("PYTHONPATH", "")]
+    lake_root = env.get("LAKE_ROOT") or f"file://{local_dir()}/lake"
+    transport = lineage_transport(include_path, lake_root)
+    for file_transport in [transport, *transport.get("transports", [])]:
+        if file_transport.get("type") == "file":  # the file transport does not create folders
+            Path(file_transport["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
+    client_config = lineage_client_config()
+    client_config.parent.mkdir(parents=True, exist_ok=True)
+    client_config.write_text(yaml.safe_dump({"transport": transport}, sort_keys=True))
     env.update(
         {
             "AIRFLOW_HOME": str(airflow_home()),
@@ -85,9 +113,9 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "AIRFLOW__OPENLINEAGE__NAMESPACE": "data-platform-local",
-            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
-                {"type": "file", "log_file_path": str(lineage_events_file()), "append": True}
-            ),
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
+            "OPENLINEAGE_CONFIG": str(client_config),
+            "OPENLINEAGE_NAMESPACE": "data-platform-local",
             "PIPELINE_TARGET": "local",
             INCLUDE_PATH_ENV_VAR: os.pathsep.join(str(p) for p in [compiled, *include_path]),
             "PYTHONPATH": os.pathsep.join(p for p in python_path if p),
@@ -105,19 +133,146 @@ def run_airflow(args: list[str], env: dict[str, str] | None = None, **kwargs) ->
     return subprocess.run(command, env=env or local_environment(), cwd=REPO_ROOT, **kwargs)
 
 
-def init(env: dict[str, str] | None = None, serialize_dags: bool = True) -> dict[str, str]:
-    """Prepare the runtime: PostgreSQL up, metadata DB migrated (a no-op when already current),
-    DAGs serialized so ``airflow dags list`` and the UI show them before a dag-processor runs
-    (``airflow dags test`` parses its DAG itself, so the demo skips that step)."""
+def init_fingerprint(env: dict[str, str], steps: list[list[str]]) -> str:
+    """SHA-256 of what ``init``'s steps depend on: the steps, the Airflow version, the metadata
+    DB URI and the bytes of the DAG files, the platform code and the include folders."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(
+        json.dumps([steps, version("apache-airflow"), env.get(METADATA_CONN_VAR)]).encode()
+    )
+    folders = [Path(env["AIRFLOW__CORE__DAGS_FOLDER"]), PLUGINS_DIR]
+    folders += [Path(p) for p in env.get(INCLUDE_PATH_ENV_VAR, "").split(os.pathsep) if p]
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def init(
+    env: dict[str, str] | None = None, serialize_dags: bool = True, force: bool = False
+) -> dict[str, str]:
+    """Prepare the runtime: PostgreSQL up, metadata DB migrated, DAGs serialized so ``airflow
+    dags list`` and the UI show them before a dag-processor runs (``airflow dags test`` parses
+    its DAG itself, so the demo skips that step). Done once: a stamp in the Airflow home holds
+    :func:`init_fingerprint`, and the steps run again only when it changed (or ``force``)."""
     env = env or local_environment()
     airflow_home().mkdir(parents=True, exist_ok=True)
     steps = [["db", "migrate"]] + ([["dags", "reserialize"]] if serialize_dags else [])
+    stamp = airflow_home() / INIT_STAMP
+    fingerprint = init_fingerprint(env, steps)
+    if not force and stamp.is_file() and stamp.read_text() == fingerprint:
+        return env
     for step in steps:
+        print(
+            f"runtime: airflow {' '.join(step)} (the DB, DAGs or code changed)...",
+            file=sys.stderr,
+            flush=True,
+        )
         result = run_airflow(step, env=env, capture_output=True, text=True)
         if result.returncode != 0:
             sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
             raise SystemExit(f"airflow {' '.join(step)} failed (exit {result.returncode})")
+    stamp.write_text(fingerprint)
     return env
+
+
+def run_airflow_group(args: list[str], env: dict[str, str]) -> int:
+    """Run the ``airflow`` CLI as :func:`run_group` does (``standalone``'s scheduler,
+    dag-processor, triggerer and their workers never outlive Ctrl+C)."""
+    return run_group([sys.executable, "-m", "airflow", *args], env)
+
+
+def run_group(command: list[str], env: dict[str, str], grace_period: float = 30.0) -> int:
+    """Run ``command`` in its own process group and, on Ctrl+C (or SIGTERM), stop the whole
+    group: SIGTERM, then SIGKILL for what is left after ``grace_period`` seconds. Returns the
+    exit code (130 when interrupted)."""
+    process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, start_new_session=True)
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        print(f"\nruntime: stopping {command[-1]} and everything it started...", file=sys.stderr, flush=True)
+        _stop_group(process, grace_period)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_group(process: subprocess.Popen, grace_period: float) -> None:
+    for sig, wait in ((signal.SIGTERM, grace_period), (signal.SIGKILL, None)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        # the leader is gone; members of the group may still be running
+        if sig is signal.SIGKILL or not _group_alive(process.pid, grace_period):
+            return
+
+
+def _group_alive(pgid: int, timeout: float) -> bool:
+    """Whether a process of group ``pgid`` is still running after up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+BACKFILL_RUN_PREFIX = "backfill__"
+
+
+def summarize_backfill(dag_id: str, from_date: str, to_date: str, runs: list[dict[str, str]]) -> str:
+    """What ``airflow backfill create`` made: ``runs`` as ``airflow dags list-runs -o json``
+    lists them; the backfill's are those with a backfill run id whose logical date (ISO, UTC)
+    falls in [from_date, to_date] (dates or datetimes, compared as ISO strings)."""
+    made = sorted(
+        (
+            r
+            for r in runs
+            if r["run_id"].startswith(BACKFILL_RUN_PREFIX) and from_date <= r["logical_date"] <= to_date + "~"
+        ),
+        key=lambda r: r["logical_date"],
+    )
+    states: dict[str, int] = {}
+    for run in made:
+        states[run["state"]] = states.get(run["state"], 0) + 1
+    counts = ", ".join(f"{state}: {count}" for state, count in sorted(states.items())) or "none"
+    lines = [f"backfill of {dag_id} from {from_date} to {to_date}: {len(made)} run(s) ({counts})"]
+    lines += [f"  {r['logical_date']}  {r['state']:<8} {r['run_id']}" for r in made]
+    lines.append(
+        "The scheduler runs them (make airflow must be running); follow them in the UI (Browse > Backfills)."
+    )
+    return "\n".join(lines)
+
+
+def _print_backfill_summary(args: list[str], env: dict[str, str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(add_help=False)
+    for flag in ("--dag-id", "--from-date", "--to-date"):
+        parser.add_argument(flag, required=True)
+    known, _ = parser.parse_known_args(args)
+    listed = run_airflow(
+        ["dags", "list-runs", known.dag_id, "-o", "json"], env=env, capture_output=True, text=True
+    )
+    if listed.returncode != 0:
+        sys.stderr.write(listed.stderr[-2000:])
+        return
+    runs = json.loads(listed.stdout.strip().splitlines()[-1] or "[]")
+    print(summarize_backfill(known.dag_id, known.from_date, known.to_date, runs))
 
 
 def main(argv: list[str]) -> int:
@@ -128,14 +283,17 @@ def main(argv: list[str]) -> int:
     env = local_environment()
     # docker compose migrates once in airflow-init and sets PLATFORM_DB_MIGRATE=0 elsewhere
     if command == "init" or env.get("PLATFORM_DB_MIGRATE", "1") != "0":
-        init(env)
+        init(env, force=command == "init")  # init: always (the DB may have been recreated)
     if command == "init":
         print(f"Airflow home: {airflow_home()}\nMetadata DB: {env[METADATA_CONN_VAR]}")
         return 0
     if command == "airflow":
-        return run_airflow(rest, env=env).returncode
+        code = run_airflow_group(rest, env)
+        if code == 0 and rest[:2] == ["backfill", "create"] and "--dry-run" not in rest:
+            _print_backfill_summary(rest[2:], env)  # the CLI itself prints nothing about the runs
+        return code
     if command == "standalone":
-        return run_airflow(["standalone"], env=env).returncode
+        return run_airflow_group(["standalone"], env)
     print(f"Unknown command {command!r}; use init, airflow ... or standalone.", file=sys.stderr)
     return 2
 

@@ -83,6 +83,9 @@ class PlatformPodOperator(KubernetesPodOperator):
     :param container_resources: ``{"requests": {...}, "limits": {...}}`` merged over the profile's.
     :param team: team label (lowercase, ``-``); usually set once in the DAG's ``default_args``.
     :param pipeline: pipeline label (lowercase, ``-``); usually set in ``default_args``.
+    :param fail_on_exit_code: exit codes that mean "retrying cannot help" (bad arguments, config
+        or connection): the task fails without its retries (``AirflowFailException``). The
+        counterpart of the provider's ``skip_on_exit_code``; both targets honour it.
     :param kwargs: other KubernetesPodOperator / BaseOperator arguments (``env_vars``,
         ``do_xcom_push``, ``execution_timeout``, ``retries``...), except those a profile sets.
     """
@@ -102,6 +105,7 @@ class PlatformPodOperator(KubernetesPodOperator):
         container_resources: Mapping[str, Mapping[str, str]] | None = None,
         team: str | None = None,
         pipeline: str | None = None,
+        fail_on_exit_code: int | Sequence[int] = (),
         **kwargs: Any,
     ) -> None:
         managed = sorted(PROFILE_MANAGED.intersection(kwargs))
@@ -122,6 +126,9 @@ class PlatformPodOperator(KubernetesPodOperator):
         self.inputs = (inputs,) if isinstance(inputs, str) else tuple(inputs)
         self.outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
         self.resource_overrides = dict(container_resources or {})
+        self.fail_on_exit_code = (
+            (fail_on_exit_code,) if isinstance(fail_on_exit_code, int) else tuple(fail_on_exit_code)
+        )
         self._prepared = False
         self._local_process: LocalProcess | None = None
 
@@ -325,6 +332,11 @@ class PlatformPodOperator(KubernetesPodOperator):
                 raise AirflowSkipException(
                     f"Command exited with code {result.returncode} (skip_on_exit_code)."
                 )
+            if result.returncode in self.fail_on_exit_code:
+                raise self._fail(
+                    f"command exited with code {result.returncode} (fail_on_exit_code: not retried). "
+                    f"Last output lines:\n{last_lines}"
+                )
             if result.returncode != 0:
                 raise AirflowException(
                     f"PlatformPodOperator {self.task_id!r}: command exited with code {result.returncode}. "
@@ -333,6 +345,26 @@ class PlatformPodOperator(KubernetesPodOperator):
             if self.do_xcom_push and xcom_file.is_file() and xcom_file.stat().st_size:
                 return json.loads(xcom_file.read_text())
         return None
+
+    def cleanup(
+        self,
+        pod: Any,
+        remote_pod: Any,
+        xcom_result: dict | None = None,
+        context: Context | None = None,
+    ) -> None:
+        """The provider's cleanup; a failure with an exit code of ``fail_on_exit_code`` is not retried."""
+        try:
+            super().cleanup(pod, remote_pod, xcom_result, context)
+        except AirflowSkipException:
+            raise
+        except AirflowException as err:
+            exit_code = _base_container_exit_code(remote_pod, self.base_container_name)
+            if exit_code is not None and exit_code in self.fail_on_exit_code:
+                raise self._fail(
+                    f"pod exited with code {exit_code} (fail_on_exit_code: not retried). {err}"
+                ) from err
+            raise
 
     def on_kill(self) -> None:
         process = self._local_process
@@ -358,3 +390,12 @@ class PlatformPodOperator(KubernetesPodOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance):
         return self.get_openlineage_facets_on_start()
+
+
+def _base_container_exit_code(remote_pod: Any, container_name: str) -> int | None:
+    """Exit code of the pod's ``container_name`` once it terminated (as the provider reads it)."""
+    status = getattr(remote_pod, "status", None)
+    for container in (status.container_statuses if status else None) or []:
+        if container.name == container_name and container.state and container.state.terminated:
+            return int(container.state.terminated.exit_code)
+    return None

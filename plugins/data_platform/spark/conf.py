@@ -44,6 +44,17 @@ class SparkConf:
             {**self.values, **added}, {**self.origins, **dict.fromkeys(added, origin)}, self.dropped
         )
 
+    def with_openlineage_parent(self, context: Any) -> SparkConf:
+        """Add the Airflow task run as OpenLineage parent (``spark.openlineage.parent*`` and the
+        root parent, through the OpenLineage provider): the Spark agent's events and the job's
+        own events (``spark_jobs.common.lineage.ParentRun``) then name the task run."""
+        from airflow.providers.common.compat.openlineage.utils.spark import (
+            inject_parent_job_information_into_spark_properties,
+        )
+
+        injected = inject_parent_job_information_into_spark_properties(dict(self.values), context)
+        return self.with_missing("openlineage-parent", injected)
+
     def log_lines(self) -> list[str]:
         lines = [f"  {key}={self.values[key]}  [{self.origins[key]}]" for key in sorted(self.values)]
         lines += [f"  (dropped for this target) {entry}" for entry in self.dropped]

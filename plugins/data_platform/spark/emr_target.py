@@ -199,10 +199,10 @@ class EmrServerlessTarget:
             self.environment,
             artifact.manifest.profiles,
             where,
-            context,
             artifact=artifact.spark_conf(),
-            openlineage_parent=emr.openlineage_parent_job_info,
         )
+        if emr.openlineage_parent_job_info:
+            conf = conf.with_openlineage_parent(context)
         tags = job_tags(
             environment_tags=emr.tags,
             task_tags=operator.tags,
@@ -216,7 +216,7 @@ class EmrServerlessTarget:
             client_token=client_token,
             entry_point_uri=artifact.launcher_uri,
             module=module,
-            args=operator.args,
+            args=operator.job_arguments(),
             spark_properties=conf.values,
             tags=tags,
             execution_timeout=operator.timeout(),
@@ -265,6 +265,7 @@ class EmrServerlessTarget:
             "state": run["state"],
             "reattached": reattached,
             "region": self.hook.conn_region_name,
+            "log_uri": self.emr.log_uri,
             "driver_log_uri": f"{prefix}/SPARK_DRIVER/",
         }
 

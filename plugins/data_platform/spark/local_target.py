@@ -3,7 +3,12 @@
 Runs pyspark's ``spark-submit`` (next to the current interpreter) in local mode with the working
 tree's package on ``PYTHONPATH`` and ``PYSPARK_PYTHON`` set to this interpreter, supervised by
 :class:`data_platform.process.LocalProcess` (output into the task log, the exit code decides,
-the process group is stopped at the task's deadline or when the task is killed).
+the process group is stopped at the task's deadline or when the task is killed). The driver's
+stdout and stderr are also written in EMR Serverless's log layout under the local logUri
+(:class:`data_platform.spark.local_logs.LocalRunLogs`, the supervisor's ``on_output`` hook), so
+the log shipper reads local runs as it reads EMR Serverless runs; the run record names them
+(``application_id``, ``job_run_id``, ``log_uri``). ``secrets=[...]`` reach spark-submit as
+``<NAME>_CONN`` (masked), as for pod tasks.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
 
 from data_platform.paths import local_dir
 from data_platform.process import LocalProcess, child_environment
-from data_platform.settings import Target
+from data_platform.settings import Target, get_settings
 from data_platform.spark.conf import SparkConf
+from data_platform.spark.emr_request import TAG_JOB, TAG_VERSION
+from data_platform.spark.identity import TaskRunIdentity
+from data_platform.spark.local_logs import LocalRunLogs
 from data_platform.spark.versions import VersionPin
 
 if TYPE_CHECKING:
@@ -66,7 +74,25 @@ class LocalSparkTarget:
         self.spec = spec
         self.process: LocalProcess | None = None
 
+    def run_logs(self, context: Any) -> LocalRunLogs:
+        """The run's log folder, with the tags a job run on EMR Serverless would carry."""
+        ti = context["ti"]
+        return LocalRunLogs(
+            name=f"{ti.dag_id}.{ti.task_id}",
+            tags={
+                **self.operator.tags,
+                TAG_JOB: self.spec.name,
+                TAG_VERSION: str(self.spec.version),
+                "environment": self.environment.name,
+                **TaskRunIdentity.from_context(context, self.operator.retries or 0).tags(),
+            },
+        )
+
     def run(self, context: Any) -> dict[str, Any]:
+        from airflow.providers.common.compat.sdk import redact
+
+        from data_platform.pod.secret_refs import local_secret_env
+
         operator, spec = self.operator, self.spec
         module = spec.entry_module(operator.entry_point)
         if not VersionPin.parse(operator.version).matches(spec.version):
@@ -78,8 +104,8 @@ class LocalSparkTarget:
                 spec.version,
             )
         conf = operator.spark_conf(
-            Target.LOCAL, self.environment, spec.profiles, f"local, environment {self.environment.name}", context
-        )
+            Target.LOCAL, self.environment, spec.profiles, f"local, environment {self.environment.name}"
+        ).with_openlineage_parent(context)
         ti = context["ti"]
         workdir = local_dir() / "spark" / "work" / f"{ti.dag_id}.{ti.task_id}.{getattr(ti, 'map_index', -1)}"
         workdir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +119,7 @@ class LocalSparkTarget:
             conf,
             workdir / LAUNCHER.name,
             module,
-            [str(a) for a in operator.args],
+            [str(a) for a in operator.job_arguments()],
         )
         env = child_environment(
             {
@@ -104,7 +130,9 @@ class LocalSparkTarget:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        env.update(local_secret_env(operator.secrets, get_settings()))
         env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: no need to resolve the host name
+        run_logs = self.run_logs(context)
         operator.log.info("Running: %s", " ".join(command))
         deadline = operator.deadline()
         self.process = LocalProcess(
@@ -114,13 +142,19 @@ class LocalSparkTarget:
             timeout=max((deadline - datetime.now(UTC)).total_seconds(), 0),
             grace_period=KILL_GRACE_SECONDS,
             cwd=workdir,  # spark-warehouse/ and friends stay out of the checkout
+            redact=lambda line: str(redact(line)),
             label="spark-submit",
             tail_lines=TAIL_LINES,
+            on_output=run_logs.write,
         )
+        run_logs.start()
+        returncode: int | None = None  # None (not run to its end): the run is FAILED
         try:
             result = self.process.run()
+            returncode = result.returncode
         finally:
             self.process = None
+            run_logs.finish(returncode)
         if result.timed_out:
             raise AirflowTaskTimeout(
                 f"Spark job {spec.name} ({module}) hit execution_timeout: spark-submit still running at "
@@ -132,6 +166,7 @@ class LocalSparkTarget:
             "version": str(spec.version),
             "module": module,
             "exit_code": result.returncode,
+            **run_logs.record(),
         }
         operator.record(context, record)
         if result.returncode != 0:

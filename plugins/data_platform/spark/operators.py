@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from airflow.providers.amazon.aws.links.emr import EmrServerlessDashboardLink, EmrServerlessS3LogsLink
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.sdk import XComArg
 from airflow.sdk import conf as airflow_conf
 from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR
 from airflow.sdk.exceptions import AirflowException
@@ -72,9 +73,13 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
         local target runs the working tree and only warns when the pin does not match it.
     :param entry_point: module (``spark_jobs.cdc.merge``) or file (``spark_jobs/cdc/merge.py``)
         declared for the job; default: the job's first entry point.
-    :param args: arguments of the job (templated; mappable with ``.expand(args=...)``).
+    :param args: arguments of the job (templated; an upstream task's output (XComArg) resolved
+        when the task runs; mappable with ``.expand(args=...)``).
     :param conf: Spark conf overrides, the last layer (templated).
     :param tags: job run tags such as ``{"team": "...", "owner": "..."}`` (templated).
+    :param secrets: logical secret names the job reads (``["datadog"]``). Local target: passed to
+        spark-submit as ``<NAME>_CONN`` (the Airflow connection as JSON, masked), as for pod
+        tasks; aws: nothing is passed, the job reads Secrets Manager with its execution role.
     :param alert_policy: e.g. ``ALERT_POLICY_CRITICAL``: its failure/retry notifiers become the
         task's callbacks (add the DAG-level deadline with ``policy.deadline_alert(...)``).
     :param poll_interval: seconds between status checks of the EMR Serverless job run.
@@ -100,9 +105,10 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
         job: str,
         version: str,
         entry_point: str | None = None,
-        args: Sequence[str] | None = None,
+        args: Sequence[str] | XComArg | None = None,
         conf: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
+        secrets: Sequence[str] = (),
         alert_policy: AlertPolicy | None = None,
         poll_interval: float = 30,
         deferrable: bool = airflow_conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -126,9 +132,10 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
         self.job = job
         self.version = version
         self.entry_point = entry_point
-        self.args = list(args or [])
+        self.args: list[str] | XComArg = args if isinstance(args, XComArg) else list(args or [])
         self.conf = dict(conf or {})
         self.tags = dict(tags or {})
+        self.secrets = (secrets,) if isinstance(secrets, str) else tuple(secrets)
         self.alert_policy = alert_policy
         self.poll_interval = poll_interval
         self.deferrable = deferrable
@@ -158,14 +165,10 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
         environment: SparkEnvironment,
         profiles: Sequence[str],
         where: str,
-        context: Any,
         artifact: Mapping[str, str] | None = None,
-        openlineage_parent: bool = True,
     ) -> SparkConf:
         """The merged conf of this run on ``environment``'s target (see ``spark.conf``), logged
-        with each key's source. When the OpenLineage Spark listener is on (and
-        ``openlineage_parent``), the Airflow task is added as its parent run
-        (``spark.openlineage.parentJobName/parentRunId/parentJobNamespace`` and the root parent)."""
+        with each key's source."""
         from data_platform.spark.conf import build_spark_conf
 
         conf = build_spark_conf(
@@ -176,15 +179,14 @@ class SparkJobOperator(AwsBaseOperator[SparkEmrServerlessHook]):
             artifact=artifact,
             overrides=self.conf,
         )
-        if openlineage_parent and "OpenLineageSparkListener" in conf.values.get("spark.extraListeners", ""):
-            from airflow.providers.common.compat.openlineage.utils.spark import (
-                inject_parent_job_information_into_spark_properties,
-            )
-
-            injected = inject_parent_job_information_into_spark_properties(dict(conf.values), context)
-            conf = conf.with_missing("openlineage-parent", injected)
         self.log.info("Spark conf for %s (%s):\n%s", self.job, where, "\n".join(conf.log_lines()))
         return conf
+
+    def job_arguments(self) -> list[str]:
+        """The job's arguments as rendered for this run (an upstream task's output resolved)."""
+        if isinstance(self.args, XComArg):
+            raise AirflowException(f"{self.task_id}: args are read before the task's fields are rendered.")
+        return list(self.args)
 
     def record(self, context: Any, record: dict[str, Any]) -> dict[str, Any]:
         """Keep the run record and push it to XCom (key ``spark_job``)."""

@@ -105,6 +105,8 @@ class LoadToWarehouseOperator(BaseOperator):
             self._spec()  # fail at DAG parse time on an invalid combination
         self._lineage_inputs: list[str] = []
         self._lineage_table: tuple[str, str] | None = None
+        self._lineage_columns: list[tuple[str, str]] = []
+        self._lineage_copied: list[str] = []
 
     def _spec(self) -> Any:
         from data_platform.warehouse.loader import LoadSpec
@@ -156,7 +158,7 @@ class LoadToWarehouseOperator(BaseOperator):
                 connection, dialect, copy_role_arn=settings.warehouse_copy_role_arn, manifest_uri=manifest_uri
             )
             result = loader.load(spec, files, run)
-        self._remember_lineage(hook, spec.table, uris)
+            self._remember_lineage(hook, connection, spec, uris)
         if self.mark_processed and uris:
             markers = ProcessedMarkers(settings.lake_root, self.consumer or run.dag_id)
             markers.mark(uris, {"dag_id": run.dag_id, "run_id": run.run_id, "table": str(spec.table)})
@@ -165,27 +167,44 @@ class LoadToWarehouseOperator(BaseOperator):
         self.log.info("Load of %s done: %s", spec.table, metrics)
         return metrics
 
-    def _remember_lineage(self, hook: Any, table: Any, uris: list[str]) -> None:
-        from data_platform.warehouse.connection import table_dataset_identity
+    def _remember_lineage(self, hook: Any, connection: Any, spec: Any, uris: list[str]) -> None:
+        """The table's name, columns and the columns copied from the files (not for a
+        procedure: its SQL decides, see data_platform.lineage.sql)."""
+        from data_platform.warehouse.connection import table_columns, table_dataset_identity
+        from data_platform.warehouse.staging import common_schema
 
         self._lineage_inputs = uris
         try:
-            self._lineage_table = table_dataset_identity(hook, table)
+            self._lineage_table = table_dataset_identity(hook, spec.table)
+            with closing(connection.cursor()) as cursor:
+                self._lineage_columns = table_columns(cursor, spec.table)
+            if uris and spec.mode != "procedure":
+                staged = set(common_schema(uris).names)
+                self._lineage_copied = [name for name, _ in self._lineage_columns if name in staged]
         except Exception:  # noqa: BLE001 - lineage must never fail a load
-            self.log.warning("No OpenLineage naming for the warehouse connection", exc_info=True)
+            self.log.warning("No OpenLineage naming or columns for %s", spec.table, exc_info=True)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         from airflow.providers.common.compat.openlineage.facet import Dataset
         from airflow.providers.openlineage.extractors import OperatorLineage
 
         from data_platform.lake.lineage import folder_datasets
+        from data_platform.lineage.facets import identity_column_lineage, schema_facet
 
-        outputs = (
-            [Dataset(namespace=self._lineage_table[0], name=self._lineage_table[1])]
-            if self._lineage_table
-            else []
-        )
-        return OperatorLineage(inputs=folder_datasets(self._lineage_inputs), outputs=outputs)
+        inputs = folder_datasets(self._lineage_inputs)
+        outputs = []
+        if self._lineage_table:
+            facets: dict[str, Any] = {}
+            if self._lineage_columns:
+                facets["schema"] = schema_facet(self._lineage_columns)
+            if self._lineage_copied:
+                facets["columnLineage"] = identity_column_lineage(
+                    [(d.namespace, d.name) for d in inputs], self._lineage_copied
+                )
+            outputs.append(
+                Dataset(namespace=self._lineage_table[0], name=self._lineage_table[1], facets=facets)
+            )
+        return OperatorLineage(inputs=inputs, outputs=outputs)
 
 
 class CheckWarehouseTableOperator(BaseOperator):

@@ -20,6 +20,9 @@ Rules file ``include/warehouse/quality/<schema>.<table>.yaml``::
       - type: freshness            # MAX(column) within N hours before the data interval end
         column: updated_at
         max_age_hours: 48
+      - type: not_in_future        # no value later than the check's time (+ tolerance, minutes)
+        column: updated_at
+        tolerance_minutes: 5
 
 Every rule may carry ``name`` (default: derived) and ``where`` (a SQL filter for that rule).
 Each rule becomes one boolean aggregate (run by ``SQLTableCheckOperator``) plus a query that
@@ -113,8 +116,22 @@ class FreshnessRule(_Rule):
     max_age_hours: float = Field(gt=0)
 
 
+class NotInFutureRule(_Rule):
+    """No value later than the check's own time plus ``tolerance_minutes`` (clock skew)."""
+
+    type: Literal["not_in_future"]
+    column: str
+    tolerance_minutes: float = Field(default=5, ge=0)
+
+
 Rule = Annotated[
-    RowCountRule | PrimaryKeyRule | NotNullRule | AcceptedValuesRule | RangeRule | FreshnessRule,
+    RowCountRule
+    | PrimaryKeyRule
+    | NotNullRule
+    | AcceptedValuesRule
+    | RangeRule
+    | FreshnessRule
+    | NotInFutureRule,
     Field(discriminator="type"),
 ]
 _RULE = TypeAdapter(Rule)
@@ -343,6 +360,21 @@ def _compile_rule(
                 f"MAX({column}) is at most {hours:g} h older than the data interval end {interval_end.isoformat()}",
                 f"MAX({q(column)}) >= {threshold}",
                 f"SELECT MAX({q(column)}) AS latest, {threshold} AS oldest_allowed FROM {sql_table}{scope}",
+                where,
+            )
+        ]
+    if isinstance(rule, NotInFutureRule):
+        column = _column(rule.column, column_types)
+        minutes = rule.tolerance_minutes
+        latest = _timestamp_literal(datetime.now(UTC) + timedelta(minutes=minutes), column_types[column])
+        future = f"{column} > {latest}"
+        return [
+            Check(
+                named(column),
+                rule_type,
+                f"{column} is not later than the check time + {minutes:g} min",
+                f"COUNT(CASE WHEN {future} THEN 1 END) = 0",
+                f"SELECT * FROM {table}{_and(partition_clause, where, future)}{limit}",
                 where,
             )
         ]

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from spark_jobs.cdc.layout import TableLayout
-from spark_jobs.cdc.lock import TableLock
 from spark_jobs.cdc.merge import MergeSettings, merge_table
 from spark_jobs.cdc.net_change import latest_per_key
 from spark_jobs.cdc.outputs import read_changes, read_current
 from spark_jobs.cdc.tracker import FileTracker
 from spark_jobs.common.lake import exists
+from spark_jobs.common.lock import LakeLock
 
 pytestmark = pytest.mark.spark
 
@@ -175,7 +175,7 @@ def test_a_locked_table_is_left_alone_until_the_lock_is_free(spark, dms, landing
     config = make_config()
     dms.csv("LOAD00000001.csv", LOAD_HEADER, [[ts(1), 1, 1, None]])
     layout = TableLayout(lake, "src", "items")
-    other = TableLock(layout.lock_root, owner="other-worker")
+    other = LakeLock(layout.lock_root, owner="other-worker")
     lease = other.acquire("other-run")
     locked = merge_table(spark, config, MergeSettings(landing, lake, run_id="mine", sink="snapshot"))
     assert locked.status == "locked" and "other-run" in locked.error["message"]

@@ -6,7 +6,13 @@ import io
 import json
 import logging
 
-from spark_jobs.common.lineage import LineageDataset, LineageEmitter, lineage_configured, stable_run_uuid
+from spark_jobs.common.lineage import (
+    LineageDataset,
+    LineageEmitter,
+    ParentRun,
+    lineage_configured,
+    stable_run_uuid,
+)
 from spark_jobs.common.logs import configure_json_logging, log_event
 
 
@@ -65,3 +71,34 @@ def test_lineage_events_through_a_file_transport(tmp_path, monkeypatch):
     )
     assert start["outputs"][0]["namespace"] == "file"
     assert fail["run"]["facets"]["errorMessage"]["message"] == "bad rows"
+
+
+def test_lineage_events_carry_the_parent_run_and_column_lineage(tmp_path):
+    log_file = tmp_path / "events.jsonl"
+    conf = {
+        "spark.openlineage.parentJobNamespace": "airflow",
+        "spark.openlineage.parentJobName": "cdc_hourly.merge_tables",
+        "spark.openlineage.parentRunId": "01890f9a-2b3c-7d4e-8f00-000000000001",
+    }
+    parent = ParentRun.from_spark_conf(conf)
+    assert parent is not None and ParentRun.from_spark_conf({}) is None
+    emitter = LineageEmitter.from_environment(
+        transport={"type": "file", "log_file_path": str(log_file), "append": True},
+        namespace="tests",
+        parent=parent,
+    )
+    landing = LineageDataset.from_uri("s3://landing/shop/public/orders")
+    table = LineageDataset.from_uri("s3://lake/cdc/shop/orders").copied_from(
+        [landing], [("order_id", "bigint"), ("amount", "decimal(12,2)")]
+    )
+    assert emitter.emit("COMPLETE", "cdc_merge.shop.orders", "run-1", [landing], [table])
+    (event,) = (json.loads(line) for line in log_file.read_text().splitlines())
+    assert event["run"]["facets"]["parent"]["job"]["name"] == "cdc_hourly.merge_tables"
+    facets = event["outputs"][0]["facets"]
+    assert [f["name"] for f in facets["schema"]["fields"]] == ["order_id", "amount"]
+    (source,) = facets["columnLineage"]["fields"]["amount"]["inputFields"]
+    assert (source["namespace"], source["name"], source["field"]) == (
+        "s3://landing",
+        "shop/public/orders",
+        "amount",
+    )

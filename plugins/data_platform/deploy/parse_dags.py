@@ -1,6 +1,7 @@
 """Parse a dags folder the way the dag-processor does, with no network and no connections.
 
-Run as a script by the integrity tests in a fresh interpreter started with ``-I`` (no
+Run as a script by data_platform.deploy.integrity (the deploy command and the DAG integrity
+tests) in a fresh interpreter started with ``-I`` (no
 ``PYTHONPATH``, no script folder on ``sys.path``), so ``sys.path`` holds exactly what MWAA puts
 there: the site-packages, the dags folder and the plugins folder of the laid-out bundle. Then,
 as a worker would at run time: import every module of the unpacked plugins.zip and resolve the
@@ -125,7 +126,7 @@ def main(airflow_home: str, checkout: str) -> None:
     # MWAA: the dags folder and the plugins folder are on sys.path, nothing else of the project
     sys.path[:0] = [str(home / "dags"), str(home / "plugins")]
     socket.socket.connect = _no_network  # type: ignore[method-assign]
-    socket.create_connection = _no_network  # type: ignore[assignment]
+    socket.create_connection = _no_network
 
     from airflow.dag_processing.dagbag import DagBag
 
@@ -147,7 +148,7 @@ def main(airflow_home: str, checkout: str) -> None:
             "tags": sorted(dag.tags or []),
             "tasks": {task.task_id: {"owner": task.owner, "retries": task.retries} for task in dag.tasks},
             "pods": {
-                task.task_id: {"image": task.image_name, "cmds": list(task.cmds or [])}
+                task.task_id: {"image": task.image_name, "cmds": list(getattr(task, "cmds", None) or [])}
                 for task in dag.tasks
                 if hasattr(task, "image_name")
             },

@@ -1,4 +1,4 @@
-"""The per-table lake lock: contention, release, expiry takeover; local and S3."""
+"""The lake lock: contention, release, expiry takeover; local and S3."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from spark_jobs.cdc.lock import TableLock
 from spark_jobs.common.lake import list_dir_names
+from spark_jobs.common.lock import LakeLock
 
 
 class Clock:
@@ -65,8 +65,8 @@ def serial_s3_bucket(monkeypatch) -> Iterator[str]:
 
 def test_second_run_cannot_take_a_held_lock(lock_root):
     clock = Clock()
-    first = TableLock(lock_root, owner="a", ttl_seconds=60, clock=clock)
-    second = TableLock(lock_root, owner="b", ttl_seconds=60, clock=clock)
+    first = LakeLock(lock_root, owner="a", ttl_seconds=60, clock=clock)
+    second = LakeLock(lock_root, owner="b", ttl_seconds=60, clock=clock)
     lease = first.acquire("run-1")
     assert lease is not None
     assert second.acquire("run-2") is None
@@ -79,11 +79,11 @@ def test_second_run_cannot_take_a_held_lock(lock_root):
 
 def test_expired_lock_of_a_crashed_run_is_taken_over_once(lock_root):
     clock = Clock()
-    crashed = TableLock(lock_root, owner="crashed", ttl_seconds=60, clock=clock).acquire("run-1")
+    crashed = LakeLock(lock_root, owner="crashed", ttl_seconds=60, clock=clock).acquire("run-1")
     assert crashed is not None
     clock.now += 61
-    a = TableLock(lock_root, owner="a", ttl_seconds=60, clock=clock)
-    b = TableLock(lock_root, owner="b", ttl_seconds=60, clock=clock)
+    a = LakeLock(lock_root, owner="a", ttl_seconds=60, clock=clock)
+    b = LakeLock(lock_root, owner="b", ttl_seconds=60, clock=clock)
     lease = a.acquire("run-2")
     assert lease is not None and lease.taken_over_from["owner"] == "crashed"
     assert b.acquire("run-3") is None
@@ -93,13 +93,13 @@ def test_expired_lock_of_a_crashed_run_is_taken_over_once(lock_root):
 
 def test_racing_creators_of_one_generation_have_one_winner(lock_root, monkeypatch):
     clock = Clock()
-    a = TableLock(lock_root, owner="a", clock=clock)
-    b = TableLock(lock_root, owner="b", clock=clock)
+    a = LakeLock(lock_root, owner="a", clock=clock)
+    b = LakeLock(lock_root, owner="b", clock=clock)
     # b lists the (empty) lock folder before a creates generation 1, then tries to create it too
     seen = b._generations()
     assert a.acquire("run-a") is not None
     calls = iter([seen])
-    monkeypatch.setattr(b, "_generations", lambda: next(calls, TableLock._generations(b)))
+    monkeypatch.setattr(b, "_generations", lambda: next(calls, LakeLock._generations(b)))
     assert b.acquire("run-b") is None
 
 
@@ -107,31 +107,38 @@ def test_a_half_written_lease_counts_as_held(lock_root):
     from spark_jobs.common.lake import join_uri, write_atomic
 
     write_atomic(join_uri(lock_root, f"{1:012d}.json"), b'{"owner": "a", "run_')
-    lock = TableLock(lock_root, owner="b", ttl_seconds=60, clock=Clock())
+    lock = LakeLock(lock_root, owner="b", ttl_seconds=60, clock=Clock())
     assert lock.acquire("run-b") is None
     assert lock.holder()["unreadable"] is True
 
 
 def test_a_retry_of_the_same_run_takes_over_its_own_dead_lease_at_once(lock_root):
     clock = Clock()
-    dead = TableLock(lock_root, owner="try-1", ttl_seconds=600, clock=clock).acquire("run-1")
+    dead = LakeLock(lock_root, owner="try-1", ttl_seconds=600, clock=clock).acquire("run-1")
     assert dead is not None
-    assert TableLock(lock_root, owner="other", ttl_seconds=600, clock=clock).acquire("run-2") is None
-    retry = TableLock(lock_root, owner="try-2", ttl_seconds=600, clock=clock).acquire("run-1")
-    assert retry is not None and retry.generation == dead.generation + 1
-    assert retry.taken_over_from["owner"] == "try-1"
+    assert LakeLock(lock_root, owner="other", ttl_seconds=600, clock=clock).acquire("run-2") is None
+    retry = LakeLock(lock_root, owner="try-2", ttl_seconds=600, clock=clock, retries_take_over=True)
+    lease = retry.acquire("run-1")
+    assert lease is not None and lease.generation == dead.generation + 1
+    assert lease.taken_over_from["owner"] == "try-1"
+
+
+def test_workers_sharing_a_run_id_stay_exclusive_without_retry_takeover(lock_root):
+    clock = Clock()
+    assert LakeLock(lock_root, owner="shipper-1", ttl_seconds=600, clock=clock).acquire("logs") is not None
+    assert LakeLock(lock_root, owner="shipper-2", ttl_seconds=600, clock=clock).acquire("logs") is None
 
 
 def test_renewal_keeps_a_live_lease_and_a_taken_over_lease_is_lost(lock_root):
-    from spark_jobs.cdc.lock import LockLostError
+    from spark_jobs.common.lock import LockLostError
 
     clock = Clock()
-    holder = TableLock(lock_root, owner="a", ttl_seconds=60, clock=clock)
+    holder = LakeLock(lock_root, owner="a", ttl_seconds=60, clock=clock)
     lease = holder.acquire("run-1")
     clock.now += 45
     assert holder.renew(lease) and lease.expires_at == clock.now + 60
     clock.now += 45  # 90 s after acquiring: alive because renewed
-    other = TableLock(lock_root, owner="b", ttl_seconds=60, clock=clock)
+    other = LakeLock(lock_root, owner="b", ttl_seconds=60, clock=clock)
     assert other.acquire("run-2") is None
     clock.now += 61  # the holder died: no renewal for longer than the lease
     assert other.acquire("run-2") is not None
@@ -145,9 +152,9 @@ def test_renewal_keeps_a_live_lease_and_a_taken_over_lease_is_lost(lock_root):
 def test_the_heartbeat_renews_while_the_job_lives(tmp_path):
     import threading
 
-    from spark_jobs.cdc.lock import LeaseHeartbeat
+    from spark_jobs.common.lock import LeaseHeartbeat
 
-    lock = TableLock(f"file://{tmp_path}/lock", owner="a", ttl_seconds=60)
+    lock = LakeLock(f"file://{tmp_path}/lock", owner="a", ttl_seconds=60)
     lease = lock.acquire("run-1")
     first_expiry = lease.expires_at
     renewed = threading.Event()
@@ -171,7 +178,7 @@ def _contend(lock_root: str, log_path: str, name: str, rounds: int, env: dict[st
     from pathlib import Path
 
     os.environ.update(env)
-    lock = TableLock(lock_root, owner=name, ttl_seconds=3600)
+    lock = LakeLock(lock_root, owner=name, ttl_seconds=3600)
     lock.holder()  # imports and clients ready before the start line
     Path(f"{log_path}.ready-{name}").touch()
     while not Path(f"{log_path}.go").exists():  # all processes start contending together
@@ -226,20 +233,20 @@ def test_no_two_holders_under_contention(store, tmp_path, request):
                 assert holder == (name, int(token)), f"{name} released {token} while {holder} held it"
                 holder = None
     assert acquisitions == sum(held) > 0
-    assert TableLock(lock_root).holder() is None
+    assert LakeLock(lock_root).holder() is None
 
 
 def test_a_creator_with_a_stale_listing_never_revives_a_removed_generation(lock_root, monkeypatch):
     """The interleaving that gave two holders: p lists (generation 1 released), q takes 2 and
     releases it, r takes 3 (removing 2), then p creates 2, which no longer exists."""
     clock = Clock()
-    p, q, r = (TableLock(lock_root, owner=n, clock=clock) for n in "pqr")
+    p, q, r = (LakeLock(lock_root, owner=n, clock=clock) for n in "pqr")
     p.release(p.acquire("run-p0"))
     stale = p._generations()
     q.release(q.acquire("run-q"))
     r_lease = r.acquire("run-r")
     assert r_lease is not None and r_lease.generation == 3
     calls = iter([stale])
-    monkeypatch.setattr(p, "_generations", lambda: next(calls, TableLock._generations(p)))
+    monkeypatch.setattr(p, "_generations", lambda: next(calls, LakeLock._generations(p)))
     assert p.acquire("run-p") is None
     assert r.holder()["owner"] == "r" and f"{2:012d}.json" not in list_dir_names(lock_root)

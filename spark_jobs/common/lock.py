@@ -1,4 +1,4 @@
-"""Per-table lock in the lake, so two runs never process one table at the same time.
+"""A lock in the lake, so two runs never process one thing (a CDC table, a job run's logs) at once.
 
 The lock is a sequence of lease objects ``lock/<generation>.json``, each created whole and
 exclusively (local: a complete temporary file hard-linked into place, which fails if the name
@@ -15,8 +15,9 @@ Rules that make it mutually exclusive (the generation is the fencing token):
 3. A lease that cannot be parsed (being written by a foreign writer) counts as held.
 
 A holder renews its lease with :class:`LeaseHeartbeat` (every ``ttl / 4``) while its job
-lives, so a lease outlives a dead job by at most ``ttl``. A retry of the same run id (Airflow
-retries keep the run id) takes over that run's lease at once: the earlier try is dead.
+lives, so a lease outlives a dead job by at most ``ttl``. With ``retries_take_over`` a retry of
+the same run id (Airflow retries keep the run id) takes over that run's lease at once: the
+earlier try is dead.
 """
 
 from __future__ import annotations
@@ -74,8 +75,14 @@ class LockLostError(RuntimeError):
     """The lease was taken over by another run (it expired): stop before committing."""
 
 
-class TableLock:
-    """The lock of one table, rooted at ``lock_root`` (see ``TableLayout.lock_root``)."""
+class LakeLock:
+    """The lock rooted at ``lock_root`` (a folder of its own, e.g. ``TableLayout.lock_root``).
+
+    ``retries_take_over``: a live lease of the same run id held by another owner is taken over
+    at once. Set it only where a run id names one attempt at a time (an Airflow task's run id:
+    a retry means the earlier try is dead); callers sharing one run id between concurrent
+    workers (the Datadog shippers) leave it off.
+    """
 
     def __init__(
         self,
@@ -83,10 +90,12 @@ class TableLock:
         owner: str | None = None,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         clock: Callable[[], float] = time.time,
+        retries_take_over: bool = False,
     ) -> None:
         self.lock_root = lock_root
         self.owner = owner or default_owner()
         self.ttl_seconds = ttl_seconds
+        self.retries_take_over = retries_take_over
         self._clock = clock
 
     def _uri(self, generation: int, suffix: str = ".json") -> str:
@@ -148,7 +157,11 @@ class TableLock:
                     info = self._read_lease(newest)
                     if info is None:  # removed by a newer winner's cleanup: look again
                         continue
-                    same_run = info.get("run_id") == run_id and info.get("owner") != self.owner
+                    same_run = (
+                        self.retries_take_over
+                        and info.get("run_id") == run_id
+                        and info.get("owner") != self.owner
+                    )
                     if float(info.get("expires_at", 0)) > self._clock() and not same_run:
                         return None
                     taken_over = info
@@ -226,7 +239,7 @@ class LeaseHeartbeat:
     so its lease expires ``ttl_seconds`` after the last renewal.
     """
 
-    def __init__(self, lock: TableLock, lease: Lease, interval: float | None = None) -> None:
+    def __init__(self, lock: LakeLock, lease: Lease, interval: float | None = None) -> None:
         self.lock = lock
         self.lease = lease
         self.interval = interval if interval is not None else max(1.0, lock.ttl_seconds / 4)

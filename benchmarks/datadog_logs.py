@@ -1,0 +1,169 @@
+"""Datadog log shipping throughput: lines/s parsed and shipped to the local intake, against the floor.
+
+Generates one EMR Serverless-shaped job run (driver + 4 executors, stdout/stderr, gzip) of
+realistic Spark output: log4j lines, the jobs' JSON lines, Java stack traces of 20 lines,
+``print`` lines, some invalid UTF-8. In the same run it measures:
+
+- the floor: decompress every file, split it into lines and serialize the lines as Datadog
+  entries (``{"message": line}``) in JSON requests of 1000: what any shipper of those lines pays;
+- the client floor: the same, serialized by ``datadog-api-client`` the way LogsApi.submit_log
+  does it (its ``data_to_dict`` walk, ``json.dumps``, gzip): what any shipper through the official
+  client pays;
+- the shipper: ``ship_job_run`` into an empty lake, to the intake stand-in running in its own
+  process: decompress, parse records, build entries with tags, batch, gzip, send, checkpoint.
+
+Run: ``python -m benchmarks.datadog_logs [lines]`` (default 300,000).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+DEFAULT_LINES = 300_000
+API_KEY = "bench-api-key"
+FILES = ["SPARK_DRIVER/stderr.gz", "SPARK_DRIVER/stdout.gz"] + [
+    f"SPARK_EXECUTOR/{n}/{stream}.gz" for n in range(1, 5) for stream in ("stderr", "stdout")
+]
+
+
+def spark_output(lines: int, seed: int) -> bytes:
+    """About ``lines`` lines of driver/executor output with a recent timestamp."""
+    rng = random.Random(seed)
+    stamp = time.strftime("%y/%m/%d %H:%M", time.gmtime())
+    out: list[str] = []
+    while len(out) < lines:
+        kind = rng.random()
+        second = f"{stamp}:{rng.randrange(60):02d}"
+        task = rng.randrange(100_000)
+        if kind < 0.82:
+            out.append(f"{second} INFO TaskSetManager: Finished task {task}.0 in stage 3.0 (TID {task}) in 42 ms on "
+                       f"ip-10-0-1-17.ec2.internal (executor 2) ({task}/100000)")  # fmt: skip
+        elif kind < 0.90:
+            fields = {"ts": f"2026-11-30T10:00:{rng.randrange(60):02d}.000+00:00", "level": "INFO",
+                      "logger": "spark_jobs.cdc.merge", "thread": "MainThread", "message": "table merged",
+                      "table_id": "shop.orders", "inserted": task, "updated": 3}  # fmt: skip
+            out.append(json.dumps(fields))
+        elif kind < 0.99:
+            out.append(f"batch {task}: wrote part-{task:05d}.parquet")
+        else:
+            out.append(f"{second} ERROR Executor: Exception in task {task}.0 in stage 3.0 (TID {task})")
+            out.append("org.apache.spark.SparkException: Job aborted due to stage failure")
+            out += [
+                f"\tat org.apache.spark.scheduler.DAGScheduler.step{i}(DAGScheduler.scala:{i})"
+                for i in range(17)
+            ]
+            out.append("Caused by: java.io.IOException: No space left on device \udcff")
+    return "\n".join(out[:lines]).encode("utf-8", "surrogateescape") + b"\n"
+
+
+def write_run(root: Path, lines: int) -> Path:
+    run = root / "logs" / "applications" / "00fbench" / "jobs" / "00frun"
+    per_file = lines // len(FILES)
+    for index, relative in enumerate(FILES):
+        path = run / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress(spark_output(per_file, index), 6))
+    (run / "job_run.json").write_text(
+        json.dumps({"name": "bench", "tags": {"team": "bench"}, "state": "SUCCESS"})
+    )
+    return run
+
+
+def _batches(lines: list[bytes]) -> list[list[dict[str, str]]]:
+    return [
+        [{"message": line.decode("utf-8", "replace")} for line in lines[i : i + 1000]]
+        for i in range(0, len(lines), 1000)
+    ]
+
+
+def floor(run: Path, through_client: bool) -> tuple[int, float]:
+    from datadog_api_client.model_utils import data_to_dict
+
+    started = time.perf_counter()
+    count = 0
+    for relative in FILES:
+        lines = gzip.decompress((run / relative).read_bytes()).split(b"\n")[:-1]
+        count += len(lines)
+        for batch in _batches(lines):
+            if through_client:
+                compressor = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+                compressor.compress(json.dumps(data_to_dict(batch)).encode()) + compressor.flush()
+            else:
+                json.dumps(batch)
+    return count, time.perf_counter() - started
+
+
+def ship(root: Path, run: Path) -> tuple[int, int, float]:
+    from spark_jobs.datadog_logs.entries import RunContext
+    from spark_jobs.datadog_logs.intake import LogsIntake
+    from spark_jobs.datadog_logs.layout import JobRunLogs
+    from spark_jobs.datadog_logs.shipper import ship_job_run
+
+    command = [
+        sys.executable,
+        "-m",
+        "data_platform.local.datadog_intake",
+        "--port",
+        "0",
+        "--api-key",
+        API_KEY,
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().split(" on ", 1)[1].split("/api/")[0]
+        context = RunContext("bench", "bench", "bench", "bench", {})
+        with LogsIntake(API_KEY, host=url) as intake:
+            started = time.perf_counter()
+            result = ship_job_run(
+                JobRunLogs(f"file://{root}/logs", "00fbench", "00frun"),
+                lake_root=f"file://{root}/lake",
+                intake=intake,
+                context=context,
+                final=True,
+            )
+            seconds = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait()
+    return result.lines, result.requests, seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = argv or []
+    lines = int(argv[0]) if argv else DEFAULT_LINES
+    with tempfile.TemporaryDirectory(prefix="bench-datadog-") as folder:
+        root = Path(folder)
+        print(f"generating one job run: {lines:,} lines in {len(FILES)} gzip files", flush=True)
+        run = write_run(root, lines)
+        size = sum(os.path.getsize(run / f) for f in FILES)
+        print(f"  {size / 1e6:.1f} MB gzip", flush=True)
+        count, floor_seconds = floor(run, through_client=False)
+        _, client_seconds = floor(run, through_client=True)
+        shipped, requests, ship_seconds = ship(root, run)
+        assert shipped == count, f"shipped {shipped} lines of {count}"
+        print(f"{'step':58} {'lines/s':>10} {'seconds':>8}")
+        for name, seconds in (
+            ("floor: decompress + serialize the lines as JSON entries", floor_seconds),
+            ("client floor: ... + datadog-api-client serialization, gzip", client_seconds),
+            (f"ship_job_run to the local intake ({requests} requests)", ship_seconds),
+        ):
+            print(f"{name:58} {count / seconds:>10,.0f} {seconds:8.2f}")
+        print(
+            f"shipping: {count / ship_seconds:,.0f} lines/s (target >= 100,000), "
+            f"{ship_seconds / floor_seconds:.1f}x the floor (target <= 2x), "
+            f"{ship_seconds / client_seconds:.1f}x the client floor"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

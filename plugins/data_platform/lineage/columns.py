@@ -1,0 +1,100 @@
+"""The column-level lineage table: one edge per (source column -> target column, job).
+
+Edges come from the ``columnLineage`` facet of the output datasets of OpenLineage run events
+(``fields.<target field>.inputFields[]``; spec: https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json)
+and from the warehouse SQL (``data_platform.lineage.sql``). The table keeps the latest
+observation of each edge (the one of the newest event), so processing all events again gives
+the same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+COLUMNS = tuple(
+    ("source_namespace", "source_name", "source_field", "target_namespace", "target_name", "target_field")
+)
+
+
+@dataclass(frozen=True, order=True)
+class ColumnEdge:
+    """``source_namespace/source_name.source_field`` -> ``target_namespace/target_name.target_field``
+    through job ``job_namespace/job_name`` (run ``run_id``, event time ``event_time``, ISO 8601).
+    ``transformation`` is ``DIRECT`` or ``INDIRECT``, ``subtype`` e.g. ``IDENTITY``,
+    ``TRANSFORMATION``, ``AGGREGATION`` (OpenLineage transformation types)."""
+
+    source_namespace: str
+    source_name: str
+    source_field: str
+    target_namespace: str
+    target_name: str
+    target_field: str
+    job_namespace: str
+    job_name: str
+    transformation: str = "DIRECT"
+    subtype: str = ""
+    run_id: str = ""
+    event_time: str = ""
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Identity of the edge: the two columns and the job."""
+        return (*(getattr(self, c) for c in COLUMNS), self.job_namespace, self.job_name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+EDGE_FIELDS = tuple(f.name for f in fields(ColumnEdge))
+
+
+def _transformation(input_field: dict[str, Any], info: dict[str, Any]) -> tuple[str, str]:
+    transformations = input_field.get("transformations") or []
+    if transformations:
+        first = transformations[0]
+        return str(first.get("type", "DIRECT")), str(first.get("subtype") or "")
+    # facet 1-0-0 put the type on the field ("IDENTITY", "TRANSFORMATION"...)
+    legacy = str(info.get("transformationType") or "")
+    return "DIRECT", legacy.upper()
+
+
+def edges_of_event(event: dict[str, Any]) -> list[ColumnEdge]:
+    """Edges of one (valid) run event, from its outputs' ``columnLineage`` facets."""
+    job = event["job"]
+    run_id = event["run"]["runId"]
+    event_time = event["eventTime"]
+    found: list[ColumnEdge] = []
+    for output in event.get("outputs") or []:
+        facet = (output.get("facets") or {}).get("columnLineage") or {}
+        for target_field, info in (facet.get("fields") or {}).items():
+            for input_field in info.get("inputFields") or []:
+                transformation, subtype = _transformation(input_field, info)
+                found.append(
+                    ColumnEdge(
+                        source_namespace=input_field["namespace"],
+                        source_name=input_field["name"],
+                        source_field=input_field["field"],
+                        target_namespace=output["namespace"],
+                        target_name=output["name"],
+                        target_field=target_field,
+                        job_namespace=job["namespace"],
+                        job_name=job["name"],
+                        transformation=transformation,
+                        subtype=subtype,
+                        run_id=run_id,
+                        event_time=event_time,
+                    )
+                )
+    return found
+
+
+def latest_edges(edges: Iterable[ColumnEdge]) -> list[ColumnEdge]:
+    """One edge per key, the newest (by event time, then run id), sorted by key."""
+    newest: dict[tuple[str, ...], ColumnEdge] = {}
+    for edge in edges:
+        kept = newest.get(edge.key)
+        if kept is None or (edge.event_time, edge.run_id) > (kept.event_time, kept.run_id):
+            newest[edge.key] = edge
+    return [newest[key] for key in sorted(newest)]

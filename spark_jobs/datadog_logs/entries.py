@@ -1,0 +1,222 @@
+"""Log records -> Datadog log entries (HTTP intake attributes), tags and the intake's size limits.
+
+Attributes (FIELD-NOTES "Datadog logs intake"): ``ddsource``, ``ddtags`` (``k:v,k:v``),
+``hostname``, ``service``, ``status``, ``message``; ``timestamp`` (milliseconds since the epoch,
+a reserved attribute) and Datadog's standard attributes ``logger.name``,
+``logger.thread_name``, ``error.stack``. ``emr.log_file`` / ``emr.line`` say where in which file an entry's
+record starts.
+
+- Plain and log4j records: ``message`` is the record's original text (all its lines); the parsed
+  level is ``status``.
+- JSON records of the jobs: ``message``, ``level``, ``ts`` as written, ``exception`` as
+  ``error.stack``, fields as attributes (a field named like an entry attribute is kept under
+  ``fields``), so the line can be rebuilt (:func:`json_line_of`).
+- Timestamps older than the intake accepts (18 hours, "Log events can be submitted with a
+  timestamp that is up to 18 hours in the past", LogsApi.submit_log) are not sent as
+  ``timestamp``: the entry gets the ingestion time and keeps the original in
+  ``original_timestamp`` (ISO 8601), and the shipper counts them (``late_entries``), so old
+  runs (backfills) are shipped, searchable by their real time, and reported.
+- Entries over :data:`MAX_ENTRY_BYTES` are split into parts, each marked ``[part k/n] `` in the
+  message and with ``split.part`` / ``split.parts``: nothing is cut off.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from spark_jobs.datadog_logs.layout import DRIVER, LogFile
+from spark_jobs.datadog_logs.parser import KIND_JSON, KIND_TRACEBACK, LogRecord
+
+MAX_ENTRIES_PER_REQUEST = 1000
+MAX_REQUEST_BYTES = 5_000_000
+"""Uncompressed payload limit per request (Datadog: 5 MB; kept below 5 MiB with a margin)."""
+MAX_ENTRY_BYTES = 1_000_000
+"""Datadog truncates single logs over 1 MB; larger entries are split before sending."""
+MAX_AGE_MS = 18 * 3600 * 1000
+ENTRY_OVERHEAD_BYTES = 256
+"""Margin per entry over the serialized size estimate (numbers, separators)."""
+
+_encode = json.encoder.encode_basestring_ascii  # what json.dumps uses
+_STATUS = {
+    "TRACE": "debug",
+    "DEBUG": "debug",
+    "INFO": "info",
+    "WARN": "warning",
+    "WARNING": "warning",
+    "ERROR": "error",
+    "FATAL": "critical",
+    "CRITICAL": "critical",
+}
+_ENTRY_KEYS = ("ddsource", "ddtags", "hostname", "service", "status", "message", "timestamp", "level",
+               "ts", "logger", "error", "emr", "split", "original_timestamp", "fields")  # fmt: skip
+
+
+def status_of(level: str | None, kind: str) -> str:
+    """Datadog ``status`` of a record: its level, ``error`` for tracebacks, else info."""
+    if level:
+        return _STATUS.get(level.upper(), "info")
+    return "error" if kind == KIND_TRACEBACK else "info"
+
+
+def _tag_value(value: object) -> str:
+    return str(value).replace(",", "_").strip()
+
+
+def format_tags(tags: Mapping[str, object]) -> str:
+    """``{"team": "data-eng", "env": "prod"}`` -> ``team:data-eng,env:prod`` (commas in values -> ``_``)."""
+    return ",".join(
+        f"{_tag_value(key)}:{_tag_value(value)}" for key, value in tags.items() if value not in (None, "")
+    )
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every entry of a job run carries besides its record."""
+
+    job_name: str
+    service: str
+    env: str | None
+    team: str | None
+    job_tags: Mapping[str, str]
+    source: str = "spark"
+
+
+def file_tags(context: RunContext, log_file: LogFile) -> dict[str, object]:
+    """Tags of a file's entries: application id, job run id, job name, attempt, worker, team, env, job tags."""
+    tags: dict[str, object] = {
+        "application_id": log_file.run.application_id,
+        "job_run_id": log_file.run.job_run_id,
+        "job_name": context.job_name,
+        "attempt": log_file.attempt,
+        "worker_type": log_file.worker_type.lower(),
+        "worker_id": log_file.worker_id,
+        "log_stream": log_file.stream,
+        "team": context.team,
+        "env": context.env,
+    }
+    for key, value in context.job_tags.items():
+        tags.setdefault(key, value)
+    return tags
+
+
+def hostname_of(log_file: LogFile) -> str:
+    """EMR Serverless has no host names in its log layout: the worker, e.g. ``<jobRunId>-executor-3``."""
+    if log_file.worker_type == DRIVER:
+        return f"{log_file.run.job_run_id}-driver"
+    return f"{log_file.run.job_run_id}-executor-{log_file.worker_id}"
+
+
+class EntryBuilder:
+    """Builds the entries of one file; ``late`` counts entries that lost their ``timestamp``."""
+
+    def __init__(self, context: RunContext, log_file: LogFile, now_ms: int) -> None:
+        self.log_file = log_file
+        self.path = log_file.relative_path
+        self.oldest_ms = now_ms - MAX_AGE_MS
+        self.base: dict[str, Any] = {
+            "ddsource": context.source,
+            "ddtags": format_tags(file_tags(context, log_file)),
+            "hostname": hostname_of(log_file),
+            "service": context.service,
+        }
+        self.base_bytes = (
+            len(json.dumps({**self.base, "emr": {"log_file": self.path}})) + ENTRY_OVERHEAD_BYTES
+        )
+        self.late = 0
+
+    def entry(self, record: LogRecord) -> tuple[dict[str, Any], int]:
+        """The record's entry and its estimated JSON size (over :data:`MAX_ENTRY_BYTES`: :func:`split_entry`)."""
+        entry = dict(self.base)
+        entry["status"] = _STATUS.get(record.level, "info") if record.level else status_of(None, record.kind)
+        entry["message"] = record.message
+        size = self.base_bytes + len(_encode(record.message))
+        if record.timestamp_ms is not None:
+            if record.timestamp_ms >= self.oldest_ms:
+                entry["timestamp"] = record.timestamp_ms
+            else:
+                self.late += 1
+                entry["original_timestamp"] = datetime.fromtimestamp(
+                    record.timestamp_ms / 1000, UTC
+                ).isoformat(timespec="milliseconds")
+        if record.logger is not None:
+            logger = {"name": record.logger}
+            size += len(_encode(record.logger))
+            if record.thread is not None:
+                logger["thread_name"] = record.thread
+                size += len(_encode(record.thread))
+            entry["logger"] = logger
+        entry["emr"] = {"log_file": self.path, "line": record.line}
+        if record.kind == KIND_JSON and record.fields is not None:
+            size += self._add_json_fields(entry, record)
+        return entry, size
+
+    def _add_json_fields(self, entry: dict[str, Any], record: LogRecord) -> int:
+        raw = json.loads(record.text)
+        entry["level"] = record.level
+        entry["ts"] = raw.get("ts")
+        fields = dict(record.fields or {})
+        exception = fields.pop("exception", None)
+        if exception is not None:
+            entry["error"] = {"stack": exception}
+        kept_apart = {k: v for k, v in fields.items() if k in _ENTRY_KEYS}
+        for key, value in fields.items():
+            if key not in _ENTRY_KEYS:
+                entry[key] = value
+        if kept_apart:
+            entry["fields"] = kept_apart
+        return len(record.text)
+
+
+def split_entry(entry: dict[str, Any]) -> Iterator[tuple[dict[str, Any], int]]:
+    """Parts of an oversize entry: the message cut on character boundaries, each part marked."""
+    message: str = entry["message"]
+    shell = {k: v for k, v in entry.items() if k != "message"}
+    if isinstance(shell.get("error"), dict):  # a huge stack trace: it goes in the message parts too
+        stack = shell.pop("error")["stack"]
+        message = f"{message}\n{stack}"
+    shell_bytes = len(json.dumps(shell)) + 64  # + the "message" key and the part marker
+    budget = MAX_ENTRY_BYTES - shell_bytes
+    if budget < 1024:
+        raise ValueError(f"entry attributes alone exceed {MAX_ENTRY_BYTES} bytes: {list(shell)}")
+    chunks: list[str] = []
+    position = 0
+    while position < len(message):
+        take = budget - 2
+        while (encoded := len(_encode(message[position : position + take]))) > budget:
+            take = max(1, take * budget // encoded - 1)  # escapes made it longer: shrink in proportion
+        chunks.append(message[position : position + take])
+        position += take
+    for index, chunk in enumerate(chunks, start=1):
+        part = {
+            **shell,
+            "message": f"[part {index}/{len(chunks)}] {chunk}",
+            "split": {"part": index, "parts": len(chunks)},
+        }
+        yield part, shell_bytes + len(_encode(part["message"]))
+
+
+def json_line_of(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's JSON log object an entry was built from (inverse of the JSON-record mapping).
+
+    ``ts``, ``logger`` and ``thread`` absent from the line come back absent (None values dropped).
+    """
+    logger = entry.get("logger") or {}
+    obj: dict[str, Any] = {
+        "ts": entry.get("ts") if "ts" in entry else entry.get("original_timestamp"),
+        "level": entry["level"],
+        "logger": logger.get("name"),
+        "thread": logger.get("thread_name"),
+        "message": entry["message"],
+    }
+    obj = {k: v for k, v in obj.items() if v is not None}
+    for key, value in entry.items():
+        if key not in _ENTRY_KEYS:
+            obj[key] = value
+    obj.update(entry.get("fields") or {})
+    if isinstance(entry.get("error"), dict):
+        obj["exception"] = entry["error"]["stack"]
+    return obj

@@ -1,0 +1,110 @@
+"""The intake client against the local stand-in: every answer of the documented API."""
+
+from __future__ import annotations
+
+import pytest
+from datadog_log_files import API_KEY
+
+from data_platform.local.datadog_intake import Fault, LocalDatadogIntake
+from spark_jobs.datadog_logs.intake import IntakeRejected, IntakeUnavailable, LogsIntake, retry_after_seconds
+
+
+def entries(n: int, size: int = 10) -> list[dict]:
+    return [{"message": f"{i:06d}" + "x" * size, "ddsource": "spark", "service": "t"} for i in range(n)]
+
+
+def test_accepted_batches_are_gzip_and_recorded_once(intake, intake_server):
+    intake.submit(entries(3))
+    assert [e["message"][:6] for e in intake_server.events] == ["000000", "000001", "000002"]
+    assert [(r.status, r.encoding) for r in intake_server.requests] == [(202, "gzip")]
+
+
+@pytest.mark.parametrize("body", [b"", b"OK", b'{"status": "accepted"}'])
+def test_a_202_is_accepted_whatever_its_body(body):
+    with (
+        LocalDatadogIntake((API_KEY,), accepted_body=body) as server,
+        LogsIntake(API_KEY, host=server.url) as client,
+    ):
+        client.submit(entries(2))
+        assert len(server.events) == 2 and client.requests == 1
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+def test_retryable_answers_are_retried_with_backoff(intake, intake_server, sleeps, status):
+    intake_server.inject(Fault(status=status), Fault(status=status))
+    intake.submit(entries(2))
+    assert [r.status for r in intake_server.requests] == [status, status, 202]
+    assert len(sleeps) == 2 and sleeps[1] > sleeps[0] * 1.0 - 1e-9 and all(s > 0 for s in sleeps)
+    assert len(intake_server.events) == 2
+
+
+def test_retry_after_is_honoured(intake, intake_server, sleeps):
+    intake_server.inject(Fault(status=429, retry_after="7"), Fault(status=503, retry_after="3"))
+    intake.submit(entries(1))
+    assert sleeps == [7.0, 3.0]
+    assert retry_after_seconds({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
+    assert retry_after_seconds({"X-RateLimit-Reset": "12"}) == 12.0
+    assert retry_after_seconds({}) is None
+
+
+def test_a_slow_answer_is_retried_after_the_request_timeout(intake_server, sleeps):
+    intake_server.inject(Fault(delay=2.0))
+    with LogsIntake(API_KEY, host=intake_server.url, sleep=sleeps.append, request_timeout=0.5) as client:
+        client.submit(entries(1))
+    assert len(sleeps) == 1
+    # the slow request may still have been accepted late: the intake holds it once or twice
+    assert 1 <= len(intake_server.events) <= 2
+
+
+def test_413_splits_the_batch_and_sends_the_halves(intake, intake_server):
+    intake_server.inject(Fault(status=413), Fault(status=413))
+    intake.submit(entries(8))
+    assert [r.status for r in intake_server.requests] == [413, 413, 202, 202, 202]
+    assert [r.entries for r in intake_server.requests if r.status == 202] == [2, 2, 4]
+    assert sorted(e["message"][:6] for e in intake_server.events) == [f"{i:06d}" for i in range(8)]
+
+
+def test_the_stand_in_answers_413_above_the_documented_limits(intake, intake_server):
+    intake.submit(entries(1001))  # more than 1000 entries: split by the client after the 413
+    assert intake_server.requests[0].status == 413
+    assert len(intake_server.events) == 1001
+
+
+@pytest.mark.parametrize("status", [400, 401, 403])
+def test_refusals_fail_at_once_with_a_clear_message(intake, intake_server, sleeps, status):
+    intake_server.inject(Fault(status=status))
+    with pytest.raises(IntakeRejected, match=f"HTTP {status}"):
+        intake.submit(entries(1))
+    assert sleeps == [] and len(intake_server.requests) == 1
+
+
+def test_a_wrong_api_key_is_refused_and_never_printed(intake_server):
+    with (
+        LogsIntake("wrong-key-value", host=intake_server.url) as client,
+        pytest.raises(IntakeRejected) as err,
+    ):
+        client.submit(entries(1))
+    assert "403" in str(err.value) and "wrong-key-value" not in str(err.value)
+    assert intake_server.events == []
+
+
+def test_an_intake_that_stays_unavailable_fails_after_the_retries(intake_server, sleeps):
+    intake_server.inject(*[Fault(status=503)] * 3)
+    with (
+        LogsIntake(API_KEY, host=intake_server.url, sleep=sleeps.append, max_attempts=3) as client,
+        pytest.raises(IntakeUnavailable, match="3 attempts"),
+    ):
+        client.submit(entries(1))
+    assert len(sleeps) == 2
+
+
+def test_an_unreachable_intake_is_retried_then_reported(sleeps):
+    server = LocalDatadogIntake((API_KEY,)).start()
+    url = server.url
+    server.stop()
+    with (
+        LogsIntake(API_KEY, host=url, sleep=sleeps.append, max_attempts=2) as client,
+        pytest.raises(IntakeUnavailable),
+    ):
+        client.submit(entries(1))
+    assert len(sleeps) == 1
