@@ -19,6 +19,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from spark_jobs.common.args import uri_arg
 from spark_jobs.common.logs import configure_json_logging
@@ -49,10 +50,29 @@ def client_from_connection(value: str | None, env_name: str) -> JiraClient:
             f"The Jira connection lacks {missing}: host = site URL (https://<site>.atlassian.net), "
             "login = account email, password = API token."
         )
-    host = str(conn["host"])
-    if conn.get("port") and "://" in host and host.count(":") == 1:
-        host = f"{host}:{conn['port']}"
-    return JiraClient(site_url=host, email=str(conn["login"]), api_token=str(conn["password"]))
+    site_url = site_url_from_host(str(conn["host"]), conn.get("port"))
+    return JiraClient(site_url=site_url, email=str(conn["login"]), api_token=str(conn["password"]))
+
+
+def site_url_from_host(host: str, port: Any = None) -> str:
+    """The site URL (``scheme://name[:port]``) from the connection's host (a bare name means
+    https) and port; ``ConfigError`` for a host with credentials (never echoed), another scheme
+    or a path (a page of the site copied from the browser), which no retry would fix."""
+    parsed = urlsplit(host if "://" in host else f"https://{host}")
+    fix = "host = the site URL only, e.g. https://acme.atlassian.net"
+    if parsed.username is not None or parsed.password is not None:
+        raise ConfigError(
+            f"The Jira connection's host holds credentials; {fix}, login = account email, password = API token."
+        )
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"The Jira connection's host {host!r} is not an http(s) URL; {fix}.")
+    if parsed.path.strip("/") or parsed.query or parsed.fragment:
+        raise ConfigError(
+            f"The Jira connection's host {host!r} has a path or query; {fix} "
+            f"({parsed.scheme}://{parsed.netloc} here)."
+        )
+    netloc = parsed.netloc if parsed.port is not None or not port else f"{parsed.netloc}:{int(port)}"
+    return f"{parsed.scheme}://{netloc}"
 
 
 def build_parser() -> argparse.ArgumentParser:
