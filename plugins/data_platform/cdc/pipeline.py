@@ -188,6 +188,7 @@ def warehouse_load_for(table_id: str, run_id: str | None) -> dict[str, Any]:
         "primary_key": list(config["primary_key"]) if mode == "merge" else [],
         "delete_column": columns["op"] if mode == "merge" else None,
         "order_by": [columns["seq"]] if mode == "merge" else [],
+        "new_columns": config["new_columns"],
         "lake_rows": result["rows_after"],
         "changes_read": sum((result.get("changes_read") or {}).values()),
         "changes": {k: result[k] for k in ("inserted", "updated", "deleted")},

@@ -59,6 +59,7 @@ class LoadToWarehouseOperator(BaseOperator):
         "primary_key",
         "delete_column",
         "order_by",
+        "new_columns",
         "source_uris",
         "partition_value",
         "procedure_args",
@@ -101,7 +102,8 @@ class LoadToWarehouseOperator(BaseOperator):
         self.new_columns = new_columns
         self.mark_processed = mark_processed
         self.consumer = consumer
-        if not any(_resolved_later(v) for v in (table, mode, primary_key, delete_column, order_by)):
+        later = (table, mode, primary_key, delete_column, order_by, new_columns)
+        if not any(_resolved_later(v) for v in later):
             self._spec()  # fail at DAG parse time on an invalid combination
         self._lineage_inputs: list[str] = []
         self._lineage_table: tuple[str, str] | None = None
