@@ -65,7 +65,7 @@ class LoadSpec:
             raise ValueError("delete_column and order_by only apply to mode='merge'.")
         if self.mode == "replace" and not self.partition_column:
             raise ValueError(
-                "mode='replace' needs partition_column (and partition_value, e.g. '{{ run_ds() }}')."
+                "mode='replace' needs partition_column (and partition_value, e.g. the day of data_platform.intervals.run_day handed on through XCom)."
             )
         if self.mode == "procedure" and self.procedure is None:
             raise ValueError("mode='procedure' needs procedure='schema.procedure_name'.")
