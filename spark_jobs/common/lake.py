@@ -80,21 +80,6 @@ def split_s3(uri: str) -> tuple[str, str]:
 
 
 @cache
-def _s3_filesystem() -> Any:
-    import s3fs
-
-    # Listing caches would hide objects written through boto3 (locks) or other processes.
-    return s3fs.S3FileSystem(use_listings_cache=False, skip_instance_cache=True)
-
-
-@cache
-def _local_filesystem() -> Any:
-    from fsspec.implementations.local import LocalFileSystem
-
-    return LocalFileSystem()
-
-
-@cache
 def _s3_client() -> Any:
     import boto3
 
@@ -102,11 +87,13 @@ def _s3_client() -> Any:
 
 
 def filesystem(uri: str) -> tuple[Any, str]:
-    """The fsspec filesystem for ``uri`` and the path to use with it."""
-    uri = normalize_uri(uri)
-    if is_s3(uri):
-        return _s3_filesystem(), uri.split("://", 1)[1]
-    return _local_filesystem(), local_path(uri)
+    """The fsspec filesystem for ``uri`` and the path to use with it (``fsspec.core.url_to_fs``).
+
+    Listing caches are off: they would hide objects written through boto3 (locks) or by other
+    processes. fsspec keeps one instance per process and thread for these options."""
+    from fsspec.core import url_to_fs
+
+    return url_to_fs(normalize_uri(uri), use_listings_cache=False)
 
 
 def _to_uri(uri_of_root: str, fs_path: str) -> str:

@@ -260,7 +260,7 @@ class CheckWarehouseTableOperator(BaseOperator):
         from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
         from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-        from data_platform.macros import run_interval_end
+        from data_platform.intervals import run_data_interval
         from data_platform.settings import get_settings
         from data_platform.warehouse.connection import table_columns, warehouse_dialect, warehouse_hook
         from data_platform.warehouse.quality import compile_checks, load_rules
@@ -280,7 +280,7 @@ class CheckWarehouseTableOperator(BaseOperator):
             origin=origin,
             column_types=column_types,
             source_row_count=self._source_count(),
-            interval_end=run_interval_end(context),
+            interval_end=run_data_interval(context)[1],
             partition_clause=self.partition_clause,
             sample_size=self.sample_size,
             dialect=dialect,
