@@ -145,7 +145,7 @@ class LogText:
 
     def clean(self, piece: str) -> str:
         """``piece`` with its undecodable bytes as U+FFFD (as the bytes' ``decode("utf-8", "replace")``)."""
-        if not self.undecodable:
+        if not self.undecodable or piece.isascii():  # an undecodable byte is a non-ASCII surrogate
             return piece
         return piece.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 

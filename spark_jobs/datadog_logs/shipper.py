@@ -228,7 +228,9 @@ class RunShipper:
                 entry = log4j(detail, message, line) if kind is KIND_LOG4J else plain(message, line)
                 # an undecodable byte is a lone surrogate, escaped \udcXX: such records take the
                 # dict path, which cleans them (a false alarm, e.g. an emoji, only costs time)
-                if len(entry) <= MAX_ENTRY_BYTES and not (undecodable and "\\udc" in entry):
+                if len(entry) <= MAX_ENTRY_BYTES and not (
+                    undecodable and not message.isascii() and "\\udc" in entry
+                ):
                     parts = (entry,)
                 else:
                     parts = builder.serialized(builder.entry(record_of(log, kind, start, end, detail, line)))
