@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from datadog_log_files import job_run, write_log
 
-from spark_jobs.datadog_logs.entries import EntryBuilder, RunContext
+from spark_jobs.datadog_logs.entries import EntryBuilder, RunContext, json_line_of
 from spark_jobs.datadog_logs.layout import LogFile, parse_relative_path
 from spark_jobs.datadog_logs.parser import KIND_JSON, KIND_LOG4J, KIND_TEXT, LogText, record_of, scan_records
 from spark_jobs.datadog_logs.shipper import ship_job_run
@@ -71,3 +71,13 @@ def test_requests_stay_within_the_byte_limit_and_every_line_arrives_once(
     assert all(r.body_bytes <= limit for r in intake_server.requests)
     assert [e["message"] for e in intake_server.events] == lines
     assert [e["emr"]["line"] for e in intake_server.events] == list(range(1, 301))
+
+
+def test_json_lines_come_back_whole_from_their_entries(tmp_path):
+    line = {"ts": "2026-01-15T10:00:04+00:00", "level": "ERROR", "logger": "a", "message": "m",
+            "exception": None, "status": "a field named like an attribute", "rows": [1, 2]}  # fmt: skip
+    log = LogText((json.dumps(line) + "\n").encode())
+    ((kind, _, _, detail),) = scan_records(log)
+    builder = EntryBuilder(CONTEXT, log_file(tmp_path), int(NOW.timestamp() * 1000))
+    (entry,) = builder.json_line(detail, 1)
+    assert kind == KIND_JSON and json_line_of(json.loads(entry)) == line
