@@ -123,9 +123,9 @@ class EntryBuilder:
     ``late`` counts entries that lost their ``timestamp``.
 
     log4j and plain records take :meth:`log4j` / :meth:`text` (pieces of JSON put together, the
-    file's constant attributes serialized once); JSON lines :meth:`json_entry`, the others (and
-    records with undecodable bytes or over :data:`MAX_ENTRY_BYTES`) :meth:`entry`, both dicts for
-    :meth:`serialized` (``json.dumps``, split when too large). :meth:`log4j` and :meth:`entry` give
+    file's constant attributes serialized once); JSON lines :meth:`json_line` (one ``json``
+    encoder call); the others (and records with undecodable bytes or over :data:`MAX_ENTRY_BYTES`)
+    :meth:`entry`, a dict for :meth:`serialized` (``json.dumps``, split when too large). :meth:`log4j` and :meth:`entry` give
     the same JSON object for the same record.
     """
 
@@ -191,13 +191,9 @@ class EntryBuilder:
         entry["emr"] = {"log_file": self.path, "line": record.line}
         return entry
 
-    def json_entry(self, obj: dict[str, Any], line: int) -> dict[str, Any]:
-        """The entry of a JSON line of the jobs (``obj``: the line's object) as a dict."""
-        return {**self.base, "emr": {"log_file": self.path, "line": line}, **self._json_attributes(obj)}
-
     def json_line(self, obj: dict[str, Any], line: int) -> list[str]:
-        """:meth:`json_entry` serialized (:meth:`serialized`), the file's constant attributes not
-        serialized again."""
+        """The entry of a JSON line of the jobs (``obj``: the line's object) as JSON, the file's
+        constant attributes not serialized again; over :data:`MAX_ENTRY_BYTES`: its parts."""
         attributes = self._json_attributes(obj)
         text = f"{self._head}{line}}},{_ENCODER.encode(attributes)[1:]}"
         if len(text) <= MAX_ENTRY_BYTES:

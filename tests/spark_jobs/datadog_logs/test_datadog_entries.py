@@ -43,8 +43,8 @@ def test_log4j_and_plain_entries_equal_the_dict_path(tmp_path):
     for kind, start, end, detail in scan_records(log):
         record = record_of(log, kind, start, end, detail, line)
         if kind == KIND_JSON:
-            built = fast.json_line(detail, line)
-            assert [json.loads(e) for e in built] == [fast.json_entry(detail, line)]
+            (built,) = fast.json_line(detail, line)
+            assert json_line_of(json.loads(built)) == json.loads(LINES[-1])
         else:
             message = log.text[start : end - 1]
             built = fast.log4j(detail, message, line) if kind == KIND_LOG4J else fast.text(message, line)
