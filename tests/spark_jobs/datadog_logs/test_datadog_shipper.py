@@ -16,8 +16,10 @@ from spark_jobs.datadog_logs.api_key import (
     parse_connection,
     resolve_connection,
 )
+from spark_jobs.datadog_logs.checkpoint import read_checkpoint
 from spark_jobs.datadog_logs.entries import MAX_ENTRY_BYTES, RunContext
 from spark_jobs.datadog_logs.intake import IntakeRejected
+from spark_jobs.datadog_logs.layout import list_log_files
 from spark_jobs.datadog_logs.shipper import ship_job_run
 
 CONTEXT = RunContext(
@@ -100,6 +102,11 @@ def test_a_crash_after_an_accepted_batch_duplicates_at_most_that_batch(
     with pytest.raises(RuntimeError, match="worker lost"):
         ship(tmp_path, intake, final=True, on_batch_accepted=crash_after_second)
     assert len(intake_server.events) == 20
+    checkpoint = read_checkpoint(
+        f"file://{tmp_path}/lake", list_log_files(job_run(tmp_path / "logs", "run-1"))[0]
+    )
+    shipped = log4j_lines(10).encode()
+    assert (checkpoint.offset, checkpoint.records, checkpoint.lines) == (len(shipped), 10, 10)  # batch 1 only
     rerun = ship(tmp_path, intake, final=True)
     assert rerun.entries == 25  # batch 2 (10 entries) again, then the 15 never sent
     sent = messages(intake_server)
