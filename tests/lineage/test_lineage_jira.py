@@ -1,0 +1,107 @@
+"""Jira column lineage: the transform job's own facet (API fields -> lake tables), continued by
+the warehouse loads, walked back through the processing job's table."""
+
+from __future__ import annotations
+
+import json
+
+from events import run_event
+
+from data_platform.lineage.graph import build_graph, find_columns, walk
+from data_platform.lineage.processing import process, read_edges
+from data_platform.lineage.validation import problems
+from spark_jobs.common.lineage import LineageDataset, LineageEmitter
+from spark_jobs.jira.flatten import STATUS_HISTORY_COLUMNS, FieldMap
+from spark_jobs.jira.lineage import issue_sources, output_datasets, table_lineage
+from spark_jobs.jira.transform import RAW_COLUMNS, TABLES
+
+CATALOG = [
+    {"id": "summary", "name": "Summary", "custom": False},
+    {"id": "customfield_10016", "name": "Story point estimate", "custom": True},
+    {
+        "id": "customfield_10020",
+        "name": "Sprint",
+        "custom": True,
+        "schema": {"custom": "com.pyxis.greenhopper.jira:gh-sprint"},
+    },
+    {"id": "customfield_10100", "name": "Team", "custom": True},
+]
+SITE = "/lake/jira/acme"
+WAREHOUSE = "postgres://localhost:5432"
+
+
+def test_every_column_of_every_table_has_sources() -> None:
+    field_map = FieldMap.from_catalog(CATALOG)
+    landing = LineageDataset("file", f"{SITE}/landing")
+    lineage = table_lineage(landing, field_map)
+    assert set(lineage) == set(TABLES)
+    for name, (mapping, columns) in lineage.items():
+        assert set(mapping) == {column for column, _ in columns}, name
+    assert [c for c, _ in lineage["issues_raw"][1]] == [c for c, _ in RAW_COLUMNS]
+    assert [c for c, _ in lineage["status_history"][1]] == [c for c, _ in STATUS_HISTORY_COLUMNS]
+    sources = issue_sources(landing, field_map)
+    assert [s.field for s in sources["story_points"]] == ["issue.fields.customfield_10016"]
+    assert [s.field for s in sources["sprint"]] == ["issue.fields.customfield_10020.name"]
+    assert [s.field for s in sources["cf_team"]] == ["issue.fields.customfield_10100"]
+
+
+def _emit_transform(tmp_path, monkeypatch) -> list[dict]:
+    log_file = tmp_path / "spark-events.jsonl"
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(log_file))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    landing = LineageDataset.from_uri(f"file://{SITE}/landing")
+    tables = {name: LineageDataset.from_uri(f"file://{SITE}/tables/{name}") for name in TABLES}
+    outputs = output_datasets(landing, tables, FieldMap.from_catalog(CATALOG))
+    assert LineageEmitter.from_environment().emit("COMPLETE", "jira_transform.acme", "r1", [landing], outputs)
+    return [json.loads(line) for line in log_file.read_text().splitlines()]
+
+
+def test_warehouse_columns_walk_back_to_the_jira_fields(tmp_path, monkeypatch) -> None:
+    [transform] = _emit_transform(tmp_path, monkeypatch)
+    assert problems(transform) == []
+    # the loads read one run's files below the table folders (LoadToWarehouseOperator's facet)
+    issues_files = ("file", f"{SITE}/tables/issues_changes/run=r1")
+    history_files = ("file", f"{SITE}/tables/status_history/run=r1")
+    loads = [
+        run_event(
+            "jira_ingestion.load_issues",
+            [issues_files],
+            (WAREHOUSE, "warehouse.jira.issues"),
+            {c: [(*issues_files, c)] for c in ("status", "cf_team", "story_points")},
+            event_time="2026-01-15T02:00:00+00:00",
+        ),
+        run_event(
+            "jira_ingestion.load_status_history",
+            [history_files],
+            (WAREHOUSE, "warehouse.jira.status_history"),
+            {"to_status": [(*history_files, "to_status")]},
+            event_time="2026-01-15T02:00:00+00:00",
+        ),
+    ]
+    raw = tmp_path / "lineage" / "raw"
+    raw.mkdir(parents=True)
+    for index, event in enumerate([transform, *loads]):
+        (raw / f"event-{index}.json").write_text(json.dumps(event))
+
+    result = process(f"file://{raw}")
+    assert (result.events_valid, result.events_rejected) == (3, 0)
+    graph = build_graph(read_edges(result.edges_json_uri))
+
+    def origins(table: str, column: str) -> set[tuple[str, str, str, str]]:
+        [start] = find_columns(graph, table, column)
+        steps = walk(graph, start, "upstream")
+        return {(s.source[1], s.source[2], s.transformation, s.subtype) for s in steps if s.depth == 2}
+
+    landing = f"{SITE}/landing"
+    assert origins("jira.issues", "status") == {(landing, "issue.fields.status.name", "DIRECT", "IDENTITY")}
+    assert origins("jira.issues", "cf_team") == {
+        (landing, "issue.fields.customfield_10100", "DIRECT", "TRANSFORMATION")
+    }
+    assert origins("jira.issues", "story_points") == {
+        (landing, "issue.fields.customfield_10016", "DIRECT", "IDENTITY")
+    }
+    assert origins("jira.status_history", "to_status") == {
+        (landing, "issue.changelog.histories.items.toString", "DIRECT", "IDENTITY"),
+        (landing, "history.items.toString", "DIRECT", "IDENTITY"),
+    }
