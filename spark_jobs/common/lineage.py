@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from spark_jobs.common.lake import is_s3, local_path, normalize_uri, split_s3
+from spark_jobs.common import naming
+from spark_jobs.common.lake import normalize_uri
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class ParentRun:
 
 @dataclass(frozen=True)
 class LineageDataset:
-    """An OpenLineage dataset: S3 objects are ``s3://bucket`` + key, local files ``file`` + path."""
+    """An OpenLineage dataset (names: :mod:`spark_jobs.common.naming`)."""
 
     namespace: str
     name: str
@@ -58,11 +59,13 @@ class LineageDataset:
 
     @classmethod
     def from_uri(cls, uri: str) -> LineageDataset:
-        uri = normalize_uri(uri)
-        if is_s3(uri):
-            bucket, key = split_s3(uri)
-            return cls(namespace=f"s3://{bucket}", name=key or "/")
-        return cls(namespace="file", name=local_path(uri))
+        """A lake file or folder (``s3://bucket/key``, ``file:///path``, a local path)."""
+        return cls(*naming.from_uri(normalize_uri(uri)))
+
+    @classmethod
+    def from_url(cls, url: str) -> LineageDataset:
+        """An HTTP API endpoint (e.g. the Datadog logs intake)."""
+        return cls(*naming.http(url))
 
     def copied_from(
         self, sources: Sequence[LineageDataset], columns: Sequence[tuple[str, str]]
