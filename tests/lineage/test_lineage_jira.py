@@ -10,7 +10,7 @@ from events import run_event
 from data_platform.lineage.graph import build_graph, find_columns, walk
 from data_platform.lineage.processing import process, read_edges
 from data_platform.lineage.validation import problems
-from spark_jobs.common.lineage import LineageDataset, LineageEmitter
+from spark_jobs.common.lineage import LineageDataset, LineageEmitter, ParentRun
 from spark_jobs.jira.flatten import STATUS_HISTORY_COLUMNS, FieldMap
 from spark_jobs.jira.lineage import issue_sources, output_datasets, table_lineage
 from spark_jobs.jira.transform import RAW_COLUMNS, TABLES
@@ -27,6 +27,7 @@ CATALOG = [
     {"id": "customfield_10100", "name": "Team", "custom": True},
 ]
 SITE = "/lake/jira/acme"
+PARENT_RUN_ID = "019bbf2a-9e80-7aee-aedf-0d1f65d0909f"
 WAREHOUSE = "postgres://localhost:5432"
 
 
@@ -53,17 +54,31 @@ def _emit_transform(tmp_path, monkeypatch) -> list[dict]:
     landing = LineageDataset.from_uri(f"file://{SITE}/landing")
     tables = {name: LineageDataset.from_uri(f"file://{SITE}/tables/{name}") for name in TABLES}
     outputs = output_datasets(landing, tables, FieldMap.from_catalog(CATALOG))
-    assert LineageEmitter.from_environment().emit("COMPLETE", "jira_transform.acme", "r1", [landing], outputs)
+    parent = ParentRun("airflow", "jira_ingestion.build_tables", PARENT_RUN_ID)
+    emitter = LineageEmitter.from_environment(parent=parent)
+    assert emitter.emit("COMPLETE", "jira_transform.acme", "r1", [landing], outputs)
     return [json.loads(line) for line in log_file.read_text().splitlines()]
 
 
 def test_warehouse_columns_walk_back_to_the_jira_fields(tmp_path, monkeypatch) -> None:
     [transform] = _emit_transform(tmp_path, monkeypatch)
-    assert problems(transform) == []
     # the loads read one run's files below the table folders (LoadToWarehouseOperator's facet)
     issues_files = ("file", f"{SITE}/tables/issues_changes/run=r1")
     history_files = ("file", f"{SITE}/tables/status_history/run=r1")
-    loads = [
+    assert problems(transform) == []
+    # the Spark agent, same task run: it pairs the built rows' columns with the files read by name
+    sync = ("file", f"{SITE}/landing/sync_date=2026-01-15/sync_id=s1")
+    agent = run_event(
+        "jira_transform.adaptive_spark_plan.issues_changes",
+        [sync],
+        issues_files,
+        {"status": [(*sync, "status")]},
+        producer="https://github.com/OpenLineage/OpenLineage/tree/1.27.0/integration/spark",
+        parent_job="jira_ingestion.build_tables",
+    )
+    agent["run"]["facets"]["parent"]["run"]["runId"] = PARENT_RUN_ID
+    others = [  # the agent and the loads
+        agent,
         run_event(
             "jira_ingestion.load_issues",
             [issues_files],
@@ -81,11 +96,11 @@ def test_warehouse_columns_walk_back_to_the_jira_fields(tmp_path, monkeypatch) -
     ]
     raw = tmp_path / "lineage" / "raw"
     raw.mkdir(parents=True)
-    for index, event in enumerate([transform, *loads]):
+    for index, event in enumerate([transform, *others]):
         (raw / f"event-{index}.json").write_text(json.dumps(event))
 
     result = process(f"file://{raw}")
-    assert (result.events_valid, result.events_rejected) == (3, 0)
+    assert (result.events_valid, result.events_rejected) == (4, 0)
     graph = build_graph(read_edges(result.edges_json_uri))
 
     def origins(table: str, column: str) -> set[tuple[str, str, str, str]]:

@@ -26,9 +26,10 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from data_platform.lineage.columns import AGENT_PRODUCER, JOB_PRODUCER
 from data_platform.spark.identity import tag_value
 
-SPARK_PRODUCERS = ("/integration/spark", "/spark_jobs")
+SPARK_PRODUCERS = (AGENT_PRODUCER, JOB_PRODUCER)
 _EMR_NAME = re.compile(r"^(?P<task>.+?)(\[(?P<index>\d+)\])? @ (?P<run>.*)$")
 # a local job run id starts with its UTC start time (data_platform.spark.local_logs)
 _LOCAL_STARTED = re.compile(r"^(\d{8}T\d{6})")
