@@ -12,7 +12,9 @@ from data_platform.lineage.processing import process, read_edges
 from data_platform.lineage.validation import problems
 from spark_jobs.common.lineage import LineageDataset, LineageEmitter, ParentRun
 from spark_jobs.jira.flatten import STATUS_HISTORY_COLUMNS, FieldMap
+from spark_jobs.jira.layout import SiteLayout
 from spark_jobs.jira.lineage import issue_sources, output_datasets, table_lineage
+from spark_jobs.jira.sync_lineage import emit_sync_lineage, sync_datasets
 from spark_jobs.jira.transform import RAW_COLUMNS, TABLES
 
 CATALOG = [
@@ -57,15 +59,17 @@ def _emit_transform(tmp_path, monkeypatch) -> list[dict]:
     parent = ParentRun("airflow", "jira_ingestion.build_tables", PARENT_RUN_ID)
     emitter = LineageEmitter.from_environment(parent=parent)
     assert emitter.emit("COMPLETE", "jira_transform.acme", "r1", [landing], outputs)
+    api, landed = sync_datasets("https://acme.atlassian.net", landing, FieldMap.from_catalog(CATALOG))
+    assert LineageEmitter.from_environment().emit("COMPLETE", "jira_sync.acme", "s1", api, [landed])
     return [json.loads(line) for line in log_file.read_text().splitlines()]
 
 
 def test_warehouse_columns_walk_back_to_the_jira_fields(tmp_path, monkeypatch) -> None:
-    [transform] = _emit_transform(tmp_path, monkeypatch)
+    [transform, sync_event] = _emit_transform(tmp_path, monkeypatch)
     # the loads read one run's files below the table folders (LoadToWarehouseOperator's facet)
     issues_files = ("file", f"{SITE}/tables/issues_changes/run=r1")
     history_files = ("file", f"{SITE}/tables/status_history/run=r1")
-    assert problems(transform) == []
+    assert problems(transform) == problems(sync_event) == []
     # the Spark agent, same task run: it pairs the built rows' columns with the files read by name
     sync = ("file", f"{SITE}/landing/sync_date=2026-01-15/sync_id=s1")
     agent = run_event(
@@ -96,17 +100,17 @@ def test_warehouse_columns_walk_back_to_the_jira_fields(tmp_path, monkeypatch) -
     ]
     raw = tmp_path / "lineage" / "raw"
     raw.mkdir(parents=True)
-    for index, event in enumerate([transform, *others]):
+    for index, event in enumerate([transform, sync_event, *others]):
         (raw / f"event-{index}.json").write_text(json.dumps(event))
 
     result = process(f"file://{raw}")
-    assert (result.events_valid, result.events_rejected) == (4, 0)
+    assert (result.events_valid, result.events_rejected) == (5, 0)
     graph = build_graph(read_edges(result.edges_json_uri))
 
-    def origins(table: str, column: str) -> set[tuple[str, str, str, str]]:
+    def origins(table: str, column: str, depth: int = 2) -> set[tuple[str, str, str, str]]:
         [start] = find_columns(graph, table, column)
         steps = walk(graph, start, "upstream")
-        return {(s.source[1], s.source[2], s.transformation, s.subtype) for s in steps if s.depth == 2}
+        return {(s.source[1], s.source[2], s.transformation, s.subtype) for s in steps if s.depth == depth}
 
     landing = f"{SITE}/landing"
     assert origins("jira.issues", "status") == {(landing, "issue.fields.status.name", "DIRECT", "IDENTITY")}
@@ -120,3 +124,32 @@ def test_warehouse_columns_walk_back_to_the_jira_fields(tmp_path, monkeypatch) -
         (landing, "issue.changelog.histories.items.toString", "DIRECT", "IDENTITY"),
         (landing, "history.items.toString", "DIRECT", "IDENTITY"),
     }
+    # one step further: the Jira Cloud REST API the sync read
+    search, changelog = "/rest/api/3/search/jql", "/rest/api/3/issue/{issueIdOrKey}/changelog"
+    assert origins("jira.issues", "status", 3) == {(search, "fields.status.name", "DIRECT", "IDENTITY")}
+    assert origins("jira.status_history", "to_status", 3) == {
+        (search, "changelog.histories.items.toString", "DIRECT", "IDENTITY"),
+        (changelog, "values.items.toString", "DIRECT", "IDENTITY"),
+    }
+
+
+def test_the_sync_event_names_the_api_and_the_landing(tmp_path, monkeypatch) -> None:
+    log_file = tmp_path / "events.jsonl"
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(log_file))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    layout = SiteLayout(f"file://{tmp_path}/lake", "acme")
+    folder = tmp_path / "lake/jira/acme/landing/sync_date=2026-01-15/sync_id=s1"
+    folder.mkdir(parents=True)
+    (folder / "fields.json").write_text(json.dumps(CATALOG))
+    assert emit_sync_lineage("https://acme.atlassian.net/", layout, "2026-01-15", "s1")
+    event = json.loads(log_file.read_text())
+    assert problems(event) == []
+    assert [(d["namespace"], d["name"]) for d in event["inputs"]] == [
+        ("https://acme.atlassian.net", "/rest/api/3/search/jql"),
+        ("https://acme.atlassian.net", "/rest/api/3/issue/{issueIdOrKey}/changelog"),
+    ]
+    [landing] = event["outputs"]
+    assert landing["name"] == f"{tmp_path}/lake/jira/acme/landing"
+    points = landing["facets"]["columnLineage"]["fields"]["issue.fields.customfield_10016"]["inputFields"]
+    assert [f["field"] for f in points] == ["fields.customfield_10016"]
