@@ -18,6 +18,7 @@ from typing import Any
 
 from spark_jobs.common import naming
 from spark_jobs.common.lake import normalize_uri
+from spark_jobs.common.spark_transport import NAMESPACE_KEY, transport_from_spark_conf
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,21 @@ class LineageEmitter:
         except Exception:  # noqa: BLE001 - lineage must never stop a job
             log.warning("OpenLineage client could not be configured; lineage disabled", exc_info=True)
             return cls(None, namespace, parent)
+
+    @classmethod
+    def for_spark_job(cls, conf: Mapping[str, str]) -> LineageEmitter:
+        """The emitter of a Spark job's own events, from its Spark conf: the Airflow task as
+        parent (``spark.openlineage.parent*``); the environment's transport and namespace, else
+        the OpenLineage agent's (``spark.openlineage.transport.*``, ``spark.openlineage.namespace``:
+        on EMR Serverless only the conf configures lineage), so both reach the same place."""
+        transport = None
+        if not lineage_configured():
+            try:
+                transport = transport_from_spark_conf(conf)
+            except (KeyError, ValueError):  # lineage must never stop a job
+                log.warning("The agent's OpenLineage transport cannot carry the job's events", exc_info=True)
+        namespace = os.environ.get(NAMESPACE_ENV_VAR) or conf.get(NAMESPACE_KEY)
+        return cls.from_environment(transport, namespace, ParentRun.from_spark_conf(conf))
 
     @property
     def enabled(self) -> bool:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from spark_jobs.common.lineage import LineageDataset, LineageEmitter, ParentRun
+from spark_jobs.common.lineage import LineageDataset, LineageEmitter
 from spark_jobs.datadog_logs.api_key import resolve_connection
 from spark_jobs.datadog_logs.intake import intake_url
 
@@ -29,7 +29,8 @@ def intake_dataset(options: Mapping[str, Any]) -> LineageDataset:
 
 
 class ShippingLineage:
-    """START, then COMPLETE or FAIL, of one shipping job run (``job_name``, ``run_id``)."""
+    """START, then COMPLETE or FAIL, of one shipping job run (``job_name``, ``run_id``); a
+    Spark job passes its ``spark_conf`` (parent run and the agent's transport)."""
 
     def __init__(
         self,
@@ -37,9 +38,13 @@ class ShippingLineage:
         run_id: str,
         log_folders: Sequence[str],
         options: Mapping[str, Any],
-        parent: ParentRun | None = None,
+        spark_conf: Mapping[str, str] | None = None,
     ) -> None:
-        self.emitter = LineageEmitter.from_environment(parent=parent)
+        self.emitter = (
+            LineageEmitter.from_environment()
+            if spark_conf is None
+            else LineageEmitter.for_spark_job(spark_conf)
+        )
         self.job_name, self.run_id = job_name, run_id
         self.inputs = [LineageDataset.from_uri(folder) for folder in log_folders]
         self.outputs: list[LineageDataset] = []

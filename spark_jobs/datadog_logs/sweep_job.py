@@ -29,7 +29,6 @@ from typing import Any
 
 from spark_jobs.common.args import default_run_id, positive_int_arg
 from spark_jobs.common.lake import join_uri, write_json_atomic
-from spark_jobs.common.lineage import ParentRun
 from spark_jobs.common.logs import configure_json_logging, log_event
 from spark_jobs.datadog_logs.checkpoint import STATE_FOLDER
 from spark_jobs.datadog_logs.layout import list_job_runs
@@ -83,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         run_id,
         [join_uri(args.log_uri, *folder)],
         options,
-        ParentRun.from_spark_conf(dict(spark.sparkContext.getConf().getAll())),
+        dict(spark.sparkContext.getConf().getAll()),
     )
     lineage.emit("START")
     results: list[dict[str, Any]] = []

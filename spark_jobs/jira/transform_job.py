@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_jobs.common.args import add_common_args, default_run_id
 from spark_jobs.common.lake import list_files, write_json_atomic
-from spark_jobs.common.lineage import LineageDataset, LineageEmitter, ParentRun
+from spark_jobs.common.lineage import LineageDataset, LineageEmitter
 from spark_jobs.common.logs import configure_json_logging
 from spark_jobs.jira.layout import SiteLayout
 from spark_jobs.jira.lineage import output_datasets
@@ -85,9 +85,7 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
         from spark_jobs.common.session import build_spark_session
 
         spark = build_spark_session("jira-transform")
-    lineage = LineageEmitter.from_environment(
-        parent=ParentRun.from_spark_conf(dict(spark.sparkContext.getConf().getAll()))
-    )
+    lineage = LineageEmitter.for_spark_job(dict(spark.sparkContext.getConf().getAll()))
     lineage.emit("START", job_name, run_id, inputs, outputs)
     try:
         result = run(spark, layout, run_id)
