@@ -66,6 +66,13 @@ def retry_after_seconds(headers: Any, now: datetime | None = None) -> float | No
     return None
 
 
+def intake_url(host: str | None = None, site: str | None = None) -> str:
+    """The logs intake endpoint: ``host`` (a stand-in, a proxy) or the site's
+    ``https://http-intake.logs.{site}``, plus ``/api/v2/logs``."""
+    base = host.rstrip("/") if host else f"https://http-intake.logs.{site or DEFAULT_SITE}"
+    return base + LOGS_PATH
+
+
 class LogsIntake:
     """The Datadog logs intake of one site (``datadoghq.eu``...) or at ``host`` (a stand-in)."""
 
@@ -84,8 +91,7 @@ class LogsIntake:
 
         if not api_key:
             raise IntakeRejected("No Datadog API key: set the datadog secret (see README, Datadog logs).")
-        base = host.rstrip("/") if host else f"https://http-intake.logs.{site or DEFAULT_SITE}"
-        self.url = base + LOGS_PATH
+        self.url = intake_url(host, site)
         self._headers = {
             "DD-API-KEY": api_key,
             "Content-Type": "application/json",

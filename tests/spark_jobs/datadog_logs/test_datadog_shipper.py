@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from datadog_log_files import API_KEY, APP, job_run, write_log, write_metadata
 
+from data_platform.lineage.validation import problems
 from data_platform.local.datadog_intake import Fault
 from spark_jobs.datadog_logs import ship_run
 from spark_jobs.datadog_logs.api_key import (
@@ -261,3 +262,27 @@ def test_runs_shipped_elsewhere_or_already_shipped_are_skipped(tmp_path, intake_
     (again,) = ship_runs(runs, options)
     assert again == {"application_id": APP, "job_run_id": "run-1", "up_to_date": 1}
     assert len(intake_server.events) == 2
+
+
+def test_ship_run_reports_the_log_folder_and_the_intake(tmp_path, intake_server, monkeypatch, capsys) -> None:
+    events_file = tmp_path / "events.jsonl"
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(events_file))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    monkeypatch.setenv("DATADOG_CONN", json.dumps({"host": intake_server.url, "password": API_KEY}))
+    write_log(tmp_path / "logs", "run-1", "SPARK_DRIVER/stderr.gz", log4j_lines(2))
+    write_metadata(tmp_path / "logs", "run-1", "dag.task", {"spark-job": "tiny"})
+    args = ["--log-uri", f"file://{tmp_path}/logs", "--application-id", APP, "--job-run-id", "run-1"]
+    assert ship_run.main([*args, "--lake-root", str(tmp_path / "lake")]) == 0
+    capsys.readouterr()
+
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+    assert all(problems(e) == [] for e in events)
+    [source] = events[1]["inputs"]
+    [intake] = events[1]["outputs"]
+    assert (source["namespace"], source["name"]) == ("file", f"{tmp_path}/logs/applications/{APP}/jobs/run-1")
+    host = intake_server.url.removesuffix("/")
+    assert (intake["namespace"], intake["name"]) == (host, "/api/v2/logs")
+    assert events[1]["job"]["name"] == "datadog_logs.ship_run"
+    assert API_KEY not in events_file.read_text()
