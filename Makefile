@@ -9,10 +9,13 @@ JVM_STAMP := .jvm/.installed
 # Spark and pod runs and for compiling the bundle); outside make: export the same PYTHONPATH.
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
-.PHONY: demo test lint bench install airflow lock clean check-images
+.PHONY: demo rerun-check test lint bench install airflow lock clean check-images
 
 demo: install  ## run every pipeline once through Airflow on the local target
 	$(PY) -m data_platform.local.demo
+
+rerun-check: install  ## the demo's runs, the same intervals again, then every table's row hashes compared
+	$(PY) -m data_platform.local.rerun_check
 
 test: install  ## lint and type-check, then the whole test suite
 	$(VENV)/bin/ruff check .
