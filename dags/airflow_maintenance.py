@@ -95,6 +95,6 @@ with DAG(
         from data_platform.maintenance.tasks import import_step
 
         params = context["params"]
-        return import_step(params.get("export_id"), params.get("from_environment"))
+        return import_step(context["dag"].dag_id, params.get("export_id"), params.get("from_environment"))
 
     import_metadata()

@@ -19,7 +19,8 @@ Import (``import_metadata``) into an environment running the same DAGs:
   interval (``POST /dags/{dag_id}/dagRuns``, while the DAG is paused so the scheduler never starts
   them), their task instances set to their exported state in dependency order
   (``PATCH .../taskInstances/{task_id}[/{map_index}]``) and the run set to its state;
-  then each DAG gets its exported paused flag back. Rerunning an import converges.
+  then each DAG gets its exported paused flag back. The importing DAG's own runs and paused flag
+  are left alone (it is running, unpaused). Rerunning an import converges.
 
 What the public API cannot restore is reported, never silently dropped (the export in the lake
 keeps it all): the run type (imported runs are ``manual``), start/end dates, durations and try
@@ -233,8 +234,9 @@ def _import_run(api: AirflowApi, run: dict[str, Any], tis: list[dict[str, Any]],
     result.dag_runs += 1
 
 
-def import_metadata(api: AirflowApi, data: dict[str, Any]) -> ImportResult:
-    """Import an export (``read_export``'s records) into ``api``'s environment; see the module doc."""
+def import_metadata(api: AirflowApi, data: dict[str, Any], keep_paused_flag: frozenset[str] = frozenset()) -> ImportResult:
+    """Import an export (``read_export``'s records) into ``api``'s environment; see the module doc.
+    The DAGs of ``keep_paused_flag`` (the importing DAG itself) keep their paused flag."""
     result = ImportResult()
     _bulk_create(api, "/pools", data["pools"], "overwrite")
     result.pools = len(data["pools"])
@@ -255,6 +257,9 @@ def import_metadata(api: AirflowApi, data: dict[str, Any]) -> ImportResult:
         if run["dag_id"] not in present:
             result.not_restored.append({"dag_run": [run["dag_id"], run["dag_run_id"]],
                                         "reason": "the environment has no such DAG"})
+        elif run["dag_id"] in keep_paused_flag:
+            result.not_restored.append({"dag_run": [run["dag_id"], run["dag_run_id"]],
+                                        "reason": "a run of the importing DAG (unpaused while it runs)"})
         elif run["state"] not in FINISHED_RUN_STATES:
             result.not_restored.append({"dag_run": [run["dag_id"], run["dag_run_id"]], "state": run["state"],
                                         "reason": "the run had not finished when exported"})
@@ -266,6 +271,6 @@ def import_metadata(api: AirflowApi, data: dict[str, Any]) -> ImportResult:
         order = _task_order(api, dag_id)
         for run in runs_by_dag[dag_id]:
             _import_run(api, run, tis_by_run.get((dag_id, run["dag_run_id"]), []), order, result)
-    for dag_id in sorted(present & set(paused)):
+    for dag_id in sorted((present & set(paused)) - keep_paused_flag):
         api.call("PATCH", f"/dags/{dag_id}", {"is_paused": paused[dag_id]})
     return result

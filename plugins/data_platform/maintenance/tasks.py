@@ -53,12 +53,15 @@ def export_step(run_after: datetime) -> dict[str, Any]:
     return {"export_uri": join(export_root(), export_id), **manifest}
 
 
-def import_step(export_id: str | None = None, from_environment: str | None = None) -> dict[str, Any]:
+def import_step(importing_dag_id: str, export_id: str | None = None,
+                from_environment: str | None = None) -> dict[str, Any]:
     """Import export ``export_id`` (default: the latest complete one) of ``from_environment``
-    (default: this environment); what could not be restored is logged and returned."""
+    (default: this environment) from the DAG ``importing_dag_id`` (whose paused flag and runs the
+    import leaves alone: it is running); what could not be restored is logged and returned."""
     root = export_root(from_environment)
     chosen = export_id or latest_export(root)
-    result = import_metadata(airflow_api(), read_export(join(root, chosen))).as_dict()
+    result = import_metadata(airflow_api(), read_export(join(root, chosen)),
+                             keep_paused_flag=frozenset({importing_dag_id})).as_dict()
     for item in result["not_restored"]:
         log.warning("not restored: %s", item)
     return {"export_uri": join(root, chosen), **result}
