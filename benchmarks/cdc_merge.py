@@ -15,9 +15,13 @@ many keys change several times; files written out of commit order), then:
    of the deleted keys with Hudi's default payload, nothing else;
 3. the merge job with the Parquet snapshot sink (the explicit fallback, ``--sink snapshot``);
 4. DuckDB (single-node reference, same machine, same files): the same net change applied to the
-   snapshot sink's base version and written as Parquet.
+   snapshot sink's base version and written as Parquet;
+5. a small batch (``--small-changes`` updates, default 10) into the snapshot sink, the table
+   unpartitioned (the whole table is rewritten: the reference) and partitioned by ``bucket``
+   (``id % 64``: only the touched partitions are rewritten, the others cloned).
 
 Prints seconds and changes/s of each; all four must end with the same row count.
+``--only small-batch`` runs step 5 alone.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 _BASE_TS = "2024-05-01 00:00:00.000000"
+_BUCKETS = 64
 
 
 def _write_inputs(folder: Path, rows: int, changes: int, seed: int) -> None:
@@ -52,11 +57,14 @@ def _write_inputs(folder: Path, rows: int, changes: int, seed: int) -> None:
             "amount": np.round(rng.random(rows) * 1000, 2),
             "status": pa.array(rng.choice(["new", "paid", "shipped"], rows)),
             "change_seq": pa.nulls(rows, pa.string()),
+            "bucket": ids % _BUCKETS,
         }
     )
     for index, start in enumerate(range(0, rows, 250_000)):
         pq.write_table(load.slice(start, 250_000), table_dir / f"LOAD{index + 1:08X}.parquet")
 
+    if not changes:
+        return
     kinds = rng.choice(np.array(["U", "I", "D"]), changes, p=[0.7, 0.2, 0.1])
     keys = rng.integers(0, rows, changes)
     keys[kinds == "I"] = rows + rng.integers(0, changes // 5 + 1, int((kinds == "I").sum()))
@@ -71,6 +79,7 @@ def _write_inputs(folder: Path, rows: int, changes: int, seed: int) -> None:
             "amount": np.round(rng.random(changes) * 1000, 2),
             "status": pa.array(rng.choice(["paid", "shipped", "returned"], changes)),
             "change_seq": pa.array(np.char.zfill(order.astype(str), 35)),
+            "bucket": keys % _BUCKETS,
         }
     )
     # 8 files; commit order is spread round-robin, so no file name order matches commit order
@@ -79,7 +88,7 @@ def _write_inputs(folder: Path, rows: int, changes: int, seed: int) -> None:
         pq.write_table(part, table_dir / f"20240501-0100{index:02d}000.parquet")
 
 
-def _bench_config(table_type: str = "COPY_ON_WRITE") -> Any:
+def _bench_config(table_type: str = "COPY_ON_WRITE", partition_by: tuple[str, ...] = ()) -> Any:
     from spark_jobs.cdc.table_config import TableConfig
 
     return TableConfig(
@@ -91,7 +100,73 @@ def _bench_config(table_type: str = "COPY_ON_WRITE") -> Any:
         cadence="hourly",
         file_format="parquet",
         table_type=table_type,
+        partition_by=list(partition_by),
     )
+
+
+def _write_small_batch(folder: Path, rows: int, changes: int, seed: int) -> None:
+    """A full load (as :func:`_write_inputs`) and one CDC file of ``changes`` updates of existing keys."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _write_inputs(folder, rows, 0, seed)
+    table_dir = folder / "bench" / "public" / "events"
+    rng = np.random.default_rng(seed + 1)
+    keys = rng.choice(rows, changes, replace=False).astype(np.int64)
+    batch = pa.table(
+        {
+            "Op": pa.array(["U"] * changes),
+            "dms_commit_ts": pa.array(["2024-05-01 02:00:00"] * changes),
+            "id": keys,
+            "customer_id": rng.integers(0, 50_000, changes),
+            "amount": np.round(rng.random(changes) * 1000, 2),
+            "status": pa.array(["returned"] * changes),
+            "change_seq": pa.array(np.char.zfill(np.arange(changes).astype(str), 35)),
+            "bucket": keys % _BUCKETS,
+        }
+    )
+    pq.write_table(batch, table_dir / "20240501-020000000.parquet")
+
+
+def _small_batch(spark: Any, folder: Path, lake: Path, partition_by: tuple[str, ...]) -> tuple[float, dict]:
+    """Seconds of the small CDC batch into the snapshot sink after the full load, and its result."""
+    from spark_jobs.cdc.merge import MergeSettings, merge_table
+
+    config = _bench_config(partition_by=partition_by)
+    table_dir = folder / "bench" / "public" / "events"
+    batch = table_dir / "20240501-020000000.parquet"
+    parked = folder.parent / f"parked-{lake.name}"
+    parked.mkdir()
+    batch.rename(parked / batch.name)
+    landing, lake_uri = f"file://{folder}", f"file://{lake}"
+    load = merge_table(spark, config, MergeSettings(landing, lake_uri, run_id="full-load", sink="snapshot"))
+    (parked / batch.name).rename(batch)
+    started = time.perf_counter()
+    result = merge_table(spark, config, MergeSettings(landing, lake_uri, run_id="small", sink="snapshot"))
+    seconds = time.perf_counter() - started
+    if load.status != "ok" or result.status != "ok":
+        raise RuntimeError(f"small-batch merge {partition_by} failed: {load.error or result.error}")
+    return seconds, result.to_dict()
+
+
+def _bench_small_batch(spark: Any, work: Path, rows: int, changes: int, seed: int) -> None:
+    from spark_jobs.cdc.outputs import read_current
+
+    _write_small_batch(work / "landing-small", rows, changes, seed)
+    whole_s, whole = _small_batch(spark, work / "landing-small", work / "lake-unpartitioned", ())
+    touched_s, touched = _small_batch(spark, work / "landing-small", work / "lake-partitioned", ("bucket",))
+    tables = [
+        read_current(f"file://{work / lake}", "bench", "events").sort_by("id").select(["id", "status"])
+        for lake in ("lake-unpartitioned", "lake-partitioned")
+    ]
+    if not tables[0].equals(tables[1]) or whole["rows_after"] != touched["rows_after"]:
+        raise RuntimeError("the partitioned and unpartitioned snapshot tables disagree")
+    print(f"small batch: {changes} updates into {whole['rows_after']:,} rows (snapshot sink)")
+    print(f"{'table':<44}{'seconds':>10}")
+    print(f"{'unpartitioned (whole table rewritten)':<44}{whole_s:>10.1f}")
+    print(f"{f'partitioned by bucket ({_BUCKETS})':<44}{touched_s:>10.1f}")
+    print(f"partitioned / unpartitioned time ratio: {touched_s / whole_s:.2f}x")
 
 
 def _spark_merge(spark: Any, folder: Path, lake: Path, sink: str) -> tuple[float, float, dict, dict]:
@@ -187,15 +262,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the table before the CDC batch")
     parser.add_argument("--changes", type=int, default=1_000_000, help="changes in the CDC batch")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--small-changes", type=int, default=10, help="updates in the small batch (step 5)")
+    parser.add_argument("--only", choices=["all", "small-batch"], default="all")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="cdc-bench-"))
     try:
-        started = time.perf_counter()
-        _write_inputs(work / "landing", args.rows, args.changes, args.seed)
-        print(
-            f"inputs: {args.rows:,} rows full load + {args.changes:,} changes ({time.perf_counter() - started:.1f}s to generate)"
-        )
         from data_platform.spark.conf import local_session_conf
         from spark_jobs.cdc.layout import TableLayout
         from spark_jobs.common.lake import list_files
@@ -207,6 +279,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         spark.sparkContext.setLogLevel("ERROR")
         try:
+            if args.only == "small-batch":
+                _bench_small_batch(spark, work, args.rows, args.small_changes, args.seed)
+                return 0
+            started = time.perf_counter()
+            _write_inputs(work / "landing", args.rows, args.changes, args.seed)
+            print(
+                f"inputs: {args.rows:,} rows full load + {args.changes:,} changes ({time.perf_counter() - started:.1f}s to generate)"
+            )
             hudi_load_s, hudi_s, hudi_load, hudi = _spark_merge(
                 spark, work / "landing", work / "lake-hudi", "hudi"
             )
@@ -219,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             load_s, cdc_s, _, result = _spark_merge(spark, work / "landing", work / "lake", "snapshot")
             snapshot_base = TableLayout(f"file://{work / 'lake'}", "bench", "events").version_uri(1)
+            _bench_small_batch(spark, work, args.rows, args.small_changes, args.seed)
         finally:
             spark.stop()
         # DuckDB applies the same batch to the version the full load produced (kept by retention)

@@ -10,12 +10,14 @@ Commit protocol (any crash point converges; fault points of :mod:`spark_jobs.cdc
 1. change set -> ``changes/run=<run_id>/``, then the prepared commit ``commit.json`` (files,
    schema, result). A crash before ``commit.json`` leaves an unused change set: the next run
    recomputes it (the table is unchanged).
-2. table version (one snapshot pointer replace / one Hudi commit), retention after it.
+2. table version (one snapshot pointer replace / one Hudi commit), retention after it, then
+   the tombstones (:mod:`spark_jobs.cdc.tombstones`).
 3. ``state.json`` (files processed + the result), ``history/<run_id>.json``, then
    ``commit.json`` is removed; then the lock is released.
 
 A run that finds ``commit.json`` (under the lock, before anything else) re-applies its change
-set to the table (idempotent: the sinks keep the newer row by ``_cdc_seq``) and commits the
+set to the table and the tombstones (idempotent: the sinks keep the newer row by ``_cdc_seq``,
+a change set's tombstones replace those of its keys) and commits the
 state from it, so the change set is never recomputed against a table that already holds it.
 A retry of the same run id returns that result; another run carries the change set into its
 own, so the warehouse gets it either way.
@@ -35,6 +37,7 @@ from spark_jobs.cdc.file_inspection import FileProblem, inspect_files
 from spark_jobs.cdc.layout import TableLayout, landing_table_uri
 from spark_jobs.cdc.net_change import (
     LATE_OP,
+    TOMBSTONE_OP,
     OrderingTypeError,
     classify_net_change,
     history_rows,
@@ -61,6 +64,7 @@ from spark_jobs.cdc.schema_drift import check_drift
 from spark_jobs.cdc.sinks import HiveSync, SinkChoice, TableSink, select_sink
 from spark_jobs.cdc.sinks.snapshot import ROWS_PER_FILE
 from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, TableConfig
+from spark_jobs.cdc.tombstones import TombstoneStore
 from spark_jobs.cdc.tracker import FileTracker, TableState
 from spark_jobs.common.lake import exists
 from spark_jobs.common.lineage import LineageDataset, LineageEmitter
@@ -159,6 +163,7 @@ class _TableMerge:
             if result.changes_uri is not None:
                 changes = self.spark.read.parquet(result.changes_uri)
                 commit = sink.write(changes, full_load=result.full_load, run_id=result.run_id)
+                self._update_tombstones(changes, result)
                 result.version, result.rows_after = commit.version, commit.rows_after
             result.status, result.finished_at = STATUS_OK, utc_now()
             result.warnings.append(f"committed by run {self.settings.run_id!r} after this run crashed")
@@ -335,12 +340,16 @@ class _TableMerge:
         sink: TableSink,
         valid: DataFrame,
     ) -> TableResult:
+        from pyspark.sql import functions as F
+
         result = self.result
         columns = [name for name, _ in schema]
         if self.config.storage_mode == "current":
             net = latest_per_key(valid, self.config)
-            existing = None if (result.full_load or not sink.exists()) else sink.read_table()
-            changes = classify_net_change(net, existing, self.config)
+            fresh = result.full_load or not sink.exists()
+            existing = None if fresh else sink.read_table()
+            tombstones = None if fresh else self._tombstones().read()
+            changes = classify_net_change(net, existing, self.config, tombstones)
         else:
             changes = history_rows(valid)
         changes = self._persist(output_frame(changes, columns))
@@ -349,7 +358,16 @@ class _TableMerge:
         if late:
             changes = changes.filter(changes[OP_COLUMN] != LATE_OP)
             result.warnings.append(
-                f"{late} late change(s) older than the table's row (by {SEQ_COLUMN}) were not applied"
+                f"{late} late change(s) older than the table's row or the key's delete (by "
+                f"{SEQ_COLUMN}) were not applied"
+            )
+        tombstone_only = counts.pop(TOMBSTONE_OP, 0)
+        if tombstone_only:
+            # deletes of keys the table does not hold: nothing to remove, but they are tombstones
+            # (and reach the warehouse as deletes, which keeps the same tombstones)
+            changes = changes.withColumn(
+                OP_COLUMN,
+                F.when(changes[OP_COLUMN] == TOMBSTONE_OP, F.lit("D")).otherwise(changes[OP_COLUMN]),
             )
         result.inserted, result.updated, result.deleted = (
             counts.get("I", 0),
@@ -361,7 +379,7 @@ class _TableMerge:
             counts = {r[OP_COLUMN]: r["count"] for r in changes.groupBy(OP_COLUMN).count().collect()}
             result.inserted, result.updated, result.deleted = (counts.get(op, 0) for op in ("I", "U", "D"))
         rows_before = sink.row_count()
-        total = sum(counts.values())
+        total = sum(counts.values()) + tombstone_only
         if total == 0 and not result.full_load:
             result.warnings.append("the new files hold no net change; the table was not rewritten")
             return self._commit(
@@ -381,6 +399,7 @@ class _TableMerge:
         fault_point("after_change_set")
         commit = sink.write(changes, full_load=result.full_load, run_id=result.run_id)
         fault_point("after_table_version")
+        self._update_tombstones(changes, result)
         result.version, result.rows_after = commit.version, commit.rows_after
         return self._commit(
             state,
@@ -389,6 +408,16 @@ class _TableMerge:
             sink_written=True,
             rows_before=rows_before,
         )
+
+    def _tombstones(self) -> TombstoneStore:
+        return TombstoneStore(self.spark, self.layout, self.config)
+
+    def _update_tombstones(self, changes: DataFrame, result: TableResult) -> None:
+        """The deleted keys after this change set (``current`` tables; after the table version:
+        a crash in between re-applies both from the prepared commit)."""
+        if self.config.storage_mode == "current":
+            self.fence()
+            self._tombstones().update(changes, full_load=result.full_load, run_id=result.run_id)
 
     def _commit(
         self,
@@ -490,11 +519,6 @@ def _table_lock(layout: TableLayout, settings: MergeSettings) -> LakeLock:
     )
 
 
-REFRESH_DELETE_SEQ = "9"
-"""``_cdc_seq`` of a refresh's delete: above every change order (they start with ``0|`` or ``1|``),
-so it removes whatever older row the warehouse holds for a key the lake no longer has."""
-
-
 def _refresh_superseded(
     spark: SparkSession,
     config: TableConfig,
@@ -504,8 +528,10 @@ def _refresh_superseded(
 ) -> TableResult:
     """A reused result of a run that later runs superseded (a clear or backfill of an old run):
     its change set would move the warehouse back in time (deleted rows return). Instead the
-    load gets the CURRENT lake state of the keys it changed: their rows, and a delete for
-    each key the table no longer has; ``rows_after`` becomes the current row count."""
+    load gets the CURRENT lake state of the keys it changed: their rows (with their
+    ``_cdc_seq``), and for each key the table no longer has a delete with its tombstone's
+    ``_cdc_seq`` (a key gone without a tombstone went with a full load, which replaced the
+    warehouse table too); ``rows_after`` becomes the current row count."""
     from pyspark.sql import functions as F
 
     state = FileTracker(layout).load_state()
@@ -520,14 +546,14 @@ def _refresh_superseded(
     changes = spark.read.parquet(result.changes_uri)
     keys = list(config.primary_key)
     touched = changes.select(*keys).distinct()
-    present = (
-        table.join(touched, on=keys, how="left_semi").withColumn(OP_COLUMN, F.lit("U"))
-        if table is not None
-        else None
-    )
-    gone = touched if table is None else touched.join(table.select(*keys), on=keys, how="left_anti")
-    gone = gone.withColumn(OP_COLUMN, F.lit("D")).withColumn(SEQ_COLUMN, F.lit(REFRESH_DELETE_SEQ))
-    refresh = gone if present is None else present.unionByName(gone, allowMissingColumns=True)
+    refresh = changes.limit(0)
+    if table is not None:
+        present = table.join(touched, on=keys, how="left_semi").withColumn(OP_COLUMN, F.lit("U"))
+        refresh = refresh.unionByName(present, allowMissingColumns=True)
+    tombstones = TombstoneStore(spark, layout, config).read()
+    if tombstones is not None:
+        gone = tombstones.join(touched, on=keys, how="left_semi").withColumn(OP_COLUMN, F.lit("D"))
+        refresh = refresh.unionByName(gone, allowMissingColumns=True)
     refresh = refresh.select(*[F.col(f"`{c}`").cast(changes.schema[c].dataType) for c in changes.columns])
     uri = layout.refresh_uri(result.run_id)
     refresh.coalesce(1).write.mode("overwrite").parquet(uri)
