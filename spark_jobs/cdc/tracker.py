@@ -37,6 +37,9 @@ class TableState:
     last_success_at: str | None = None
     recent_results: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Results of the last committed runs by run id (a retry with the same id reuses them)."""
+    ordering_widths: dict[str, int] = field(default_factory=dict)
+    """Text ordering column -> the width of its values in the table: text orders like its values
+    only at one fixed width, across batches too (``spark_jobs.cdc.merge``)."""
     format: int = STATE_FORMAT
 
     def schema_map(self) -> dict[str, str] | None:
@@ -84,8 +87,10 @@ class FileTracker:
         files: list[LandedFile],
         schema: list[dict[str, str]] | None,
         result: TableResult,
+        ordering_widths: dict[str, int] | None = None,
     ) -> TableState:
-        """Mark ``files`` processed and record ``result``: call only after the table write committed."""
+        """Mark ``files`` processed and record ``result``: call only after the table write committed.
+        ``ordering_widths`` replaces the state's (``None``: kept)."""
         processed = dict(state.processed)
         for file in files:
             processed[file.rel_path] = {
@@ -105,6 +110,7 @@ class FileTracker:
             last_run_id=result.run_id,
             last_success_at=result.finished_at or utc_now(),
             recent_results=recent,
+            ordering_widths=state.ordering_widths if ordering_widths is None else ordering_widths,
         )
         write_json_atomic(self.layout.state_uri, asdict(new_state))
         self.record(result)
