@@ -390,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TableConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if not configs:  # e.g. include/cdc/tables of a fresh checkout: the demo's are in include/demo/
+        print(f"{location}: no table configs (<source_db>.yaml) to check.")
     for cadence in cadences(configs):
         batches = plan_batches(configs, cadence)
         print(

@@ -176,7 +176,10 @@ def warehouse_load_for(table_id: str, run_id: str | None) -> dict[str, Any]:
         mode = "snapshot"  # the run rebuilt the table: its change set is the whole table
     else:
         mode = "append" if historical else "merge"
-    changes = changes_uri(settings.lake_root, config["database"], config["table"], run_id)
+    # the run's change set, or (a rerun of a run later runs superseded) the current rows of its keys
+    changes = result.get("changes_uri") or changes_uri(
+        settings.lake_root, config["database"], config["table"], run_id
+    )
     return {
         "warehouse_table": config["warehouse_table"],
         "dq_rule": config["dq_rule"] or config["warehouse_table"],

@@ -53,3 +53,20 @@ def test_a_wider_sequence_in_a_later_batch_fails_until_a_full_load(spark, dms, l
     assert state(lake)["ordering_widths"] == {"ts": 26, "seq": 2}
     rows = sorted((r["id"], r["qty"]) for r in read_current(lake, "src", "items").to_pylist())
     assert rows == [(1, 12), (2, 20)]
+
+
+def test_a_crashed_runs_prepared_commit_carries_its_widths_into_the_state(tmp_path):
+    """A full load that changed the width and crashed after its table write: the run finishing
+    its prepared commit stores the new width (else the next batch would be refused)."""
+    from spark_jobs.cdc.layout import TableLayout
+    from spark_jobs.cdc.results import TableResult
+    from spark_jobs.cdc.tracker import FileTracker, TableState
+
+    tracker = FileTracker(TableLayout(f"file://{tmp_path}", "src", "items"))
+    old = TableState(table_id="src.items", ordering_widths={"seq": 1})
+    result = TableResult(table_id="src.items", run_id="r3", status="ok", started_at="t")
+    tracker.prepare([], None, result, {"seq": 2})
+
+    assert tracker.prepared_ordering_widths() == {"seq": 2}
+    assert tracker.commit(old, [], None, result, tracker.prepared_ordering_widths()).ordering_widths == {"seq": 2}
+    assert tracker.commit(old, [], None, result).ordering_widths == {"seq": 1}, "None keeps the state's"

@@ -239,6 +239,8 @@ def test_check_command_prints_batches_or_errors(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "hourly (0 * * * *): 3 tables in 2 batches" in out
     assert "erp.ledger [historical, parquet]" in out
+    assert main([str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"{tmp_path}: no table configs (<source_db>.yaml) to check.\n"
     write(tmp_path, "sales.yaml", "- source_table: t\n")
     assert main([str(tmp_path)]) == 2
     assert "table 't': field 'primary_key': Field required" in capsys.readouterr().err
