@@ -180,6 +180,11 @@ def _duckdb_merge(folder: Path, base_files: list[str], out: Path) -> tuple[float
     return seconds, rows
 
 
+def _progress(message: str, begun: float) -> None:
+    """One progress line (elapsed minutes since the benchmark began), flushed at once."""
+    print(f"[{(time.perf_counter() - begun) / 60:5.1f} min] {message}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.cdc_merge", description=__doc__.split("\n\n")[0]
@@ -187,15 +192,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the table before the CDC batch")
     parser.add_argument("--changes", type=int, default=1_000_000, help="changes in the CDC batch")
     parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--driver-memory", default="4g", help="local Spark driver heap (local[2]: the executors run in it)"
+    )
+    # ``python -m benchmarks cdc_merge`` calls main() with the runner's own arguments in sys.argv
+    args = parser.parse_args(argv if argv is not None else [])
 
+    begun = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="cdc-bench-"))
+    figures: list[tuple[str, float, int]] = []
+
+    def figure(name: str, seconds: float, count: int) -> None:
+        figures.append((name, seconds, count))
+        _progress(f"{name}: {seconds:.1f} s ({count / seconds:,.0f}/s)", begun)
+
     try:
-        started = time.perf_counter()
         _write_inputs(work / "landing", args.rows, args.changes, args.seed)
-        print(
-            f"inputs: {args.rows:,} rows full load + {args.changes:,} changes ({time.perf_counter() - started:.1f}s to generate)"
-        )
+        _progress(f"inputs: {args.rows:,} rows full load + {args.changes:,} changes written", begun)
         from data_platform.spark.conf import local_session_conf
         from spark_jobs.cdc.layout import TableLayout
         from spark_jobs.common.lake import list_files
@@ -203,13 +216,17 @@ def main(argv: list[str] | None = None) -> int:
 
         spark = build_spark_session(
             "cdc-merge-benchmark",
-            {**local_session_conf(), **local_conf(shuffle_partitions=8, driver_memory="3g")},
+            {**local_session_conf(), **local_conf(shuffle_partitions=8, driver_memory=args.driver_memory)},
         )
         spark.sparkContext.setLogLevel("ERROR")
         try:
+            _progress("1/4 hudi sink: full load, then the CDC batch (merge job code) ...", begun)
             hudi_load_s, hudi_s, hudi_load, hudi = _spark_merge(
                 spark, work / "landing", work / "lake-hudi", "hudi"
             )
+            figure("hudi sink full load (bulk_insert)", hudi_load_s, args.rows)
+            figure("hudi sink CDC merge (merge job)", hudi_s, args.changes)
+            _progress("2/4 bare hudi: the same base table, then upsert + delete of the net change ...", begun)
             hudi_layout = TableLayout(f"file://{work / 'lake-hudi'}", "bench", "events")
             bare_s, bare_rows = _bare_hudi(
                 spark,
@@ -217,15 +234,22 @@ def main(argv: list[str] | None = None) -> int:
                 hudi_layout.changes_uri(hudi["run_id"]),
                 work / "bare-hudi",
             )
+            figure("bare hudi upsert + delete (reference)", bare_s, args.changes)
+            shutil.rmtree(work / "bare-hudi", ignore_errors=True)
+            _progress("3/4 snapshot sink: full load, then the CDC batch (merge job code) ...", begun)
             load_s, cdc_s, _, result = _spark_merge(spark, work / "landing", work / "lake", "snapshot")
+            figure("snapshot sink full load", load_s, args.rows)
+            figure("snapshot sink CDC merge (merge job)", cdc_s, args.changes)
             snapshot_base = TableLayout(f"file://{work / 'lake'}", "bench", "events").version_uri(1)
         finally:
             spark.stop()
         # DuckDB applies the same batch to the version the full load produced (kept by retention)
+        _progress("4/4 duckdb: the same net change on the snapshot sink's base version ...", begun)
         base_files = [
             f.uri[len("file://") :] for f in list_files(snapshot_base) if f.uri.endswith(".parquet")
         ]
         duck_s, duck_rows = _duckdb_merge(work / "landing", base_files, work / "duckdb.parquet")
+        figure("duckdb 2 threads net change (reference)", duck_s, args.changes)
         counts = {
             "hudi sink": hudi["rows_after"],
             "bare hudi": bare_rows,
@@ -237,23 +261,17 @@ def main(argv: list[str] | None = None) -> int:
             f"net change: {result['inserted']:,} inserted, {result['updated']:,} updated, {result['deleted']:,} deleted; {result['rows_after']:,} rows after"
         )
         print(f"{'engine':<44}{'seconds':>10}{'changes/s':>14}")
-        rows = [
-            ("hudi sink full load (bulk_insert)", hudi_load_s, args.rows),
-            ("hudi sink CDC merge (merge job)", hudi_s, args.changes),
-            ("bare hudi upsert + delete (reference)", bare_s, args.changes),
-            ("snapshot sink full load", load_s, args.rows),
-            ("snapshot sink CDC merge (merge job)", cdc_s, args.changes),
-            ("duckdb 2 threads net change (reference)", duck_s, args.changes),
-        ]
-        for name, seconds, count in rows:
+        for name, seconds, count in figures:
             print(f"{name:<44}{seconds:>10.1f}{count / seconds:>14,.0f}")
         print(f"hudi sink / bare hudi time ratio: {hudi_s / bare_s:.2f}x")
         print(f"hudi sink / snapshot sink time ratio: {hudi_s / cdc_s:.2f}x")
-        print(f"snapshot sink / duckdb time ratio: {cdc_s / duck_s:.1f}x")
+        print(f"snapshot sink / duckdb time ratio: {cdc_s / duck_s:.1f}x", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
