@@ -23,6 +23,7 @@ Prints seconds and changes/s of each; all four must end with the same row count.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -209,8 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _write_inputs(work / "landing", args.rows, args.changes, args.seed)
         _progress(f"inputs: {args.rows:,} rows full load + {args.changes:,} changes written", begun)
+        from data_platform.paths import INCLUDE_PATH_ENV_VAR, REPO_ROOT
         from data_platform.spark.conf import local_session_conf
         from spark_jobs.cdc.layout import TableLayout
+
+        # the local target's Spark conf (Hudi bundle, S3A, ...) comes from the product's include/
+        os.environ.setdefault(INCLUDE_PATH_ENV_VAR, str(REPO_ROOT / "include"))
         from spark_jobs.common.lake import list_files
         from spark_jobs.common.session import build_spark_session, local_conf
 
