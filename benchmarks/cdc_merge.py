@@ -27,6 +27,7 @@ Prints seconds and changes/s of each; all four must end with the same row count.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -255,6 +256,11 @@ def _duckdb_merge(folder: Path, base_files: list[str], out: Path) -> tuple[float
     return seconds, rows
 
 
+def _progress(message: str, begun: float) -> None:
+    """One progress line (elapsed minutes since the benchmark began), flushed at once."""
+    print(f"[{(time.perf_counter() - begun) / 60:5.1f} min] {message}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.cdc_merge", description=__doc__.split("\n\n")[0]
@@ -264,32 +270,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--small-changes", type=int, default=10, help="updates in the small batch (step 5)")
     parser.add_argument("--only", choices=["all", "small-batch"], default="all")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--driver-memory", default="4g", help="local Spark driver heap (local[2]: the executors run in it)"
+    )
+    # ``python -m benchmarks cdc_merge`` calls main() with the runner's own arguments in sys.argv
+    args = parser.parse_args(argv if argv is not None else [])
 
+    begun = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="cdc-bench-"))
+    figures: list[tuple[str, float, int]] = []
+
+    def figure(name: str, seconds: float, count: int) -> None:
+        figures.append((name, seconds, count))
+        _progress(f"{name}: {seconds:.1f} s ({count / seconds:,.0f}/s)", begun)
+
     try:
+        from data_platform.paths import INCLUDE_PATH_ENV_VAR, REPO_ROOT
         from data_platform.spark.conf import local_session_conf
         from spark_jobs.cdc.layout import TableLayout
+
+        # the local target's Spark conf (Hudi bundle, S3A, ...) comes from the product's include/
+        os.environ.setdefault(INCLUDE_PATH_ENV_VAR, str(REPO_ROOT / "include"))
         from spark_jobs.common.lake import list_files
         from spark_jobs.common.session import build_spark_session, local_conf
 
         spark = build_spark_session(
             "cdc-merge-benchmark",
-            {**local_session_conf(), **local_conf(shuffle_partitions=8, driver_memory="3g")},
+            {**local_session_conf(), **local_conf(shuffle_partitions=8, driver_memory=args.driver_memory)},
         )
         spark.sparkContext.setLogLevel("ERROR")
         try:
             if args.only == "small-batch":
                 _bench_small_batch(spark, work, args.rows, args.small_changes, args.seed)
                 return 0
-            started = time.perf_counter()
             _write_inputs(work / "landing", args.rows, args.changes, args.seed)
-            print(
-                f"inputs: {args.rows:,} rows full load + {args.changes:,} changes ({time.perf_counter() - started:.1f}s to generate)"
-            )
+            _progress(f"inputs: {args.rows:,} rows full load + {args.changes:,} changes written", begun)
+            _progress("1/4 hudi sink: full load, then the CDC batch (merge job code) ...", begun)
             hudi_load_s, hudi_s, hudi_load, hudi = _spark_merge(
                 spark, work / "landing", work / "lake-hudi", "hudi"
             )
+            figure("hudi sink full load (bulk_insert)", hudi_load_s, args.rows)
+            figure("hudi sink CDC merge (merge job)", hudi_s, args.changes)
+            _progress("2/4 bare hudi: the same base table, then upsert + delete of the net change ...", begun)
             hudi_layout = TableLayout(f"file://{work / 'lake-hudi'}", "bench", "events")
             bare_s, bare_rows = _bare_hudi(
                 spark,
@@ -297,16 +319,23 @@ def main(argv: list[str] | None = None) -> int:
                 hudi_layout.changes_uri(hudi["run_id"]),
                 work / "bare-hudi",
             )
+            figure("bare hudi upsert + delete (reference)", bare_s, args.changes)
+            shutil.rmtree(work / "bare-hudi", ignore_errors=True)
+            _progress("3/4 snapshot sink: full load, then the CDC batch (merge job code) ...", begun)
             load_s, cdc_s, _, result = _spark_merge(spark, work / "landing", work / "lake", "snapshot")
+            figure("snapshot sink full load", load_s, args.rows)
+            figure("snapshot sink CDC merge (merge job)", cdc_s, args.changes)
             snapshot_base = TableLayout(f"file://{work / 'lake'}", "bench", "events").version_uri(1)
             _bench_small_batch(spark, work, args.rows, args.small_changes, args.seed)
         finally:
             spark.stop()
         # DuckDB applies the same batch to the version the full load produced (kept by retention)
+        _progress("4/4 duckdb: the same net change on the snapshot sink's base version ...", begun)
         base_files = [
             f.uri[len("file://") :] for f in list_files(snapshot_base) if f.uri.endswith(".parquet")
         ]
         duck_s, duck_rows = _duckdb_merge(work / "landing", base_files, work / "duckdb.parquet")
+        figure("duckdb 2 threads net change (reference)", duck_s, args.changes)
         counts = {
             "hudi sink": hudi["rows_after"],
             "bare hudi": bare_rows,
@@ -318,23 +347,17 @@ def main(argv: list[str] | None = None) -> int:
             f"net change: {result['inserted']:,} inserted, {result['updated']:,} updated, {result['deleted']:,} deleted; {result['rows_after']:,} rows after"
         )
         print(f"{'engine':<44}{'seconds':>10}{'changes/s':>14}")
-        rows = [
-            ("hudi sink full load (bulk_insert)", hudi_load_s, args.rows),
-            ("hudi sink CDC merge (merge job)", hudi_s, args.changes),
-            ("bare hudi upsert + delete (reference)", bare_s, args.changes),
-            ("snapshot sink full load", load_s, args.rows),
-            ("snapshot sink CDC merge (merge job)", cdc_s, args.changes),
-            ("duckdb 2 threads net change (reference)", duck_s, args.changes),
-        ]
-        for name, seconds, count in rows:
+        for name, seconds, count in figures:
             print(f"{name:<44}{seconds:>10.1f}{count / seconds:>14,.0f}")
         print(f"hudi sink / bare hudi time ratio: {hudi_s / bare_s:.2f}x")
         print(f"hudi sink / snapshot sink time ratio: {hudi_s / cdc_s:.2f}x")
-        print(f"snapshot sink / duckdb time ratio: {cdc_s / duck_s:.1f}x")
+        print(f"snapshot sink / duckdb time ratio: {cdc_s / duck_s:.1f}x", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

@@ -45,7 +45,7 @@ from spark_jobs.cdc.net_change import (
     output_frame,
     sequence_column,
 )
-from spark_jobs.cdc.quarantine import quarantine_files, rows_uri, write_reason
+from spark_jobs.cdc.quarantine import bad_row_example, quarantine_files, rows_uri, write_reason
 from spark_jobs.cdc.reader import ERROR_COL, FILE_COL, SRC_OP_COL, combine_groups, read_groups
 from spark_jobs.cdc.results import (
     BAD_ROWS,
@@ -138,6 +138,8 @@ class _TableMerge:
         """Raises when the lock was lost; called before every write to the table or state."""
         self.carried: TableResult | None = None
         """A crashed other run's committed change set that this run's change set must carry."""
+        self.ordering_widths: dict[str, int] | None = None
+        """The table's text ordering widths after this batch (``None``: unchanged)."""
         self._persisted: list[DataFrame] = []
 
     def _persist(self, frame: DataFrame) -> DataFrame:
@@ -167,7 +169,8 @@ class _TableMerge:
                 result.version, result.rows_after = commit.version, commit.rows_after
             result.status, result.finished_at = STATUS_OK, utc_now()
             result.warnings.append(f"committed by run {self.settings.run_id!r} after this run crashed")
-            state = self.tracker.commit(state, files, schema, result)
+            widths = self.tracker.prepared_ordering_widths()
+            state = self.tracker.commit(state, files, schema, result, widths)
             log.warning(
                 "%s: finished the prepared commit of crashed run %s", self.layout.table_id, result.run_id
             )
@@ -258,17 +261,24 @@ class _TableMerge:
         except OrderingTypeError as exc:
             raise CdcInputError(ORDERING_COLUMN, str(exc), files=[f.rel_path for f in pending]) from None
         rows = self._persist(inputs.rows.withColumn(SEQ_COLUMN, sequence))
-        self._check_text_ordering(rows, dict(schema), [f.rel_path for f in pending])
+        full_load = any(f.kind == FULL_LOAD for f in pending)
+        known = {} if full_load else state.ordering_widths  # a full load rebuilds the table
+        widths = self._check_text_ordering(rows, dict(schema), [f.rel_path for f in pending], known)
+        self.ordering_widths = {**known, **widths}
         return schema, rows, inputs.raw_rows
 
-    def _check_text_ordering(self, rows: DataFrame, types: dict[str, str], files: list[str]) -> None:
+    def _check_text_ordering(
+        self, rows: DataFrame, types: dict[str, str], files: list[str], known: dict[str, int]
+    ) -> dict[str, int]:
         """Text ordering columns must be fixed-width sequences (DMS timestamps and change
-        sequences are); otherwise text order is not value order ('9' sorts after '10')."""
+        sequences are); otherwise text order is not value order ('9' sorts after '10'). The
+        width holds within the batch and against the table's (``known``, from its state).
+        Returns the batch's width per text ordering column that has values."""
         from pyspark.sql import functions as F
 
         text = [c for c in self.config.ordering_columns if types.get(c) == "string"]
         if not text:
-            return
+            return {}
         aggregates = []
         for name in text:
             column = F.col(f"`{name}`")
@@ -285,6 +295,22 @@ class _TableMerge:
                     f"[{{name: {name}, type: bigint}}] or timestamp)",
                     files=files,
                 )
+            if shortest is not None and known.get(name, shortest) != shortest:
+                raise CdcInputError(
+                    ORDERING_COLUMN,
+                    f"{self.config.table_id}: ordering column {name!r} is text of width {shortest} in "
+                    f"these files (e.g. {low!r}) but of width {known[name]} in the table (its state), "
+                    "so text order is not value order across the batches. Fix: have the source "
+                    f"write {name} at width {known[name]} again, or reload the table with a DMS full "
+                    "load (it is rebuilt and takes the new width); files stay pending until then",
+                    files=files,
+                    details={"column": name, "table_width": known[name], "file_width": shortest},
+                )
+        return {
+            name: widths[4 * index]
+            for index, name in enumerate(text)
+            if widths[4 * index] is not None
+        }
 
     def _split_bad_rows(self, rows: DataFrame, raw_rows: DataFrame) -> None:
         """Count rows by operation and error; quarantine bad rows; fail the table if configured."""
@@ -315,7 +341,10 @@ class _TableMerge:
         for reason, count in errors.items():
             kind = reason.split(":", 1)[0]
             kinds[kind] = kinds.get(kind, 0) + count
-        summary = ", ".join(f"{count} x {reason}" for reason, count in sorted(errors.items()))
+        summary = ", ".join(
+            f"{count} x {reason} (e.g. {bad_row_example(bad, reason, self.config.primary_key)})"
+            for reason, count in sorted(errors.items())
+        )
         error = CdcInputError(
             BAD_ROWS if len(kinds) > 1 else next(iter(kinds)),
             f"{total} bad row(s) in {len(bad_files)} file(s): {summary}",
@@ -395,7 +424,8 @@ class _TableMerge:
         result.changes_uri = changes_uri
         result.rows_before = rows_before
         self.fence()
-        self.tracker.prepare(pending, [{"name": n, "type": t} for n, t in schema], result)
+        schema_dicts = [{"name": n, "type": t} for n, t in schema]
+        self.tracker.prepare(pending, schema_dicts, result, self.ordering_widths)
         fault_point("after_change_set")
         commit = sink.write(changes, full_load=result.full_load, run_id=result.run_id)
         fault_point("after_table_version")
@@ -435,7 +465,7 @@ class _TableMerge:
         result.status = STATUS_OK
         result.finished_at = utc_now()
         self.fence()
-        self.tracker.commit(state, pending, schema, result)
+        self.tracker.commit(state, pending, schema, result, self.ordering_widths)
         fault_point("after_tracker")
         self.tracker.clear_prepared()
         return result
