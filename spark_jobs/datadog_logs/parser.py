@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from spark_jobs.common.logs import RECORD_KEYS
+from spark_jobs.common.logs import RECORD_KEYS as JSON_RESERVED
 
 KIND_LOG4J = "log4j"
 KIND_JSON = "json"
@@ -159,7 +159,7 @@ def _start_record(text: str, line: int, start: int) -> LogRecord:
         except ValueError:
             obj = None
         if isinstance(obj, dict) and isinstance(obj.get("message"), str) and "level" in obj:
-            fields = {k: v for k, v in obj.items() if k not in RECORD_KEYS}
+            fields = {k: v for k, v in obj.items() if k not in JSON_RESERVED}
             thread = obj.get("thread")
             return LogRecord(
                 line, 1, start, 0, KIND_JSON, text, _iso_time_ms(obj.get("ts")), str(obj["level"]),
