@@ -66,6 +66,7 @@ def load_table(table_id: str) -> None:
         primary_key=changes["primary_key"],
         delete_column=changes["delete_column"],
         order_by=changes["order_by"],
+        new_columns=changes["new_columns"],
     )
     check = CheckWarehouseTableOperator(
         task_id="check",

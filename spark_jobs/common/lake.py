@@ -5,7 +5,8 @@ through Spark. Two primitives carry the pipeline's guarantees:
 
 - :func:`write_atomic`: readers see the old or the new object, never a partial one (local:
   write a temporary file then ``os.replace``; S3: a single PUT replaces the object atomically).
-- :func:`create_exclusive`: create an object only if it does not exist (local: ``O_EXCL``;
+- :func:`create_exclusive`: create a whole object only if it does not exist (local: ``link(2)``
+  of a complete temporary file;
   S3: conditional PUT with ``IfNoneMatch='*'`` through boto3).
 
 URIs are kept unencoded (``file:///data/my table/x.csv``), which is what Spark expects.
@@ -192,12 +193,17 @@ def create_exclusive(uri: str, data: bytes) -> bool:
         return True
     path = Path(local_path(uri))
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)  # atomic and exclusive: readers never see the object half-written
     except FileExistsError:
         return False
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    finally:
+        tmp.unlink(missing_ok=True)
     return True
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from data_platform.config import ConfigError
+from data_platform.paths import REPO_ROOT
 from data_platform.settings import Target
 from data_platform.spark.conf import ConfLayer, SparkDefaults, build_spark_conf, merge_layers
 
@@ -203,7 +206,10 @@ def test_a_missing_jvm_package_names_the_package_and_the_fetch_command(spark_inc
         build_spark_conf(target=Target.LOCAL, environment="local", environment_conf={}, profiles=["hudi"])
     message = str(raised.value)
     assert "org.apache.hadoop:hadoop-aws:3.3.4" in message and "is not installed" in message
-    assert "make install" in message and "data_platform.spark.jvm_packages fetch" in message
+    assert message.endswith("Fetch the pinned JVM packages with: make jvm")
+    # the command named fetches (make install would not: its stamp is newer than the pins)
+    dry_run = subprocess.run(["make", "-n", "jvm"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert "-m data_platform.spark.jvm_packages fetch" in dry_run.stdout
 
 
 def test_invalid_defaults_name_the_field_and_the_fix():

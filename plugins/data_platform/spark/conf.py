@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, fie
 
 from data_platform.config import ConfigError, load_yaml, validate_config
 from data_platform.settings import Target
+from data_platform.url_credentials import url_credentials
 
 DEFAULTS_FILE = "spark/defaults.yaml"
 _REFERENCE = re.compile(r"\$\{(jvm|env|local_dir)(?::([^}]*))?\}")
@@ -210,10 +211,6 @@ def drop_for_local(conf: SparkConf, defaults: SparkDefaults) -> SparkConf:
     return SparkConf(values=values, origins=origins, dropped=tuple(dropped))
 
 
-# A URL value carrying a password: ``jdbc:...?password=``, ``;password=``, ``//user:pass@host``.
-_PASSWORD_IN_URL = re.compile(r"(?i)(?:[?&;](?:password|pwd)=[^&;]+)|(?:://[^/@:\s]+:[^/@\s]+@)")
-
-
 class _UnsetVariable(Exception):
     pass
 
@@ -256,11 +253,13 @@ def resolve_local_references(conf: SparkConf, env: Mapping[str, str] | None = No
 
 def refuse_secrets(conf: SparkConf, defaults: SparkDefaults) -> None:
     for key, value in conf.values.items():
-        if _PASSWORD_IN_URL.search(str(value)):
+        found = url_credentials(value)
+        if found:
             raise ConfigError(
-                f"Spark conf {key!r} (from {conf.origins[key]}) holds a URL with a password. Secrets "
-                "never go into Spark conf (it is logged and stored with the job run): let the job read "
-                "them at run time with its execution role (Secrets Manager) instead."
+                f"Spark conf {key!r} (from {conf.origins[key]}) holds a URL with a password or "
+                f"another credential: {'; '.join(found)}. Secrets never go into Spark conf (it is "
+                "logged and stored with the job run): let the job read them at run time with its "
+                "execution role (Secrets Manager) instead."
             )
         if any(fnmatchcase(key.lower(), pattern) for pattern in defaults.secret_key_patterns):
             raise ConfigError(
