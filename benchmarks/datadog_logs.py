@@ -10,13 +10,16 @@ realistic Spark output: log4j lines, the jobs' JSON lines, Java stack traces of 
   does it (its ``data_to_dict`` walk, ``json.dumps``, gzip): what any shipper through the official
   client pays;
 - the shipper: ``ship_job_run`` into an empty lake, to the intake stand-in running in its own
-  process: decompress, parse records, build entries with tags, batch, gzip, send, checkpoint.
+  process: decompress, parse records, build entries with tags, batch, gzip, send, checkpoint;
+  once with one request in flight (``concurrent_requests=1``: the files one after another) and
+  once with the default (the files shipped concurrently, one batch in flight each).
 
 Each step is reported in wall time and in CPU time (the shipper's process, all its threads; and
 the intake stand-in's process): the machine is shared, and CPU seconds say what the code costs
 when wall seconds mostly say how busy the machine was. The shipper's wall time has a floor of its
-own: batches go one at a time, each after the previous one's checkpoints are written (fsync), so
-``requests x (request round trip + checkpoint write)`` bounds it whatever the parsing costs.
+own: a file's batches go one at a time, each after the previous one's checkpoint is written
+(fsync), so ``requests of the largest file x (request round trip + checkpoint write)`` bounds it
+whatever the parsing costs (the files here are of equal size; the largest file's share is printed).
 
 Run: ``python -m benchmarks.datadog_logs [lines]`` (default 300,000).
 """
@@ -117,7 +120,7 @@ def floor(run: Path, through_client: bool) -> tuple[int, float, float]:
     return count, time.perf_counter() - started, time.process_time() - cpu_started
 
 
-def ship(root: Path) -> tuple[int, int, float, float, float | None]:
+def ship(root: Path, concurrent_requests: int) -> tuple[int, int, float, float, float | None]:
     """Lines and requests shipped, wall seconds, CPU seconds of this process and of the intake."""
     from spark_jobs.datadog_logs.entries import RunContext
     from spark_jobs.datadog_logs.intake import LogsIntake
@@ -139,14 +142,15 @@ def ship(root: Path) -> tuple[int, int, float, float, float | None]:
         url = server.stdout.readline().split(" on ", 1)[1].split("/api/")[0]
         context = RunContext("bench", "bench", "bench", "bench", {})
         intake_cpu = _cpu_seconds(server.pid)
-        with LogsIntake(API_KEY, host=url) as intake:
+        with LogsIntake(API_KEY, host=url, max_connections=concurrent_requests) as intake:
             started, cpu_started = time.perf_counter(), time.process_time()
             result = ship_job_run(
                 JobRunLogs(f"file://{root}/logs", "00fbench", "00frun"),
-                lake_root=f"file://{root}/lake",
+                lake_root=f"file://{root}/lake-{concurrent_requests}",
                 intake=intake,
                 context=context,
                 final=True,
+                concurrent_requests=concurrent_requests,
             )
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         intake_after = _cpu_seconds(server.pid)
@@ -158,32 +162,37 @@ def ship(root: Path) -> tuple[int, int, float, float, float | None]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from spark_jobs.datadog_logs.intake import DEFAULT_CONCURRENT_REQUESTS
+
     argv = argv or []
     lines = int(argv[0]) if argv else DEFAULT_LINES
     with tempfile.TemporaryDirectory(prefix="bench-datadog-") as folder:
         root = Path(folder)
         print(f"generating one job run: {lines:,} lines in {len(FILES)} gzip files", flush=True)
         run = write_run(root, lines)
-        size = sum(os.path.getsize(run / f) for f in FILES)
-        print(f"  {size / 1e6:.1f} MB gzip", flush=True)
+        sizes = [os.path.getsize(run / f) for f in FILES]
+        print(
+            f"  {sum(sizes) / 1e6:.1f} MB gzip; the largest file {max(sizes) / sum(sizes):.0%} of it",
+            flush=True,
+        )
         count, floor_seconds, floor_cpu = floor(run, through_client=False)
         _, client_seconds, client_cpu = floor(run, through_client=True)
-        shipped, requests, ship_seconds, ship_cpu, intake_cpu = ship(root)
-        assert shipped == count, f"shipped {shipped} lines of {count}"
         print(f"{'step':58} {'lines/s':>10} {'seconds':>8} {'cpu s':>6}")
         for name, seconds, cpu in (
             ("floor: decompress + serialize the lines as JSON entries", floor_seconds, floor_cpu),
             ("client floor: ... + datadog-api-client serialization, gzip", client_seconds, client_cpu),
-            (f"ship_job_run to the local intake ({requests} requests)", ship_seconds, ship_cpu),
         ):
-            print(f"{name:58} {count / seconds:>10,.0f} {seconds:8.2f} {cpu:6.2f}")
-        if intake_cpu is not None:
-            print(f"{'  the intake stand-in (its own process)':58} {'':>10} {'':>8} {intake_cpu:6.2f}")
+            print(f"{name:58} {count / seconds:>10,.0f} {seconds:8.2f} {cpu:6.2f}", flush=True)
+        for concurrent in (1, DEFAULT_CONCURRENT_REQUESTS):
+            shipped, requests, ship_seconds, ship_cpu, intake_cpu = ship(root, concurrent)
+            assert shipped == count, f"shipped {shipped} lines of {count}"
+            name = f"ship_job_run, {concurrent} in flight ({requests} requests)"
+            print(f"{name:58} {count / ship_seconds:>10,.0f} {ship_seconds:8.2f} {ship_cpu:6.2f}")
+            if intake_cpu is not None:
+                print(f"{'  the intake stand-in (its own process)':58} {'':>10} {'':>8} {intake_cpu:6.2f}")
+            print(f"  {ship_seconds / requests * 1000:.1f} ms of the run's wall time per request", flush=True)
         print(
-            f"  {ship_seconds / requests * 1000:.1f} ms per request (send, intake answer, checkpoint write)"
-        )
-        print(
-            f"shipping: {count / ship_seconds:,.0f} lines/s (target >= 100,000), "
+            f"shipping ({DEFAULT_CONCURRENT_REQUESTS} in flight): {count / ship_seconds:,.0f} lines/s (target >= 100,000), "
             f"{ship_seconds / floor_seconds:.1f}x the floor (target <= 2x), "
             f"{ship_seconds / client_seconds:.1f}x the client floor; "
             f"in CPU seconds {ship_cpu / floor_cpu:.1f}x the floor"

@@ -9,7 +9,8 @@ with :class:`IntakeRejected` (a bad payload or API key does not get better by re
 The request body is the entries (already JSON texts, see
 :class:`~spark_jobs.datadog_logs.entries.EntryBuilder`) joined into one JSON array,
 gzip-compressed (``Content-Encoding: gzip``; zlib releases the GIL, so the next batch is parsed
-meanwhile), sent with ``urllib3`` (a pooled keep-alive connection, its own retries off).
+meanwhile), sent with ``urllib3`` (one pool of keep-alive connections shared by the sender threads,
+at most ``max_connections``, its own retries off).
 ``datadog-api-client``'s LogsApi.submit_log sends the same request, but its model walk before
 ``json.dumps`` costs about 40 us per entry, several times the rest of the pipeline
 (``python -m benchmarks datadog_logs`` measures both).
@@ -18,6 +19,7 @@ meanwhile), sent with ``urllib3`` (a pooled keep-alive connection, its own retri
 from __future__ import annotations
 
 import random
+import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -30,6 +32,10 @@ FATAL_STATUSES = frozenset({400, 401, 403})
 MAX_BACKOFF_SECONDS = 120.0
 DEFAULT_SITE = "datadoghq.com"
 LOGS_PATH = "/api/v2/logs"
+DEFAULT_CONCURRENT_REQUESTS = 6
+"""Requests in flight at once per shipped run (one per log file). The intake documents per-request
+limits, not a concurrency limit; its rate limit answers 429 with Retry-After, which every sender
+honours. The Datadog Agent sends logs batches concurrently too (``logs_config.batch_max_concurrent_send``)."""
 GZIP_LEVEL = 1
 """Fast compression: the intake limit (5 MB) is on the uncompressed payload, not on the wire."""
 
@@ -85,6 +91,7 @@ class LogsIntake:
         max_attempts: int = 8,
         backoff_seconds: float = 1.0,
         request_timeout: float = 60.0,
+        max_connections: int = DEFAULT_CONCURRENT_REQUESTS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         import urllib3
@@ -99,7 +106,11 @@ class LogsIntake:
             "Accept": "application/json",
         }
         self._pool = urllib3.PoolManager(
-            num_pools=1, maxsize=1, retries=False, timeout=urllib3.Timeout(total=request_timeout)
+            num_pools=1,
+            maxsize=max_connections,
+            block=True,
+            retries=False,
+            timeout=urllib3.Timeout(total=request_timeout),
         )
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
@@ -107,6 +118,7 @@ class LogsIntake:
         self.requests = 0
         self.retries = 0
         self.splits = 0
+        self._counting = threading.Lock()  # the counters are shared by the sender threads
 
     def close(self) -> None:
         self._pool.clear()
@@ -129,7 +141,8 @@ class LogsIntake:
                     "The intake answered 413 (payload too large) for a single entry of "
                     f"{len(entries[0])} characters; lower MAX_ENTRY_BYTES in entries.py."
                 )
-            self.splits += 1
+            with self._counting:
+                self.splits += 1
             half = len(entries) // 2
             self.submit(entries[:half])
             self.submit(entries[half:])
@@ -140,7 +153,8 @@ class LogsIntake:
         compressor = zlib.compressobj(GZIP_LEVEL, wbits=16 + zlib.MAX_WBITS)
         body = compressor.compress(f"[{','.join(entries)}]".encode()) + compressor.flush()
         for attempt in range(1, self.max_attempts + 1):
-            self.requests += 1
+            with self._counting:
+                self.requests += 1
             try:
                 response = self._pool.request("POST", self.url, body=body, headers=self._headers)
             except HTTPError as err:  # connection refused / reset, read timeout
@@ -163,7 +177,8 @@ class LogsIntake:
                 )
             if wait is None:
                 wait = self.backoff_seconds * 2 ** (attempt - 1) * (0.5 + random.random() / 2)
-            self.retries += 1
+            with self._counting:
+                self.retries += 1
             self.sleep(min(wait, MAX_BACKOFF_SECONDS))
         raise AssertionError("unreachable")
 

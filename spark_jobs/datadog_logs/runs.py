@@ -10,13 +10,13 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from spark_jobs.common.args import uri_arg
+from spark_jobs.common.args import positive_int_arg, uri_arg
 from spark_jobs.common.lake import join_uri
 from spark_jobs.common.lock import LakeLock, Lease
 from spark_jobs.datadog_logs.api_key import resolve_connection
 from spark_jobs.datadog_logs.checkpoint import STATE_FOLDER, read_checkpoint
 from spark_jobs.datadog_logs.entries import RunContext
-from spark_jobs.datadog_logs.intake import IntakeError, LogsIntake
+from spark_jobs.datadog_logs.intake import DEFAULT_CONCURRENT_REQUESTS, IntakeError, LogsIntake
 from spark_jobs.datadog_logs.layout import JobRunLogs, list_log_files
 from spark_jobs.datadog_logs.metadata import RunMetadata, load_run_metadata
 from spark_jobs.datadog_logs.shipper import DEFAULT_SETTLE_SECONDS, ship_job_run
@@ -50,6 +50,12 @@ def add_shipping_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--settle-minutes", type=float, default=DEFAULT_SETTLE_SECONDS / 60,
                         help="a file unchanged this long is final (its last record ships)")  # fmt: skip
+    parser.add_argument(
+        "--concurrent-requests",
+        type=positive_int_arg,
+        default=DEFAULT_CONCURRENT_REQUESTS,
+        help="a run's log files shipped at once, one request in flight each",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 
@@ -64,6 +70,7 @@ def shipping_options(args: argparse.Namespace, final: bool | None) -> dict[str, 
         "secret_id": args.secret_id,
         "intake_url": args.intake_url,
         "settle_seconds": args.settle_minutes * 60,
+        "concurrent_requests": args.concurrent_requests,
         "final": final,
         "lock_wait_seconds": 0 if final is None else 600,  # a post-run shipper waits for a sweep
     }
@@ -82,7 +89,12 @@ def run_context(metadata: RunMetadata, options: Mapping[str, Any]) -> RunContext
 
 def open_intake(options: Mapping[str, Any]) -> LogsIntake:
     connection = resolve_connection(options["secret_id"])
-    return LogsIntake(connection.api_key, host=options["intake_url"] or connection.host, site=connection.site)
+    return LogsIntake(
+        connection.api_key,
+        host=options["intake_url"] or connection.host,
+        site=connection.site,
+        max_connections=options["concurrent_requests"],
+    )
 
 
 def _lock(options: Mapping[str, Any], run: JobRunLogs) -> LakeLock:
@@ -129,6 +141,7 @@ def ship_one(
             context=run_context(metadata, options),
             final=final,
             settle_seconds=options["settle_seconds"],
+            concurrent_requests=options["concurrent_requests"],
             now=now,
         )
         return asdict(result)

@@ -1,14 +1,23 @@
 """Ship the logs of one job run with an exactly-once effect (per-file checkpoints).
 
 For each ``stdout.gz``/``stderr.gz`` of the run (every attempt and worker): read it, resume
-after its checkpoint, parse records, build entries and add them to the current batch (at most
-:data:`~spark_jobs.datadog_logs.entries.MAX_ENTRIES_PER_REQUEST` entries and
-:data:`~spark_jobs.datadog_logs.entries.MAX_REQUEST_BYTES` bytes). When the intake accepted a
-batch, the checkpoint of every file with records in it advances to its last record in the
-batch. So a rerun or a backfill sends only what was not accepted, and a crash between the
-intake's answer and the checkpoint writes duplicates at most that one batch (the bound: one
-request, <= 1000 entries / 5 MB, per run being shipped). The exception is a record split into
-parts (over 1 MB) across two requests, whose earlier parts are sent again.
+after its checkpoint, parse records, build entries and add them to the file's current batch (at
+most :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRIES_PER_REQUEST` entries and
+:data:`~spark_jobs.datadog_logs.entries.MAX_REQUEST_BYTES` bytes; a batch holds one file's
+records). Checkpoints are per file, so files are independent: up to ``concurrent_requests``
+files ship at once (default :data:`~spark_jobs.datadog_logs.intake.DEFAULT_CONCURRENT_REQUESTS`),
+each with at most one batch in flight, parsing its next batch meanwhile. When the intake accepted
+a file's batch, that file's checkpoint (and only it) advances to the batch's last record; the
+file's next batch is sent after that. So a rerun or a backfill sends only what was not accepted,
+and a crash between the intake's answer and a checkpoint write duplicates at most that file's one
+batch (the bound: one request, <= 1000 entries / 5 MB, per file being shipped, so at most
+``concurrent_requests`` requests per run). The exception is a record split into parts (over
+1 MB) across two requests, whose earlier parts are sent again. When one batch fails (the intake
+refused it, or a crash), no file sends a new batch; the batches already in flight finish and
+checkpoint, and the first error is raised.
+
+A run's throughput is bounded per file by ``request round trip + checkpoint write`` per batch:
+one very large file (a chatty driver) ships at the single-stream rate whatever the concurrency.
 
 A file is *final* when its run has ended (``final=True``, the post-run task) or, in a sweep,
 when it has not changed for ``settle_seconds``. A file that is not final: a cut gzip stream is
@@ -22,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,7 +49,7 @@ from spark_jobs.datadog_logs.entries import (
     RunContext,
 )
 from spark_jobs.datadog_logs.gzip_text import CorruptLogFile, decompress_available
-from spark_jobs.datadog_logs.intake import LogsIntake
+from spark_jobs.datadog_logs.intake import DEFAULT_CONCURRENT_REQUESTS, LogsIntake
 from spark_jobs.datadog_logs.layout import JobRunLogs, LogFile, list_log_files
 from spark_jobs.datadog_logs.parser import (
     KIND_JSON,
@@ -104,21 +114,67 @@ class _Progress:
         return self._hash.hexdigest()
 
 
+class _Stopped(Exception):
+    """Another file's batch failed: this file sends no new batch (its rerun ships it)."""
+
+
 class _Batch:
     def __init__(self) -> None:
         self.entries: list[str] = []
         """Each entry's JSON (ASCII): ``bytes`` is the request body's exact size."""
         self.bytes = 2
-        self.files: dict[str, _Progress] = {}
 
     def room(self) -> tuple[int, int]:
         """Entries and bytes that still fit in this request."""
         return MAX_ENTRIES_PER_REQUEST - len(self.entries), MAX_REQUEST_BYTES - self.bytes
 
 
+class _FileStream:
+    """One file's batches: at most one in flight, each sent after the one before it is checkpointed."""
+
+    def __init__(self, shipper: RunShipper, progress: _Progress) -> None:
+        self.shipper = shipper
+        self.progress = progress
+        self.batch = _Batch()
+        self.written = progress.checkpoint
+        self.in_flight: Future[None] | None = None
+
+    def flush(self) -> None:
+        """Hand the batch and the checkpoint it completes to the senders once the previous one is done."""
+        batch, self.batch = self.batch, _Batch()
+        self.wait()
+        if self.shipper.failed.is_set():
+            raise _Stopped()
+        checkpoint = self.progress.current()
+        if batch.entries:
+            self.in_flight = self.shipper.submit(self, batch.entries, checkpoint)
+        elif checkpoint != self.written:  # nothing new to send, but the file is now complete
+            self.write(checkpoint)
+
+    def wait(self) -> None:
+        if self.in_flight is not None:
+            in_flight, self.in_flight = self.in_flight, None
+            in_flight.result()  # the sender's error (intake refused, crash hook) surfaces here
+
+    def write(self, cp: Checkpoint) -> None:
+        progress = self.progress
+        done = Checkpoint(
+            offset=cp.offset,
+            records=cp.records,
+            lines=cp.lines,
+            prefix_sha256=progress.prefix_sha256(cp.offset),
+            size=cp.size,
+            fingerprint=cp.fingerprint,
+            complete=cp.complete,
+        )
+        write_checkpoint(self.shipper.lake_root, progress.log_file, done)
+        self.written = cp
+
+
 class RunShipper:
-    """Ships one run's files; ``on_batch_accepted(n)`` runs after the n-th accepted request and
-    before its checkpoints are written (progress reports; tests inject a crash there)."""
+    """Ships one run's files, ``concurrent_requests`` of them at once; ``on_batch_accepted(n)`` runs
+    after the n-th accepted request and before its checkpoint is written (progress reports; tests
+    inject a crash there)."""
 
     def __init__(
         self,
@@ -129,37 +185,49 @@ class RunShipper:
         final: bool | None = None,
         settle_seconds: float = DEFAULT_SETTLE_SECONDS,
         now: datetime | None = None,
+        concurrent_requests: int = DEFAULT_CONCURRENT_REQUESTS,
         on_batch_accepted: Callable[[int], None] | None = None,
     ) -> None:
+        if concurrent_requests < 1:
+            raise ValueError(f"concurrent_requests must be >= 1, got {concurrent_requests}")
         self.lake_root = lake_root
         self.intake = intake
         self.context = context
         self.final = final
         self.settle_seconds = settle_seconds
         self.now = now or datetime.now(UTC)
+        self.concurrent_requests = concurrent_requests
         self.on_batch_accepted = on_batch_accepted
-        self._batch = _Batch()
         self._accepted = 0
+        self._lock = threading.Lock()
+        self.failed = threading.Event()  # set once a batch failed: no file sends another
         self._sender: ThreadPoolExecutor | None = None
-        self._in_flight: Future[None] | None = None
+        self._result = ShipResult("", "")
 
     def ship(self, run: JobRunLogs) -> ShipResult:
         started = time.monotonic()
-        result = ShipResult(run.application_id, run.job_run_id)
+        result = self._result = ShipResult(run.application_id, run.job_run_id)
         files = list_log_files(run)
         result.files = len(files)
-        # Two stages: this thread reads and parses while the sender thread sends the previous
-        # batch and writes its checkpoints; a batch is sent only after the one before it is
-        # checkpointed, so at most one batch is ever accepted without its checkpoint.
-        self._sender = ThreadPoolExecutor(1, thread_name_prefix="datadog-sender")
-        try:
-            for log_file in files:
-                self._ship_file(log_file, result)
-            self._flush(result)
-            self._wait()
-        finally:
-            self._sender.shutdown(wait=True)
-            self._sender = None
+        # Up to `concurrent_requests` files at once, each in two stages: its reader thread parses
+        # the next batch while a sender sends the previous one and writes that file's checkpoint;
+        # a file's batch is sent only after the one before it is checkpointed, so at most one
+        # batch per file (and `concurrent_requests` per run) is ever accepted without its checkpoint.
+        self.failed.clear()
+        workers = min(self.concurrent_requests, max(1, len(files)))
+        with (
+            ThreadPoolExecutor(workers, thread_name_prefix="datadog-sender") as sender,
+            ThreadPoolExecutor(workers, thread_name_prefix="datadog-reader") as readers,
+        ):
+            self._sender = sender
+            try:
+                shipped = [readers.submit(self._ship_file, log_file, result) for log_file in files]
+                errors = [f.exception() for f in shipped]
+            finally:
+                self._sender = None
+        first = next((e for e in errors if e is not None and not isinstance(e, _Stopped)), None)
+        if first is not None:
+            raise first
         result.seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -169,55 +237,65 @@ class RunShipper:
         return (self.now - log_file.modified).total_seconds() >= self.settle_seconds
 
     def _ship_file(self, log_file: LogFile, result: ShipResult) -> None:
+        if self.failed.is_set():
+            return  # another file's batch failed: the run stops; the rerun ships this file
         checkpoint = read_checkpoint(self.lake_root, log_file)
         if checkpoint.up_to_date(log_file):
-            result.up_to_date += 1
+            with self._lock:
+                result.up_to_date += 1
             return
         final = self._is_final(log_file)
         raw = read_bytes(log_file.uri)
-        result.files_read += 1
+        with self._lock:
+            result.files_read += 1
         try:
             decompressed = decompress_available(raw, log_file.uri)
         except CorruptLogFile as err:
-            result.errors.append(str(err))
+            with self._lock:
+                result.errors.append(str(err))
             return
         data = decompressed.data
         if not decompressed.complete:
             if not final:
-                result.pending.append(log_file.relative_path)
+                with self._lock:
+                    result.pending.append(log_file.relative_path)
                 return
             if raw:
-                result.truncated.append(log_file.relative_path)
+                with self._lock:
+                    result.truncated.append(log_file.relative_path)
             data = data[: data.rfind(b"\n") + 1]  # a cut last line is not a record
         progress = _Progress(log_file, data, checkpoint)
         if (
             len(data) < checkpoint.offset
             or progress.prefix_sha256(checkpoint.offset) != checkpoint.prefix_sha256
         ):
-            result.errors.append(
-                f"{log_file.uri} no longer starts with the {checkpoint.offset} bytes already shipped (rewritten?); "
-                f"not shipped again. Delete its checkpoint to ship it as a new file."
-            )
+            with self._lock:
+                result.errors.append(
+                    f"{log_file.uri} no longer starts with the {checkpoint.offset} bytes already shipped "
+                    "(rewritten?); not shipped again. Delete its checkpoint to ship it as a new file."
+                )
             return
-        self._add_records(LogText(data, checkpoint.offset, final), progress, final, result)
-        if log_file.relative_path not in self._batch.files and progress.current() != checkpoint:
-            self._write(progress, progress.current())
+        stream = _FileStream(self, progress)
+        try:
+            self._add_records(LogText(data, checkpoint.offset, final), stream, final, result)
+            stream.flush()
+        finally:
+            stream.wait()
 
-    def _add_records(self, log: LogText, progress: _Progress, final: bool, result: ShipResult) -> None:
-        """Add the file's new records to the batches: the shipper's hot loop, one pass over the
+    def _add_records(self, log: LogText, stream: _FileStream, final: bool, result: ShipResult) -> None:
+        """Add the file's new records to its batches: the shipper's hot loop, one pass over the
         text with no object per log4j or plain record (text -> JSON directly)."""
+        progress = stream.progress
         log_file, checkpoint = progress.log_file, progress.checkpoint
         builder = EntryBuilder(self.context, log_file, int(self.now.timestamp() * 1000))
         log4j, plain = builder.log4j, builder.text
-        path = log_file.relative_path
         text = log.text
         undecodable = log.undecodable
         line = checkpoint.lines + 1
         records = 0
         position = 0
         scanned = scan_records(log) if final else list(scan_records(log))[:-1]  # the last may grow
-        batch = self._batch
-        batch.files[path] = progress
+        batch = stream.batch
         append = batch.entries.append
         room_entries, room_bytes = batch.room()
         for kind, start, end, detail in scanned:
@@ -245,7 +323,9 @@ class RunShipper:
                 size = len(part) + 1
                 if room_entries == 0 or size > room_bytes:
                     progress.advance(log.byte_offset(start), checkpoint.records + records, line - 1)
-                    batch = self._next_batch(batch, room_bytes, result, progress)
+                    batch.bytes = MAX_REQUEST_BYTES - room_bytes
+                    stream.flush()
+                    batch = stream.batch
                     append = batch.entries.append
                     room_entries, room_bytes = batch.room()
                 append(part)
@@ -256,58 +336,32 @@ class RunShipper:
             position = end
         batch.bytes = MAX_REQUEST_BYTES - room_bytes
         progress.advance(log.byte_offset(position), checkpoint.records + records, line - 1)
-        result.records += records
-        result.lines += line - 1 - checkpoint.lines
-        result.late_entries += builder.late
+        with self._lock:
+            result.records += records
+            result.lines += line - 1 - checkpoint.lines
+            result.late_entries += builder.late
         if final:  # every record is in a batch: the file is complete once the intake accepted them
             progress.final_size = (log_file.size, log_file.fingerprint)
 
-    def _next_batch(self, full: _Batch, room_bytes: int, result: ShipResult, progress: _Progress) -> _Batch:
-        """Send the full batch (its checkpoints as of now) and start the next one with ``progress``'s file."""
-        full.bytes = MAX_REQUEST_BYTES - room_bytes
-        self._flush(result)
-        self._batch.files[progress.log_file.relative_path] = progress
-        return self._batch
+    def submit(self, stream: _FileStream, entries: list[str], checkpoint: Checkpoint) -> Future[None]:
+        """Send ``entries`` on a sender thread, then write ``stream``'s file's ``checkpoint``."""
+        assert self._sender is not None
+        return self._sender.submit(self._send, stream, entries, checkpoint)
 
-    def _write(self, progress: _Progress, cp: Checkpoint) -> None:
-        done = Checkpoint(
-            offset=cp.offset,
-            records=cp.records,
-            lines=cp.lines,
-            prefix_sha256=progress.prefix_sha256(cp.offset),
-            size=cp.size,
-            fingerprint=cp.fingerprint,
-            complete=cp.complete,
-        )
-        write_checkpoint(self.lake_root, progress.log_file, done)
-
-    def _flush(self, result: ShipResult) -> None:
-        """Hand the batch to the sender once the previous one is accepted and checkpointed."""
-        batch = self._batch
-        self._batch = _Batch()
-        self._wait()
-        snapshot = [(progress, progress.current()) for progress in batch.files.values()]
-        if batch.entries or snapshot:
-            assert self._sender is not None
-            self._in_flight = self._sender.submit(self._send, batch.entries, snapshot, result)
-
-    def _wait(self) -> None:
-        if self._in_flight is not None:
-            in_flight, self._in_flight = self._in_flight, None
-            in_flight.result()  # the sender's error (intake refused, crash hook) surfaces here
-
-    def _send(
-        self, entries: list[str], snapshot: list[tuple[_Progress, Checkpoint]], result: ShipResult
-    ) -> None:
-        if entries:
+    def _send(self, stream: _FileStream, entries: list[str], checkpoint: Checkpoint) -> None:
+        try:
             self.intake.submit(entries)
-            self._accepted += 1
-            result.entries += len(entries)
-            result.requests += 1
+            with self._lock:
+                self._accepted += 1
+                accepted = self._accepted
+                self._result.entries += len(entries)
+                self._result.requests += 1
             if self.on_batch_accepted is not None:
-                self.on_batch_accepted(self._accepted)
-        for progress, checkpoint in snapshot:
-            self._write(progress, checkpoint)
+                self.on_batch_accepted(accepted)
+            stream.write(checkpoint)
+        except BaseException:
+            self.failed.set()  # the other files send no new batch; theirs in flight still checkpoint
+            raise
 
 
 def ship_job_run(run: JobRunLogs, **options: Any) -> ShipResult:

@@ -248,7 +248,8 @@ def test_runs_shipped_elsewhere_or_already_shipped_are_skipped(tmp_path, intake_
     write_metadata(tmp_path / "logs", "run-1", "dag.task", {"spark-job": "tiny"})
     monkeypatch.setenv("DATADOG_CONN", json.dumps({"host": intake_server.url, "password": API_KEY}))
     options = {"lake_root": f"file://{tmp_path}/lake", "service": None, "env": "test", "team": None, "tags": {},
-               "secret_id": None, "intake_url": None, "settle_seconds": 1800, "final": None}  # fmt: skip
+               "secret_id": None, "intake_url": None, "settle_seconds": 1800, "concurrent_requests": 2,
+               "final": None}  # fmt: skip
     runs = [(f"file://{tmp_path}/logs", APP, "run-1")]
     held = LakeLock(f"file://{tmp_path}/lake/_state/datadog_logs/{APP}/run-1/_lock").acquire("other shipper")
     assert held is not None
