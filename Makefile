@@ -9,10 +9,18 @@ JVM_STAMP := .jvm/.installed
 # Spark and pod runs and for compiling the bundle); outside make: export the same PYTHONPATH.
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
-.PHONY: demo rerun-check test lint bench install airflow lock clean check-images
+.PHONY: demo rerun-check test lint bench install jvm airflow lock clean check-images
 
-demo: install  ## run every pipeline once through Airflow on the local target
-	$(PY) -m data_platform.local.demo
+# `make demo cdc_hourly jira_ingestion`: the words after `demo` name the DAGs to run (not targets)
+ifeq (demo,$(firstword $(MAKECMDGOALS)))
+DEMO_DAGS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+ifneq (,$(DEMO_DAGS))
+$(eval $(DEMO_DAGS):;@:)
+endif
+endif
+
+demo: install  ## run every pipeline once (or the named ones) through Airflow on the local target
+	$(PY) -m data_platform.local.demo $(DEMO_DAGS)
 
 rerun-check: install  ## the demo's runs, the same intervals again, then every table's row hashes compared
 	$(PY) -m data_platform.local.rerun_check
@@ -42,6 +50,9 @@ install: $(STAMP) $(JVM_STAMP)
 
 # the local Spark target's JVM packages (Hudi, S3A, OpenLineage agent), pinned, fetched with Maven
 $(JVM_STAMP): include/spark/jvm-packages.yaml $(STAMP)
+	PLATFORM_INCLUDE_PATH=$(CURDIR)/include $(PY) -m data_platform.spark.jvm_packages fetch
+
+jvm: $(STAMP)  ## fetch the JVM packages that are missing or differ from their pins (then verify all)
 	PLATFORM_INCLUDE_PATH=$(CURDIR)/include $(PY) -m data_platform.spark.jvm_packages fetch
 
 $(STAMP): requirements.txt requirements-local.txt requirements-dev.txt constraints.txt

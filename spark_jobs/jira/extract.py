@@ -6,8 +6,9 @@
 The connection comes from the environment variable named by ``--connection-env``: the Airflow
 connection as JSON (``host`` = site URL, ``login`` = account email, ``password`` = API token),
 which the pod task passes as a secret at run time. Prints the sync summary as JSON (also the
-task's XCom). Exit codes: 0 committed, 1 the sync failed (nothing committed, cursor unchanged),
-2 bad arguments, config or connection.
+task's XCom); with an OpenLineage transport configured, emits the sync's column lineage (Jira
+REST API -> landing, :mod:`spark_jobs.jira.sync_lineage`). Exit codes: 0 committed, 1 the sync
+failed (nothing committed, cursor unchanged), 2 bad arguments, config or connection.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from spark_jobs.common.args import uri_arg
 from spark_jobs.common.logs import configure_json_logging
@@ -27,6 +29,7 @@ from spark_jobs.jira.client import JiraApiError, JiraClient
 from spark_jobs.jira.config import ConfigError, load_config
 from spark_jobs.jira.layout import SiteLayout
 from spark_jobs.jira.sync import SiteSync, SyncError
+from spark_jobs.jira.sync_lineage import emit_sync_lineage
 
 log = logging.getLogger("spark_jobs.jira.extract")
 DEFAULT_CONNECTION_ENV = "JIRA_CLOUD_CONN"
@@ -49,10 +52,29 @@ def client_from_connection(value: str | None, env_name: str) -> JiraClient:
             f"The Jira connection lacks {missing}: host = site URL (https://<site>.atlassian.net), "
             "login = account email, password = API token."
         )
-    host = str(conn["host"])
-    if conn.get("port") and "://" in host and host.count(":") == 1:
-        host = f"{host}:{conn['port']}"
-    return JiraClient(site_url=host, email=str(conn["login"]), api_token=str(conn["password"]))
+    site_url = site_url_from_host(str(conn["host"]), conn.get("port"))
+    return JiraClient(site_url=site_url, email=str(conn["login"]), api_token=str(conn["password"]))
+
+
+def site_url_from_host(host: str, port: Any = None) -> str:
+    """The site URL (``scheme://name[:port]``) from the connection's host (a bare name means
+    https) and port; ``ConfigError`` for a host with credentials (never echoed), another scheme
+    or a path (a page of the site copied from the browser), which no retry would fix."""
+    parsed = urlsplit(host if "://" in host else f"https://{host}")
+    fix = "host = the site URL only, e.g. https://acme.atlassian.net"
+    if parsed.username is not None or parsed.password is not None:
+        raise ConfigError(
+            f"The Jira connection's host holds credentials; {fix}, login = account email, password = API token."
+        )
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"The Jira connection's host {host!r} is not an http(s) URL; {fix}.")
+    if parsed.path.strip("/") or parsed.query or parsed.fragment:
+        raise ConfigError(
+            f"The Jira connection's host {host!r} has a path or query; {fix} "
+            f"({parsed.scheme}://{parsed.netloc} here)."
+        )
+    netloc = parsed.netloc if parsed.port is not None or not port else f"{parsed.netloc}:{int(port)}"
+    return f"{parsed.scheme}://{netloc}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,13 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, SyncError, ValueError) as err:
         log.error("%s", err)
         return 2
+    layout = SiteLayout(args.lake_root, config.site)
     try:
-        result = SiteSync(client, SiteLayout(args.lake_root, config.site), options).run()
+        result = SiteSync(client, layout, options).run()
     except (JiraApiError, SyncError) as err:
         log.error("Sync failed, nothing committed, the cursor did not move: %s", err)
         return 1
     finally:
         client.close()
+    emit_sync_lineage(client.site_url, layout, result.sync_date, result.sync_id)
     summary = result.as_dict()
     write_task_result(summary)
     print(json.dumps(summary, sort_keys=True))

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from data_platform.jira import pipeline
-from spark_jobs.jira.config import load_config, parse_config
+from spark_jobs.jira.config import JiraConfig, load_config, parse_config
 from spark_jobs.jira.layout import SiteLayout
 
 FIXTURE_INCLUDE = Path(__file__).parent / "fixtures" / "include"
@@ -62,6 +62,29 @@ def test_a_bad_site_name_fails_the_parse_naming_file_and_key(tmp_path, monkeypat
             pipeline.ingestion_config()
     finally:
         pipeline.ingestion_config.cache_clear()
+
+
+def test_the_dag_knows_every_key_the_sync_job_reads():
+    dag_keys = {name for name in pipeline.DagConfig.model_fields if name != "document"}
+    assert dag_keys | pipeline.SYNC_KEYS == set(JiraConfig.model_fields)
+
+
+def test_a_credential_in_the_config_fails_the_parse_before_anything_is_written(tmp_path, monkeypatch, lake):
+    (tmp_path / "jira").mkdir()
+    (tmp_path / "jira" / "jira.yaml").write_text("site: acme\napi_token: ATATT3xSECRET\n")
+    monkeypatch.setenv("PLATFORM_INCLUDE_PATH", str(tmp_path))
+    pipeline.ingestion_config.cache_clear()
+    try:
+        with pytest.raises(
+            ValueError, match=r"jira\.yaml: .*unknown key\(s\) \['api_token'\].*connection"
+        ) as err:
+            pipeline.ingestion_config()
+        assert "ATATT3xSECRET" not in str(err.value)
+        with pytest.raises(ValueError, match="api_token"):
+            pipeline.sync_arguments({}, "manual__1")
+    finally:
+        pipeline.ingestion_config.cache_clear()
+    assert not (tmp_path / "lake").exists()
 
 
 @pytest.mark.parametrize("run_id", ["scheduled__2026-01-15T00:00:00+00:00", "manual__x/y z"])

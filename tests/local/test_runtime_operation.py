@@ -74,8 +74,9 @@ def test_init_fingerprint_changes_only_with_what_init_depends_on(tmp_path):
 
 def test_an_unknown_demo_pipeline_is_named_and_fails(monkeypatch, capsys):
     monkeypatch.setattr(demo, "load_yaml", lambda _: [{"dag_id": "orders_daily"}, {"dag_id": "cdc_hourly"}])
-    monkeypatch.setattr(demo, "local_environment", dict)  # this process's environment stays as it is
-    monkeypatch.setattr(demo, "init", pytest.fail)  # nothing starts for a typo
+    monkeypatch.setattr(demo, "local_environment", pytest.fail)  # no PostgreSQL starts for a typo
+    monkeypatch.setattr(demo, "init", pytest.fail)
+    monkeypatch.setenv("PLATFORM_INCLUDE_PATH", str(REPO_ROOT / "include"))  # restored after the test
     assert demo.main(["cdc_hourlyy"]) == 2
     assert "No demo pipeline named cdc_hourlyy (known: orders_daily, cdc_hourly)" in capsys.readouterr().err
 
@@ -109,3 +110,12 @@ def test_the_backfill_summary_lists_the_runs_the_backfill_made():
         "  2026-01-01T00:00:00+00:00  running  backfill__2026-01-01T00:00:00+00:00",
         "  2026-01-02T00:00:00+00:00  queued   backfill__2026-01-02T00:00:00+00:00",
     ]
+
+
+def test_make_demo_passes_the_names_after_it_to_the_demo():
+    """`make demo cdc_hourly jira_ingestion` runs those DAGs (the names are not make targets)."""
+    dry_run = subprocess.run(
+        ["make", "-n", "demo", "cdc_hourly", "jira_ingestion"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert "-m data_platform.local.demo cdc_hourly jira_ingestion" in dry_run.stdout

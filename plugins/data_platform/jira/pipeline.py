@@ -2,7 +2,8 @@
 
 Parse time: :func:`ingestion_config` reads ``jira/jira.yaml`` (found on the include search
 path) once, with YAML and pydantic only: no ``spark_jobs`` on the Airflow side. It checks the
-keys the DAG is built from (``site``, ``schedule``, ``warehouse``); the sync job validates the
+keys the DAG is built from (``site``, ``schedule``, ``warehouse``) and refuses keys neither
+side reads (a token put in the file would be copied to the lake); the sync job validates the
 whole document (``spark_jobs.jira.config``, which gives the same defaults: tests/jira checks).
 
 Run time, with the target's settings (the only way target-dependent values reach the tasks):
@@ -20,7 +21,7 @@ from functools import cache
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from data_platform.paths import include_file
 
@@ -28,6 +29,10 @@ CONFIG_FILE = "jira/jira.yaml"
 SECRET = "jira_cloud"  # logical secret -> connection id in include/platform/environments.yaml
 CONNECTION_ENV = "JIRA_CLOUD_CONN"  # what PlatformPodOperator(secrets=[SECRET]) sets in the pod
 BAD_CONFIG_EXIT_CODE = 2  # spark_jobs.jira.extract: bad arguments, config or connection
+# The keys only the sync job reads (spark_jobs.jira.config.JiraConfig; tests/jira keeps both equal).
+SYNC_KEYS = frozenset(
+    {"projects", "fields", "page_size", "lookback_minutes", "changelog", "max_paging_attempts"}
+)
 
 
 class WarehouseTables(BaseModel):
@@ -46,6 +51,22 @@ class DagConfig(BaseModel):
     schedule: str = "@daily"
     warehouse: WarehouseTables = WarehouseTables()
     document: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        """Refuse keys neither side reads when the DAG is parsed, before the first task copies
+        the document into the lake: a credential put here would land there. Names the key only."""
+        if isinstance(data, dict):
+            known = {name for name in cls.model_fields if name != "document"} | SYNC_KEYS
+            unknown = sorted(str(key) for key in data if key not in known)
+            if unknown:
+                raise ValueError(
+                    f"unknown key(s) {unknown} (known: {sorted(known)}); credentials never go in this "
+                    "file: the site URL, account email and API token are the Airflow connection of "
+                    f"logical secret {SECRET!r} (host, login, password)"
+                )
+        return data
 
 
 @cache

@@ -21,8 +21,8 @@ from typing import Any
 
 from data_platform.config import load_yaml
 from data_platform.local.lineage_endpoint import LOCAL_CATALOG_PORT, default_events_file, serving
-from data_platform.local.runtime import init, local_environment
-from data_platform.paths import REPO_ROOT, local_dir
+from data_platform.local.runtime import default_include_path, init, local_environment
+from data_platform.paths import INCLUDE_PATH_ENV_VAR, REPO_ROOT, local_dir
 
 REGISTRY = "local/demo.yaml"
 _PROGRESS = re.compile(r"\[DAG TEST\] (starting|end task) task_id=(\S+) map_index=(-?\d+)")
@@ -194,14 +194,17 @@ def print_summary(outcomes: list[DagOutcome]) -> None:
 
 def main(argv: list[str]) -> int:
     only = set(argv)
-    env = local_environment()
-    os.environ.update(env)  # the registry, prepare and verify steps read the local include path
+    # the registry is on the local include path (include/local/): read it before anything starts,
+    # so a typo in a name starts no PostgreSQL
+    os.environ.setdefault(INCLUDE_PATH_ENV_VAR, os.pathsep.join(str(p) for p in default_include_path()))
     registry: list[dict[str, Any]] = load_yaml(REGISTRY)
     unknown = sorted(only - {entry["dag_id"] for entry in registry})
     if unknown:
         known = ", ".join(entry["dag_id"] for entry in registry)
         print(f"No demo pipeline named {', '.join(unknown)} (known: {known}).", file=sys.stderr)
         return 2
+    env = local_environment()
+    os.environ.update(env)  # the prepare and verify steps read the local include path
     print("Preparing the local runtime (embedded PostgreSQL, Airflow metadata DB)...", flush=True)
     env = init(env, serialize_dags=False)
     os.environ.update(env)

@@ -1,7 +1,7 @@
 """The local Spark target's JVM packages: pinned in ``include/spark/jvm-packages.yaml``, fetched
 with Maven into ``.jvm/`` of the checkout, verified against the pinned checksums.
 
-    python -m data_platform.spark.jvm_packages fetch     # what `make install` runs (once: stamp)
+    python -m data_platform.spark.jvm_packages fetch     # `make install` (once: stamp), `make jvm`
     python -m data_platform.spark.jvm_packages check     # verify the fetched jars
     python -m data_platform.spark.jvm_packages path NAME # the jar of one package
 
@@ -29,7 +29,10 @@ from data_platform.paths import REPO_ROOT
 PACKAGES_FILE = "spark/jvm-packages.yaml"
 JVM_DIR_ENV = "PLATFORM_JVM_DIR"
 STAMP_NAME = ".installed"
-FETCH_COMMAND = "make install  (or: .venv/bin/python -m data_platform.spark.jvm_packages fetch)"
+# `make install` does nothing while its stamp (.jvm/.installed) is newer than the pins, also when a
+# jar was deleted; `make jvm` always fetches what is missing or different (the module run by hand
+# also needs PYTHONPATH and PLATFORM_INCLUDE_PATH, which make sets)
+FETCH_COMMAND = "make jvm"
 
 
 class JvmPackageError(RuntimeError):
