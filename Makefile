@@ -9,7 +9,7 @@ JVM_STAMP := .jvm/.installed
 # Spark and pod runs and for compiling the bundle); outside make: export the same PYTHONPATH.
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
-.PHONY: demo test lint bench install jvm airflow lock clean check-images
+.PHONY: demo rerun-check test lint bench install jvm airflow lock clean check-images
 
 # `make demo cdc_hourly jira_ingestion`: the words after `demo` name the DAGs to run (not targets)
 ifeq (demo,$(firstword $(MAKECMDGOALS)))
@@ -21,6 +21,9 @@ endif
 
 demo: install  ## run every pipeline once (or the named ones) through Airflow on the local target
 	$(PY) -m data_platform.local.demo $(DEMO_DAGS)
+
+rerun-check: install  ## the demo's runs, the same intervals again, then every table's row hashes compared
+	$(PY) -m data_platform.local.rerun_check
 
 test: install  ## lint and type-check, then the whole test suite
 	$(VENV)/bin/ruff check .

@@ -3,9 +3,17 @@
 The bundle is what deploy uploads (``data_platform.deploy.bundle``), laid out as MWAA does; each
 measurement parses it in a fresh interpreter started with ``-I`` (no PYTHONPATH, no checkout:
 only the dags and plugins folders on sys.path) with Airflow's DagBag, as the dag-processor
-does, and reports DagBag's own per-file timings; best of ``REPEATS``. The CDC DAG file is
-measured with the demo's 4 tables and with 3,000 generated tables: it reads the compiled
-index, so the table count should not show.
+does, and reports DagBag's own per-file timings; best of ``REPEATS``. Two ways:
+
+- cold: every import paid inside the parse (a fresh interpreter, nothing imported);
+- as the dag-processor parses: the Airflow modules a DAG file imports are imported first, as
+  Airflow 3's dag-processor does once in its manager before it forks the parsing process
+  (``[dag_processor] parsing_pre_import_modules``, on by default: ``iter_airflow_imports``), so
+  the provider imports (KubernetesPodOperator) are not paid per parse. The target: the folder
+  parses in under 2 s this way.
+
+The CDC DAG file is measured with the demo's 4 tables and with 3,000 generated tables: it reads
+the compiled index, so the table count should not show.
 """
 
 from __future__ import annotations
@@ -30,9 +38,16 @@ with DAG(dag_id="reference", schedule=None, start_date=datetime(2026, 1, 1), tag
     EmptyOperator(task_id="noop")
 """
 _PARSE = """
-import json, sys, time
-sys.path[:0] = sys.argv[2:]
+import importlib, json, sys, time
+from pathlib import Path
+pre_import = sys.argv[2] == "pre-import"
+sys.path[:0] = sys.argv[3:]
 from airflow.dag_processing.dagbag import DagBag
+if pre_import:
+    from airflow.utils.file import iter_airflow_imports
+    for path in sorted(Path(sys.argv[1]).glob("*.py")):
+        for module in iter_airflow_imports(str(path)):
+            importlib.import_module(module)
 started = time.perf_counter()
 bag = DagBag(dag_folder=sys.argv[1])
 total = time.perf_counter() - started
@@ -42,15 +57,24 @@ print(json.dumps({"total": total, "files": stats, "errors": len(bag.import_error
 """
 
 
-def parse_folder(folder: Path, sys_path: tuple[Path, ...] = ()) -> dict:
-    """Best-of-REPEATS parse of ``folder`` in fresh isolated interpreters (``sys_path`` first)."""
+def parse_folder(folder: Path, sys_path: tuple[Path, ...] = (), pre_import: bool = False) -> dict:
+    """Best-of-REPEATS parse of ``folder`` in fresh isolated interpreters (``sys_path`` first),
+    with the Airflow modules of the DAG files imported before the clock starts if ``pre_import``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PLATFORM_", "AIRFLOW__CORE__"))}
     env.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
     env.update({"AIRFLOW__CORE__DAGS_FOLDER": str(folder), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"})
     runs = []
     for _ in range(REPEATS):
         out = subprocess.run(
-            [sys.executable, "-I", "-c", _PARSE, str(folder), *map(str, sys_path)],
+            [
+                sys.executable,
+                "-I",
+                "-c",
+                _PARSE,
+                str(folder),
+                "pre-import" if pre_import else "cold",
+                *map(str, sys_path),
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -99,14 +123,19 @@ def generated_cdc_tables(folder: Path, tables: int, per_database: int = 100) -> 
     return target
 
 
-def parse_bundle(cdc_tables: Path) -> dict:
+def parse_bundle(cdc_tables: Path, pre_import: bool = False) -> dict:
     """Build the MWAA bundle with these CDC table configs, lay it out, parse its dags folder."""
     from data_platform.deploy.bundle import build_bundle
 
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder) / "airflow"
         build_bundle(REPO_ROOT, cdc_tables=[cdc_tables]).write(home)
-        return parse_folder(home / "dags", (home / "dags", home / "plugins"))
+        return parse_folder(home / "dags", (home / "dags", home / "plugins"), pre_import)
+
+
+def _files(result: dict) -> None:
+    for item in sorted(result["files"], key=lambda f: -f["seconds"]):
+        print(f"    {Path(item['file']).name:40} {item['seconds'] * 1000:8.1f} ms")
 
 
 def main() -> None:
@@ -116,22 +145,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         Path(folder, "reference_kpo.py").write_text(KPO_IMPORT + REFERENCE_DAG)
         report("reference + KPO provider import", parse_folder(Path(folder)))
-    result = parse_bundle(REPO_ROOT / "include" / "demo" / "cdc" / "tables")
-    total = report("MWAA bundle, demo's 4 tables", result)
-    for item in sorted(result["files"], key=lambda f: -f["seconds"]):
-        print(f"    {Path(item['file']).name:40} {item['seconds'] * 1000:8.1f} ms")
+    demo_tables = REPO_ROOT / "include" / "demo" / "cdc" / "tables"
+    cold = parse_bundle(demo_tables)
+    cold_total = report("MWAA bundle, cold", cold)
+    _files(cold)
+    result = parse_bundle(demo_tables, pre_import=True)
+    total = report("MWAA bundle, as dag-processor", result)
+    _files(result)
     if reference:
-        print(f"bundle parse time = {total / reference:.1f} x the reference DAG")
+        print(
+            f"bundle parse time = {total / reference:.1f} x the reference DAG as the dag-processor "
+            f"parses ({cold_total / reference:.1f} x cold); target: the folder under 2 s "
+            f"({'met' if total < 2 else 'MISSED'}: {total:.2f} s)"
+        )
     with tempfile.TemporaryDirectory() as folder:
-        many = parse_bundle(generated_cdc_tables(Path(folder), 3000))
-    if many["errors"] or result["errors"]:
+        many = parse_bundle(generated_cdc_tables(Path(folder), 3000), pre_import=True)
+    if many["errors"] or result["errors"] or cold["errors"]:
         raise SystemExit("the bundle did not parse; run the DAG integrity tests")
     cdc_file = next(f for f in many["files"] if f["file"].endswith("cdc_pipelines.py"))
     shipped = next(f for f in result["files"] if f["file"].endswith("cdc_pipelines.py"))
     print(
         f"cdc_pipelines.py with 3,000 configured tables: {cdc_file['seconds'] * 1000:.1f} ms "
         f"({cdc_file['dags']} DAGs, {cdc_file['tasks']} tasks) vs {shipped['seconds'] * 1000:.1f} ms "
-        f"with the demo's 4: the DAG reads the compiled index, tables are mapped at run time"
+        f"with the demo's 4 = {cdc_file['seconds'] / shipped['seconds']:.2f}x (the DAG reads the "
+        "compiled index, tables are mapped at run time)"
     )
 
 

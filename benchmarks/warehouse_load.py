@@ -1,11 +1,12 @@
 """Warehouse load throughput on the local target, against a plain COPY of the same file.
 
-Generates a 1M-row Parquet file of ``demo.events`` rows, then on an embedded PostgreSQL in a
+Generates a 1M-row Parquet file of ``bench.events`` rows, then on an embedded PostgreSQL in a
 temporary folder measures:
 
 - the floor: the Parquet file streamed into an unindexed table with one ``COPY FROM STDIN``
   (no staging, no merge), straight through psycopg;
-- ``LoadToWarehouseOperator`` merge into the empty table (staging COPY + set-based insert);
+- ``LoadToWarehouseOperator`` merge into the empty table (staging COPY + set-based insert),
+  after a small load into another table (the process's one-time imports, reported apart);
 - ``LoadToWarehouseOperator`` merge of a change file touching every key (99% updates, 1% CDC deletes).
 
 Run: ``python -m benchmarks.warehouse_load [rows]`` (default 1,000,000).
@@ -22,6 +23,30 @@ from types import SimpleNamespace
 from typing import Any
 
 DEFAULT_ROWS = 1_000_000
+TABLE = "bench.events"
+# A first load in a process pays one-time imports (Airflow, the OpenLineage provider's SQL parser)
+# and the connection: a small load into this table first keeps them out of the figures.
+WARM_UP_TABLE, WARM_UP_ROWS = "bench.warm_up", 1_000
+# The benchmark's own tables (an include folder of its own; dp_audit.load_log from include/).
+TABLE_DDL = """
+CREATE SCHEMA IF NOT EXISTS bench;
+
+CREATE TABLE IF NOT EXISTS {table} (
+    event_id    BIGINT        NOT NULL ENCODE az64,
+    user_id     VARCHAR(64)   NOT NULL ENCODE zstd,
+    event_type  VARCHAR(32)   NOT NULL ENCODE bytedict,
+    amount      DECIMAL(12,2)          ENCODE az64,
+    event_ts    TIMESTAMP     NOT NULL ENCODE az64,
+    event_date  DATE          NOT NULL ENCODE az64,
+    updated_at  TIMESTAMP     NOT NULL ENCODE az64,
+    seq         BIGINT                 ENCODE az64,
+    loaded_at   TIMESTAMP     NOT NULL DEFAULT GETDATE() ENCODE az64,
+    PRIMARY KEY (event_id)
+)
+DISTSTYLE KEY
+DISTKEY (event_id)
+COMPOUND SORTKEY (event_date, event_id);
+"""
 
 
 def _events(rows: int, op: str, seq: int) -> Any:
@@ -84,12 +109,12 @@ def _plain_copy(socket_dir: str, parquet_path: Path) -> tuple[float, int]:
         return time.perf_counter() - started, rows
 
 
-def _load(uri: str, run_id: str) -> tuple[float, dict[str, Any]]:
+def _load(uri: str, run_id: str, table: str = TABLE) -> tuple[float, dict[str, Any]]:
     from data_platform.warehouse.operators import LoadToWarehouseOperator
 
     task = LoadToWarehouseOperator(
         task_id="load_events",
-        table="demo.events",
+        table=table,
         source_uris=[uri],
         mode="merge",
         primary_key=["event_id"],
@@ -108,8 +133,7 @@ def _line(label: str, seconds: float, rows: int, floor_rate: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    rows = int(args[0]) if args else DEFAULT_ROWS
+    rows = int(argv[0]) if argv else DEFAULT_ROWS
     saved = dict(os.environ)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-warehouse-") as tmp:
@@ -130,6 +154,13 @@ def _in_temp_dir(rows: int, root: Path) -> None:
     os.environ.pop("PIPELINE_ENV", None)
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")  # figures only
     from data_platform.local.postgres import ensure_local_postgres, stop_local_postgres
+    from data_platform.paths import INCLUDE_PATH_ENV_VAR, REPO_ROOT
+
+    tables = root / "include" / "warehouse" / "tables"
+    tables.mkdir(parents=True)
+    for table in (TABLE, WARM_UP_TABLE):
+        (tables / f"{table}.sql").write_text(TABLE_DDL.format(table=table))
+    os.environ[INCLUDE_PATH_ENV_VAR] = os.pathsep.join([str(root / "include"), str(REPO_ROOT / "include")])
 
     postgres = ensure_local_postgres(root / "postgres", databases=("warehouse",))
     os.environ["AIRFLOW_CONN_WAREHOUSE"] = postgres.airflow_connection_json("warehouse")
@@ -148,7 +179,13 @@ def _run(rows: int, socket_dir: str) -> None:
     lake = get_settings().lake_root
     initial_uri = storage.join(lake, "bench", "events", "initial.parquet")
     changes_uri = storage.join(lake, "bench", "events", "changes.parquet")
-    for uri, table in ((initial_uri, _events(rows, "I", 1)), (changes_uri, _events(rows, "U", 2))):
+    warm_up_uri = storage.join(lake, "bench", "warm_up", "warm_up.parquet")
+    files = (
+        (initial_uri, _events(rows, "I", 1)),
+        (changes_uri, _events(rows, "U", 2)),
+        (warm_up_uri, _events(WARM_UP_ROWS, "I", 3)),
+    )
+    for uri, table in files:
         path = Path(uri.removeprefix("file://"))
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, path)
@@ -156,12 +193,17 @@ def _run(rows: int, socket_dir: str) -> None:
 
     floor_seconds, floor_rows = _plain_copy(socket_dir, initial_path)
     floor_rate = floor_rows / floor_seconds
+    warm_up_seconds, _ = _load(warm_up_uri, "bench__0", WARM_UP_TABLE)
     insert_seconds, inserted = _load(initial_uri, "bench__1")
     merge_seconds, merged = _load(changes_uri, "bench__2")
 
     print(
         f"warehouse_load: {rows:,} rows ({initial_path.stat().st_size / 1e6:.1f} MB Parquet), "
         "embedded PostgreSQL, local target"
+    )
+    print(
+        f"  (first load of the process, {WARM_UP_ROWS:,} rows into {WARM_UP_TABLE}: {warm_up_seconds:.2f} s, "
+        "one-time imports and connection; not in the figures below)"
     )
     print(_line("plain COPY of the same file (floor)", floor_seconds, floor_rows, floor_rate))
     print(
@@ -175,4 +217,4 @@ def _run(rows: int, socket_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-# PlatformPodOperator subclasses this provider operator; importing it here lets the dag-processor pre-import
-# it once ([dag_processor] parsing_pre_import_modules) instead of in every parse.
+# PlatformPodOperator subclasses KubernetesPodOperator and SparkJobOperator the Amazon provider's
+# AwsBaseOperator (boto3); importing them here lets the dag-processor pre-import them once
+# ([dag_processor] parsing_pre_import_modules) instead of in every parse (benchmarks/dag_parse.py).
+import airflow.providers.amazon.aws.operators.base_aws  # noqa: F401
 import airflow.providers.cncf.kubernetes.operators.pod  # noqa: F401
 from airflow.sdk import DAG, TriggerRule, task, task_group
 
@@ -64,6 +66,7 @@ def load_table(table_id: str) -> None:
         primary_key=changes["primary_key"],
         delete_column=changes["delete_column"],
         order_by=changes["order_by"],
+        new_columns=changes["new_columns"],
     )
     check = CheckWarehouseTableOperator(
         task_id="check",

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-# PlatformPodOperator subclasses this provider operator; importing it here lets the dag-processor pre-import
-# it once ([dag_processor] parsing_pre_import_modules) instead of in every parse.
-import airflow.providers.cncf.kubernetes.operators.pod  # noqa: F401
+import airflow.providers.amazon.aws.operators.base_aws  # noqa: F401 - pre-imported (see cdc_pipelines.py)
+import airflow.providers.cncf.kubernetes.operators.pod  # noqa: F401 - pre-imported (see cdc_pipelines.py)
 from airflow.sdk import DAG, task
 
 from data_platform.alerting import ALERT_POLICY_STANDARD

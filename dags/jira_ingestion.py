@@ -23,6 +23,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import airflow.providers.amazon.aws.operators.base_aws  # noqa: F401 - pre-imported (see cdc_pipelines.py)
 import airflow.providers.cncf.kubernetes.operators.pod  # noqa: F401 - pre-imported (see cdc_pipelines.py)
 from airflow.sdk import DAG, Param, task
 

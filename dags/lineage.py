@@ -12,6 +12,7 @@ catalogs, and lists the Spark job runs of the day that emitted no lineage (an al
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from airflow.sdk import DAG, task
 from airflow.timetables.interval import CronDataIntervalTimetable
@@ -52,14 +53,13 @@ with DAG(
         return push_to_catalogs(edges_json_uri)
 
     @task
-    def check_spark_lineage(data_interval_start: datetime | None = None) -> dict:
-        """Spark job runs of the day (the data interval's; today for a run without one) without
-        lineage; alerts through the alert policy."""
-        from datetime import UTC
-
+    def check_spark_lineage(**context: Any) -> dict:
+        """Spark job runs of this run's day (runs of DAG runs whose data interval starts on the
+        start day of this run's data interval) without lineage; alerts through the alert policy."""
+        from data_platform.intervals import run_data_interval
         from data_platform.lineage.tasks import check_spark_lineage
 
-        return check_spark_lineage((data_interval_start or datetime.now(UTC)).date())
+        return check_spark_lineage(run_data_interval(context)[0].date())
 
     processed = process_events()
     load = LoadToWarehouseOperator(

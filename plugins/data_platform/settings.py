@@ -10,13 +10,12 @@ target-dependent values (lake root, landing root, connection ids...) reach tasks
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any
 
-from data_platform.config import ConfigError, load_yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from data_platform.config import ConfigError, load_yaml, validate_config
 from data_platform.paths import local_dir
 
 TARGET_ENV_VAR = "PIPELINE_TARGET"
@@ -32,6 +31,9 @@ _OVERRIDABLE = (
     "aws_conn_id",
     "region",
 )
+# Settings in which "{local_dir}" expands to the local runtime folder.
+_ROOTS = ("lake_root", "landing_root", "artifacts_root")
+_ROOT_SCHEMES = ("file://", "s3://")
 
 
 class Target(StrEnum):
@@ -41,26 +43,42 @@ class Target(StrEnum):
     AWS = "aws"
 
 
-@dataclass(frozen=True)
-class AlertSettings:
+class AlertSettings(BaseModel):
+    """The ``alerts:`` block of an environment: connection ids and the SNS topic of alerts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     slack_conn_id: str | None = None
     pagerduty_conn_id: str | None = None
     sns_topic_arn: str | None = None
 
 
-@dataclass(frozen=True)
-class PlatformSettings:
+class PlatformSettings(BaseModel):
+    """One environment block of ``include/platform/environments.yaml`` plus the target and the
+    environment's name; unknown keys are refused (a typo would otherwise silently fall back)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     target: Target
     environment: str
-    lake_root: str
-    landing_root: str
-    artifacts_root: str
+    lake_root: str = Field(description="file:// or s3:// URI of the lake")
+    landing_root: str = Field(description="file:// or s3:// URI where sources (AWS DMS) drop files")
+    artifacts_root: str = Field(description="file:// or s3:// URI of the deployed Spark artifacts")
     warehouse_conn_id: str
-    aws_conn_id: str | None
-    region: str
-    warehouse_copy_role_arn: str | None
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    alerts: AlertSettings = field(default_factory=AlertSettings)
+    aws_conn_id: str | None = None
+    region: str = "eu-west-1"
+    warehouse_copy_role_arn: str | None = None
+    secrets: dict[str, str] = Field(
+        default_factory=dict, description="logical name -> connection / secret id"
+    )
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+
+    @field_validator(*_ROOTS)
+    @classmethod
+    def _a_file_or_s3_uri(cls, value: str) -> str:
+        if not value.startswith(_ROOT_SCHEMES):
+            raise ValueError(f"{value!r} must be a file:// or s3:// URI, e.g. 'file://{{local_dir}}/lake'")
+        return value
 
     @property
     def is_local(self) -> bool:
@@ -93,7 +111,9 @@ def get_target() -> Target:
 
 
 def get_settings() -> PlatformSettings:
-    """Resolve the settings for the current process (call at task run time)."""
+    """Resolve the settings for the current process (call at task run time).
+
+    Raises ConfigError naming the environment, the file and every invalid field."""
     target = get_target()
     default_env = "local" if target is Target.LOCAL else "dev"
     environment = os.environ.get(ENVIRONMENT_ENV_VAR, default_env)
@@ -103,7 +123,7 @@ def get_settings() -> PlatformSettings:
             f"{ENVIRONMENT_ENV_VAR}={environment!r} is not defined in include/{ENVIRONMENTS_FILE} "
             f"(defined: {sorted(environments)})."
         )
-    block = dict(environments[environment])
+    block = dict(environments[environment] or {})
     if block.get("target") != target.value:
         raise ConfigError(
             f"Environment {environment!r} is for target {block.get('target')!r} but "
@@ -113,17 +133,11 @@ def get_settings() -> PlatformSettings:
     for key in _OVERRIDABLE:
         if os.environ.get(key.upper()):
             block[key] = os.environ[key.upper()]
-    expand = {"local_dir": local_dir().as_posix()}
-    return PlatformSettings(
-        target=target,
-        environment=environment,
-        lake_root=str(block["lake_root"]).format(**expand),
-        landing_root=str(block["landing_root"]).format(**expand),
-        artifacts_root=str(block["artifacts_root"]).format(**expand),
-        warehouse_conn_id=block["warehouse_conn_id"],
-        aws_conn_id=block.get("aws_conn_id"),
-        region=block.get("region", "eu-west-1"),
-        warehouse_copy_role_arn=block.get("warehouse_copy_role_arn"),
-        secrets=MappingProxyType(dict(block.get("secrets") or {})),
-        alerts=AlertSettings(**(block.get("alerts") or {})),
+    for key in _ROOTS:
+        if isinstance(block.get(key), str):
+            block[key] = block[key].format(local_dir=local_dir().as_posix())
+    return validate_config(
+        PlatformSettings,
+        {**block, "environment": environment},
+        f"Environment {environment!r} of include/{ENVIRONMENTS_FILE}",
     )

@@ -7,8 +7,10 @@
         versions/v=<n>/[<partition>=<value>/]*.parquet
         hudi/                                     Hudi sink: the Hudi table (base path)
         changes/run=<run_id>/*.parquet            net change of one load, with _cdc_op / _cdc_seq
+        changes/refresh=<run_id>/*.parquet        a superseded run's rerun: current rows of its keys
     <lake>/_state/cdc/<db>/<table>/
         state.json                                processed files, schema, committed runs
+        commit.json                               prepared commit (files, change set, result) until state.json holds it
         history/<run_id>.json                     result of each run (ok / noop / locked / failed)
         lock/<generation>.json[.released]         per-table lock
     <lake>/_quarantine/cdc/<db>/<table>/<run_id>/
@@ -66,6 +68,10 @@ class TableLayout:
     def changes_uri(self, run_id: str) -> str:
         return join_uri(self.table_root, "changes", f"run={_safe_run_id(run_id)}")
 
+    def refresh_uri(self, run_id: str) -> str:
+        """The current rows of the keys a superseded run changed (see ``merge._refresh_superseded``)."""
+        return join_uri(self.table_root, "changes", f"refresh={_safe_run_id(run_id)}")
+
     @property
     def state_root(self) -> str:
         return join_uri(self.lake_root, "_state", "cdc", self.database, self.table)
@@ -73,6 +79,10 @@ class TableLayout:
     @property
     def state_uri(self) -> str:
         return join_uri(self.state_root, "state.json")
+
+    @property
+    def commit_intent_uri(self) -> str:
+        return join_uri(self.state_root, "commit.json")
 
     @property
     def history_root(self) -> str:

@@ -4,16 +4,33 @@ Per table: take the lock, find pending files, inspect and read them, check schem
 split off bad rows, reduce to the net change per key, write the change set and the table,
 then mark the files processed and release the lock. A table's failure never stops the other
 tables of the batch; every table gets a result (see :mod:`spark_jobs.cdc.results`).
+
+Commit protocol (any crash point converges; fault points of :mod:`spark_jobs.cdc.faults`):
+
+1. change set -> ``changes/run=<run_id>/``, then the prepared commit ``commit.json`` (files,
+   schema, result). A crash before ``commit.json`` leaves an unused change set: the next run
+   recomputes it (the table is unchanged).
+2. table version (one snapshot pointer replace / one Hudi commit), retention after it.
+3. ``state.json`` (files processed + the result), ``history/<run_id>.json``, then
+   ``commit.json`` is removed; then the lock is released.
+
+A run that finds ``commit.json`` (under the lock, before anything else) re-applies its change
+set to the table (idempotent: the sinks keep the newer row by ``_cdc_seq``) and commits the
+state from it, so the change set is never recomputed against a table that already holds it.
+A retry of the same run id returns that result; another run carries the change set into its
+own, so the warehouse gets it either way.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from spark_jobs.cdc.dms_files import FULL_LOAD, LandedFile, list_landed_files
+from spark_jobs.cdc.faults import fault_point
 from spark_jobs.cdc.file_inspection import FileProblem, inspect_files
 from spark_jobs.cdc.layout import TableLayout, landing_table_uri
 from spark_jobs.cdc.net_change import (
@@ -45,8 +62,9 @@ from spark_jobs.cdc.sinks import HiveSync, SinkChoice, TableSink, select_sink
 from spark_jobs.cdc.sinks.snapshot import ROWS_PER_FILE
 from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, TableConfig
 from spark_jobs.cdc.tracker import FileTracker, TableState
+from spark_jobs.common.lake import exists
 from spark_jobs.common.lineage import LineageDataset, LineageEmitter
-from spark_jobs.common.lock import DEFAULT_TTL_SECONDS, LakeLock
+from spark_jobs.common.lock import DEFAULT_TTL_SECONDS, LakeLock, Lease, LeaseHeartbeat
 from spark_jobs.common.logs import log_event
 
 if TYPE_CHECKING:
@@ -89,11 +107,22 @@ def _quarantine_input_error(
     return write_reason(layout, run_id, error.to_dict())
 
 
+def _sink(
+    spark: SparkSession, layout: TableLayout, config: TableConfig, settings: MergeSettings
+) -> TableSink:
+    return select_sink(spark, layout, config, settings.sink, settings.hive_sync, settings.rows_per_file)
+
+
 class _TableMerge:
     """One table's merge while its lock is held."""
 
     def __init__(
-        self, spark: SparkSession, config: TableConfig, settings: MergeSettings, result: TableResult
+        self,
+        spark: SparkSession,
+        config: TableConfig,
+        settings: MergeSettings,
+        result: TableResult,
+        fence: Callable[[], None] = lambda: None,
     ) -> None:
         self.spark = spark
         self.config = config
@@ -101,6 +130,10 @@ class _TableMerge:
         self.result = result
         self.layout = TableLayout(settings.lake_root, config.database, config.table)
         self.tracker = FileTracker(self.layout)
+        self.fence = fence
+        """Raises when the lock was lost; called before every write to the table or state."""
+        self.carried: TableResult | None = None
+        """A crashed other run's committed change set that this run's change set must carry."""
         self._persisted: list[DataFrame] = []
 
     def _persist(self, frame: DataFrame) -> DataFrame:
@@ -114,8 +147,32 @@ class _TableMerge:
         for frame in self._persisted:
             frame.unpersist()
 
+    def _finish_prepared(self, state: TableState) -> TableState:
+        """Finish the prepared commit of a crashed run (see the module docstring)."""
+        prepared = self.tracker.prepared()
+        if prepared is None:
+            return state
+        files, schema, result = prepared
+        if result.run_id not in state.recent_results:
+            self.fence()
+            sink = _sink(self.spark, self.layout, self.config, self.settings)
+            if result.changes_uri is not None:
+                changes = self.spark.read.parquet(result.changes_uri)
+                commit = sink.write(changes, full_load=result.full_load, run_id=result.run_id)
+                result.version, result.rows_after = commit.version, commit.rows_after
+            result.status, result.finished_at = STATUS_OK, utc_now()
+            result.warnings.append(f"committed by run {self.settings.run_id!r} after this run crashed")
+            state = self.tracker.commit(state, files, schema, result)
+            log.warning(
+                "%s: finished the prepared commit of crashed run %s", self.layout.table_id, result.run_id
+            )
+            if result.run_id != self.settings.run_id and result.changes_uri is not None:
+                self.carried = result
+        self.tracker.clear_prepared()
+        return state
+
     def run(self) -> TableResult:
-        state = self.tracker.load_state()
+        state = self._finish_prepared(self.tracker.load_state())
         committed = self.tracker.committed_result(state, self.settings.run_id)
         if committed is not None:
             committed.reused = True
@@ -131,19 +188,14 @@ class _TableMerge:
                 f"read: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}"
             )
         pending = self.tracker.pending_files(state, landed)
+        if not pending and self.carried is not None:
+            return self._carry_only(state)
         if not pending:
             result.status = STATUS_NOOP
             return result
         result.files = [f.rel_path for f in pending]
         result.full_load = any(f.kind == FULL_LOAD for f in pending)
-        sink = select_sink(
-            self.spark,
-            self.layout,
-            self.config,
-            self.settings.sink,
-            self.settings.hive_sync,
-            self.settings.rows_per_file,
-        )
+        sink = _sink(self.spark, self.layout, self.config, self.settings)
         result.sink, result.table_uri = sink.name, sink.table_uri
 
         read = self._read_checked(state, pending)
@@ -304,6 +356,10 @@ class _TableMerge:
             counts.get("U", 0),
             counts.get("D", 0),
         )
+        if self.carried is not None:
+            changes = self._persist(self._with_carried(changes))
+            counts = {r[OP_COLUMN]: r["count"] for r in changes.groupBy(OP_COLUMN).count().collect()}
+            result.inserted, result.updated, result.deleted = (counts.get(op, 0) for op in ("I", "U", "D"))
         rows_before = sink.row_count()
         total = sum(counts.values())
         if total == 0 and not result.full_load:
@@ -319,7 +375,12 @@ class _TableMerge:
         files = max(1, math.ceil(total / self.settings.rows_per_file))
         changes.coalesce(files).write.mode("overwrite").parquet(changes_uri)
         result.changes_uri = changes_uri
+        result.rows_before = rows_before
+        self.fence()
+        self.tracker.prepare(pending, [{"name": n, "type": t} for n, t in schema], result)
+        fault_point("after_change_set")
         commit = sink.write(changes, full_load=result.full_load, run_id=result.run_id)
+        fault_point("after_table_version")
         result.version, result.rows_after = commit.version, commit.rows_after
         return self._commit(
             state,
@@ -344,8 +405,35 @@ class _TableMerge:
             result.rows_after = rows_before
         result.status = STATUS_OK
         result.finished_at = utc_now()
+        self.fence()
         self.tracker.commit(state, pending, schema, result)
+        fault_point("after_tracker")
+        self.tracker.clear_prepared()
         return result
+
+    def _with_carried(self, changes: DataFrame) -> DataFrame:
+        """This run's change set plus the carried run's changes of keys this run did not change."""
+        assert self.carried is not None and self.carried.changes_uri is not None
+        carried = self.spark.read.parquet(self.carried.changes_uri)
+        keys = list(self.config.primary_key)
+        if self.config.storage_mode == "historical":
+            return changes.unionByName(carried, allowMissingColumns=True).dropDuplicates([*keys, SEQ_COLUMN])
+        older = carried.join(changes.select(*keys), on=keys, how="left_anti")
+        return changes.unionByName(older, allowMissingColumns=True)
+
+    def _carry_only(self, state: TableState) -> TableResult:
+        """No new files, but a crashed run's change set to carry: it becomes this run's."""
+        carried, result = self.carried, self.result
+        assert carried is not None and carried.changes_uri is not None
+        changes = self.spark.read.parquet(carried.changes_uri)
+        result.changes_uri = self.layout.changes_uri(result.run_id)
+        changes.write.mode("overwrite").parquet(result.changes_uri)
+        result.full_load = carried.full_load
+        result.sink, result.table_uri = carried.sink, carried.table_uri
+        result.inserted, result.updated, result.deleted = carried.inserted, carried.updated, carried.deleted
+        result.rows_after = carried.rows_after
+        result.warnings.append(f"carries the change set of crashed run {carried.run_id!r}")
+        return self._commit(state, [], state.schema, sink_written=True, rows_before=carried.rows_before or 0)
 
 
 def _internal_error(exc: Exception) -> dict[str, Any]:
@@ -364,8 +452,8 @@ def _merge_under_lock(
     layout: TableLayout,
     result: TableResult,
 ) -> TableResult:
-    lock = LakeLock(layout.lock_root, owner=settings.lock_owner, ttl_seconds=settings.lock_ttl_seconds)
-    lease = lock.acquire(settings.run_id)
+    lock = _table_lock(layout, settings)
+    lease: Lease | None = lock.acquire(settings.run_id)
     if lease is None:
         holder = lock.holder() or {}
         result.status = STATUS_LOCKED
@@ -379,15 +467,96 @@ def _merge_under_lock(
         return result
     if lease.taken_over_from:
         result.warnings.append(f"took over the expired lock of run {lease.taken_over_from.get('run_id')!r}")
-    merge = _TableMerge(spark, config, settings, result)
+    merge = _TableMerge(spark, config, settings, result, fence=lambda: lock.check(lease))
     try:
-        return merge.run()
+        with LeaseHeartbeat(lock, lease):
+            return merge.run()
     except CdcInputError as exc:
         result.status, result.error = STATUS_FAILED, exc.to_dict()
     finally:
         merge.release()
+        fault_point("before_lock_release")
         lock.release(lease)
     return result
+
+
+def _table_lock(layout: TableLayout, settings: MergeSettings) -> LakeLock:
+    """The table's lock; a task retry (same Airflow run id) takes over its dead try's lease."""
+    return LakeLock(
+        layout.lock_root,
+        owner=settings.lock_owner,
+        ttl_seconds=settings.lock_ttl_seconds,
+        retries_take_over=True,
+    )
+
+
+REFRESH_DELETE_SEQ = "9"
+"""``_cdc_seq`` of a refresh's delete: above every change order (they start with ``0|`` or ``1|``),
+so it removes whatever older row the warehouse holds for a key the lake no longer has."""
+
+
+def _refresh_superseded(
+    spark: SparkSession,
+    config: TableConfig,
+    settings: MergeSettings,
+    layout: TableLayout,
+    result: TableResult,
+) -> TableResult:
+    """A reused result of a run that later runs superseded (a clear or backfill of an old run):
+    its change set would move the warehouse back in time (deleted rows return). Instead the
+    load gets the CURRENT lake state of the keys it changed: their rows, and a delete for
+    each key the table no longer has; ``rows_after`` becomes the current row count."""
+    from pyspark.sql import functions as F
+
+    state = FileTracker(layout).load_state()
+    if (
+        state.last_run_id in (None, result.run_id)
+        or result.changes_uri is None
+        or config.storage_mode != "current"
+    ):
+        return result
+    sink = _sink(spark, layout, config, settings)
+    table = sink.read_table()
+    changes = spark.read.parquet(result.changes_uri)
+    keys = list(config.primary_key)
+    touched = changes.select(*keys).distinct()
+    present = (
+        table.join(touched, on=keys, how="left_semi").withColumn(OP_COLUMN, F.lit("U"))
+        if table is not None
+        else None
+    )
+    gone = touched if table is None else touched.join(table.select(*keys), on=keys, how="left_anti")
+    gone = gone.withColumn(OP_COLUMN, F.lit("D")).withColumn(SEQ_COLUMN, F.lit(REFRESH_DELETE_SEQ))
+    refresh = gone if present is None else present.unionByName(gone, allowMissingColumns=True)
+    refresh = refresh.select(*[F.col(f"`{c}`").cast(changes.schema[c].dataType) for c in changes.columns])
+    uri = layout.refresh_uri(result.run_id)
+    refresh.coalesce(1).write.mode("overwrite").parquet(uri)
+    result.changes_uri, result.rows_after = uri, sink.row_count()
+    result.warnings.append(
+        f"superseded by run {state.last_run_id!r}: the load gets the current lake rows of this run's keys"
+    )
+    return result
+
+
+def _release_own_dead_lease(layout: TableLayout, settings: MergeSettings) -> None:
+    """A retry that reuses its committed result frees the lease its killed try left behind,
+    so the next run does not wait for the lease to expire."""
+    lock = _table_lock(layout, settings)
+    holder = lock.holder()
+    if holder is not None and holder.get("run_id") == settings.run_id and holder.get("owner") != lock.owner:
+        lease = lock.acquire(settings.run_id)
+        if lease is not None:
+            lock.release(lease)
+
+
+def _reused_result(tracker: FileTracker, run_id: str) -> TableResult | None:
+    """The committed result of ``run_id`` (a retry after the commit): no lock needed."""
+    if exists(tracker.layout.commit_intent_uri):
+        return None  # a prepared commit is pending: finish it under the lock first
+    committed = tracker.committed_result(tracker.load_state(), run_id)
+    if committed is not None:
+        committed.reused = True
+    return committed
 
 
 def _with_column_lineage(
@@ -419,14 +588,21 @@ def merge_table(spark: SparkSession, config: TableConfig, settings: MergeSetting
     )
     if settings.lineage:
         settings.lineage.emit("START", job_name, settings.run_id, *datasets)
+    tracker = FileTracker(layout)
     try:
-        result = _merge_under_lock(spark, config, settings, layout, result)
+        result = _reused_result(tracker, settings.run_id) or _merge_under_lock(
+            spark, config, settings, layout, result
+        )
     except Exception as exc:  # noqa: BLE001 - one table's failure must not stop the batch
         log.exception("merge of %s failed", config.table_id)
         result.status, result.error = STATUS_FAILED, _internal_error(exc)
     if result.status != STATUS_OK:
         result.finished_at = result.finished_at or utc_now()
-        FileTracker(layout).record(result)
+        tracker.record(result)
+    elif result.reused:
+        _release_own_dead_lease(layout, settings)
+        result = _refresh_superseded(spark, config, settings, layout, result)
+        tracker.record(result)
     if settings.lineage:
         event = {STATUS_OK: "COMPLETE", STATUS_NOOP: "COMPLETE", STATUS_LOCKED: "ABORT"}.get(
             result.status, "FAIL"

@@ -31,7 +31,7 @@ from spark_jobs.cdc.sinks.hudi import HiveSync
 from spark_jobs.cdc.table_config import TableConfig, TableConfigError, load_table_configs, select_tables
 from spark_jobs.common.args import add_common_args, csv_list_arg, default_run_id, positive_int_arg, uri_arg
 from spark_jobs.common.lake import read_json, write_json_atomic
-from spark_jobs.common.lineage import LineageEmitter, ParentRun
+from spark_jobs.common.lineage import LineageEmitter
 from spark_jobs.common.lock import DEFAULT_TTL_SECONDS
 from spark_jobs.common.logs import configure_json_logging
 
@@ -89,9 +89,7 @@ def run(spark: SparkSession, args: argparse.Namespace, configs: list[TableConfig
         sink=args.sink,
         hive_sync=HiveSync(enabled=args.hive_sync),
         lock_ttl_seconds=args.lock_ttl_minutes * 60,
-        lineage=LineageEmitter.from_environment(
-            parent=ParentRun.from_spark_conf(dict(spark.sparkContext.getConf().getAll()))
-        ),
+        lineage=LineageEmitter.for_spark_job(dict(spark.sparkContext.getConf().getAll())),
     )
     results = merge_tables(spark, configs, settings)
     statuses: dict[str, int] = {}

@@ -128,6 +128,13 @@ class TableConfig(BaseModel):
     )
     retention_versions: int = Field(3, ge=1, description="snapshot versions / Hudi commits kept")
     warehouse_table: str | None = Field(None, description="warehouse table loaded from this lake table")
+    new_columns: Literal["fail", "add"] = Field(
+        "fail",
+        description="the warehouse load, when the change set has a column warehouse_table lacks "
+        "(schema drift): fail names the column and loads nothing (add it to the table's DDL); add "
+        "adds it to the table (ALTER TABLE ... ADD COLUMN, nullable, type from the files). "
+        "Never dropped (data_platform.warehouse.loader.LoadSpec.new_columns)",
+    )
     dq_rule: str | None = Field(None, description="data quality rule set run after the warehouse load")
 
     @field_validator("source_db", "target_database", "target_table")

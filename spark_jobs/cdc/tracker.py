@@ -7,6 +7,10 @@ so a crash before that leaves the files pending and the next run applies them ag
 writes are idempotent: upserts by key, history rows deduplicated by key + sequence).
 
 ``history/<run_id>.json`` holds every run's result (ok, noop, locked, failed).
+
+``commit.json`` is the prepared commit: the files, schema and result (with its change set)
+of a run whose table write may have happened but whose ``state.json`` was not written yet.
+The next run under the lock finishes it (see ``spark_jobs.cdc.merge``).
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from typing import Any
 
 from spark_jobs.cdc.dms_files import LandedFile
 from spark_jobs.cdc.layout import TableLayout
-from spark_jobs.cdc.results import TableResult, utc_now
-from spark_jobs.common.lake import list_files, read_json, write_json_atomic
+from spark_jobs.cdc.results import STATUS_OK, TableResult, utc_now
+from spark_jobs.common.lake import delete, list_files, read_json, write_json_atomic
 
 STATE_FORMAT = 1
 RECENT_RESULTS_KEPT = 20
@@ -110,9 +114,38 @@ class FileTracker:
         self.record(result)
         return new_state
 
-    def record(self, result: TableResult) -> None:
-        """Write the run's result to ``history/<run_id>.json`` (never changes the state)."""
+    def prepare(
+        self, files: list[LandedFile], schema: list[dict[str, str]] | None, result: TableResult
+    ) -> None:
+        """Write the prepared commit (call after the change set is written, before the table write)."""
+        write_json_atomic(
+            self.layout.commit_intent_uri,
+            {"files": [asdict(f) for f in files], "schema": schema, "result": result.to_dict()},
+        )
+
+    def prepared(self) -> tuple[list[LandedFile], list[dict[str, str]] | None, TableResult] | None:
+        """The prepared commit left by a crashed run: (files, schema, result), or ``None``."""
+        data = read_json(self.layout.commit_intent_uri)
+        if data is None:
+            return None
+        return [LandedFile(**f) for f in data["files"]], data["schema"], TableResult.from_dict(data["result"])
+
+    def clear_prepared(self) -> None:
+        delete(self.layout.commit_intent_uri)
+
+    def record(self, result: TableResult) -> bool:
+        """Write the run's result to ``history/<run_id>.json`` (never changes the state).
+
+        A committed (``ok``) result of a run id is never replaced by a later ``locked`` or
+        ``failed`` record of the same run id (e.g. a retry that met another run's lock): the
+        load downstream must still find the committed change set. Returns whether it wrote.
+        """
+        if result.status != STATUS_OK:
+            stored = read_json(self.layout.result_uri(result.run_id))
+            if stored is not None and stored.get("status") == STATUS_OK:
+                return False
         write_json_atomic(self.layout.result_uri(result.run_id), result.to_dict())
+        return True
 
     def history(self) -> list[dict[str, Any]]:
         """All recorded results, oldest first (by start time)."""

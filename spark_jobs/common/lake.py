@@ -5,7 +5,8 @@ through Spark. Two primitives carry the pipeline's guarantees:
 
 - :func:`write_atomic`: readers see the old or the new object, never a partial one (local:
   write a temporary file then ``os.replace``; S3: a single PUT replaces the object atomically).
-- :func:`create_exclusive`: create an object only if it does not exist (local: ``O_EXCL``;
+- :func:`create_exclusive`: create a whole object only if it does not exist (local: ``link(2)``
+  of a complete temporary file;
   S3: conditional PUT with ``IfNoneMatch='*'`` through boto3).
 
 URIs are kept unencoded (``file:///data/my table/x.csv``), which is what Spark expects.
@@ -79,21 +80,6 @@ def split_s3(uri: str) -> tuple[str, str]:
 
 
 @cache
-def _s3_filesystem() -> Any:
-    import s3fs
-
-    # Listing caches would hide objects written through boto3 (locks) or other processes.
-    return s3fs.S3FileSystem(use_listings_cache=False, skip_instance_cache=True)
-
-
-@cache
-def _local_filesystem() -> Any:
-    from fsspec.implementations.local import LocalFileSystem
-
-    return LocalFileSystem()
-
-
-@cache
 def _s3_client() -> Any:
     import boto3
 
@@ -101,11 +87,13 @@ def _s3_client() -> Any:
 
 
 def filesystem(uri: str) -> tuple[Any, str]:
-    """The fsspec filesystem for ``uri`` and the path to use with it."""
-    uri = normalize_uri(uri)
-    if is_s3(uri):
-        return _s3_filesystem(), uri.split("://", 1)[1]
-    return _local_filesystem(), local_path(uri)
+    """The fsspec filesystem for ``uri`` and the path to use with it (``fsspec.core.url_to_fs``).
+
+    Listing caches are off: they would hide objects written through boto3 (locks) or by other
+    processes. fsspec keeps one instance per process and thread for these options."""
+    from fsspec.core import url_to_fs
+
+    return url_to_fs(normalize_uri(uri), use_listings_cache=False)
 
 
 def _to_uri(uri_of_root: str, fs_path: str) -> str:
@@ -205,12 +193,17 @@ def create_exclusive(uri: str, data: bytes) -> bool:
         return True
     path = Path(local_path(uri))
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)  # atomic and exclusive: readers never see the object half-written
     except FileExistsError:
         return False
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    finally:
+        tmp.unlink(missing_ok=True)
     return True
 
 

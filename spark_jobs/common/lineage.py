@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from spark_jobs.common.lake import is_s3, local_path, normalize_uri, split_s3
+from spark_jobs.common import naming
+from spark_jobs.common.lake import normalize_uri
+from spark_jobs.common.spark_transport import NAMESPACE_KEY, transport_from_spark_conf
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ class ParentRun:
 
 @dataclass(frozen=True)
 class LineageDataset:
-    """An OpenLineage dataset: S3 objects are ``s3://bucket`` + key, local files ``file`` + path."""
+    """An OpenLineage dataset (names: :mod:`spark_jobs.common.naming`)."""
 
     namespace: str
     name: str
@@ -58,11 +60,13 @@ class LineageDataset:
 
     @classmethod
     def from_uri(cls, uri: str) -> LineageDataset:
-        uri = normalize_uri(uri)
-        if is_s3(uri):
-            bucket, key = split_s3(uri)
-            return cls(namespace=f"s3://{bucket}", name=key or "/")
-        return cls(namespace="file", name=local_path(uri))
+        """A lake file or folder (``s3://bucket/key``, ``file:///path``, a local path)."""
+        return cls(*naming.from_uri(normalize_uri(uri)))
+
+    @classmethod
+    def from_url(cls, url: str) -> LineageDataset:
+        """An HTTP API endpoint (e.g. the Datadog logs intake)."""
+        return cls(*naming.http(url))
 
     def copied_from(
         self, sources: Sequence[LineageDataset], columns: Sequence[tuple[str, str]]
@@ -164,6 +168,21 @@ class LineageEmitter:
         except Exception:  # noqa: BLE001 - lineage must never stop a job
             log.warning("OpenLineage client could not be configured; lineage disabled", exc_info=True)
             return cls(None, namespace, parent)
+
+    @classmethod
+    def for_spark_job(cls, conf: Mapping[str, str]) -> LineageEmitter:
+        """The emitter of a Spark job's own events, from its Spark conf: the Airflow task as
+        parent (``spark.openlineage.parent*``); the environment's transport and namespace, else
+        the OpenLineage agent's (``spark.openlineage.transport.*``, ``spark.openlineage.namespace``:
+        on EMR Serverless only the conf configures lineage), so both reach the same place."""
+        transport = None
+        if not lineage_configured():
+            try:
+                transport = transport_from_spark_conf(conf)
+            except (KeyError, ValueError):  # lineage must never stop a job
+                log.warning("The agent's OpenLineage transport cannot carry the job's events", exc_info=True)
+        namespace = os.environ.get(NAMESPACE_ENV_VAR) or conf.get(NAMESPACE_KEY)
+        return cls.from_environment(transport, namespace, ParentRun.from_spark_conf(conf))
 
     @property
     def enabled(self) -> bool:

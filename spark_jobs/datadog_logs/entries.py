@@ -23,13 +23,20 @@ record starts.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from spark_jobs.datadog_logs.layout import DRIVER, LogFile
-from spark_jobs.datadog_logs.parser import KIND_JSON, KIND_TRACEBACK, LogRecord
+from spark_jobs.datadog_logs.parser import (
+    JSON_RESERVED,
+    KIND_TRACEBACK,
+    LogRecord,
+    iso_time_ms,
+    log4j_time_ms,
+)
 
 MAX_ENTRIES_PER_REQUEST = 1000
 MAX_REQUEST_BYTES = 5_000_000
@@ -37,8 +44,6 @@ MAX_REQUEST_BYTES = 5_000_000
 MAX_ENTRY_BYTES = 1_000_000
 """Datadog truncates single logs over 1 MB; larger entries are split before sending."""
 MAX_AGE_MS = 18 * 3600 * 1000
-ENTRY_OVERHEAD_BYTES = 256
-"""Margin per entry over the serialized size estimate (numbers, separators)."""
 
 _encode = json.encoder.encode_basestring_ascii  # what json.dumps uses
 _STATUS = {
@@ -51,6 +56,9 @@ _STATUS = {
     "FATAL": "critical",
     "CRITICAL": "critical",
 }
+_STATUS_MESSAGE = {level: f'}},"status":"{status}","message":' for level, status in _STATUS.items()}
+"""The JSON between an entry's ``emr.line`` and its message, by log4j level."""
+_TEXT_STATUS = '},"status":"info","message":'
 _ENTRY_KEYS = ("ddsource", "ddtags", "hostname", "service", "status", "message", "timestamp", "level",
                "ts", "logger", "error", "emr", "split", "original_timestamp", "fields")  # fmt: skip
 
@@ -111,7 +119,15 @@ def hostname_of(log_file: LogFile) -> str:
 
 
 class EntryBuilder:
-    """Builds the entries of one file; ``late`` counts entries that lost their ``timestamp``."""
+    """Builds the entries of one file as JSON texts (ASCII: their length is their size in bytes);
+    ``late`` counts entries that lost their ``timestamp``.
+
+    log4j and plain records take :meth:`log4j` / :meth:`text` (pieces of JSON put together, the
+    file's constant attributes serialized once); JSON lines :meth:`json_line` (one ``json``
+    encoder call); the others (and records with undecodable bytes or over :data:`MAX_ENTRY_BYTES`)
+    :meth:`entry`, a dict for :meth:`serialized` (``json.dumps``, split when too large). :meth:`log4j` and :meth:`entry` give
+    the same JSON object for the same record.
+    """
 
     def __init__(self, context: RunContext, log_file: LogFile, now_ms: int) -> None:
         self.log_file = log_file
@@ -123,55 +139,124 @@ class EntryBuilder:
             "hostname": hostname_of(log_file),
             "service": context.service,
         }
-        self.base_bytes = (
-            len(json.dumps({**self.base, "emr": {"log_file": self.path}})) + ENTRY_OVERHEAD_BYTES
-        )
         self.late = 0
+        self._head = "{" + "".join(f"{_encode(k)}:{_encode(v)}," for k, v in self.base.items())
+        self._head += '"emr":{"log_file":' + _encode(self.path) + ',"line":'
+        self._heads: dict[str, tuple[str, str]] = {}
 
-    def entry(self, record: LogRecord) -> tuple[dict[str, Any], int]:
-        """The record's entry and its estimated JSON size (over :data:`MAX_ENTRY_BYTES`: :func:`split_entry`)."""
+    def text(self, message: str, line: int) -> str:
+        """The entry of a plain record (``message``: its lines, undecodable bytes already U+FFFD)."""
+        return f"{self._head}{line}{_TEXT_STATUS}{_encode(message)}}}"
+
+    def log4j(self, match: re.Match[str], message: str, line: int) -> str:
+        """The entry of a log4j record (``match``: :func:`~spark_jobs.datadog_logs.parser.scan_records`'s).
+
+        What a record's head (time, level, thread, logger) gives is worked out once per distinct
+        head: log lines of the same second and logger share it.
+        """
+        known = self._heads.get(match["head"])
+        if known is None:
+            known = self._log4j_head(match)
+        return f"{self._head}{line}{known[0]}{_encode(message)}{known[1]}"
+
+    def _log4j_head(self, match: re.Match[str]) -> tuple[str, str]:
+        time, thread1, level, thread2, logger = match.group("time", "thread1", "level", "thread2", "logger")
+        time_ms = log4j_time_ms(time)
+        if time_ms >= self.oldest_ms:
+            stamp = f',"timestamp":{time_ms}'
+        else:
+            self.late += 1
+            stamp = f',"original_timestamp":"{_iso_ms(time_ms)}"'
+        thread = thread1 or thread2
+        names = ',"logger":{"name":' + _encode(logger)
+        names += (',"thread_name":' + _encode(thread) + "}") if thread is not None else "}"
+        known = (_STATUS_MESSAGE[level], stamp + names + "}")
+        if time_ms >= self.oldest_ms:  # a late entry is counted each time
+            if len(self._heads) > 100_000:
+                self._heads.clear()
+            self._heads[match["head"]] = known
+        return known
+
+    def entry(self, record: LogRecord) -> dict[str, Any]:
+        """The entry of a log4j, plain or traceback record as a dict."""
         entry = dict(self.base)
         entry["status"] = _STATUS.get(record.level, "info") if record.level else status_of(None, record.kind)
         entry["message"] = record.message
-        size = self.base_bytes + len(_encode(record.message))
-        if record.timestamp_ms is not None:
-            if record.timestamp_ms >= self.oldest_ms:
-                entry["timestamp"] = record.timestamp_ms
-            else:
-                self.late += 1
-                entry["original_timestamp"] = datetime.fromtimestamp(
-                    record.timestamp_ms / 1000, UTC
-                ).isoformat(timespec="milliseconds")
+        self._add_time(entry, record.timestamp_ms)
         if record.logger is not None:
             logger = {"name": record.logger}
-            size += len(_encode(record.logger))
             if record.thread is not None:
                 logger["thread_name"] = record.thread
-                size += len(_encode(record.thread))
             entry["logger"] = logger
         entry["emr"] = {"log_file": self.path, "line": record.line}
-        if record.kind == KIND_JSON and record.fields is not None:
-            size += self._add_json_fields(entry, record)
-        return entry, size
+        return entry
 
-    def _add_json_fields(self, entry: dict[str, Any], record: LogRecord) -> int:
-        raw = json.loads(record.text)
-        entry["level"] = record.level
-        entry["ts"] = raw.get("ts")
-        fields = dict(record.fields or {})
-        exception = fields.pop("exception", None)
-        if exception is not None:
-            entry["error"] = {"stack": exception}
-        kept_apart = {k: v for k, v in fields.items() if k in _ENTRY_KEYS}
-        for key, value in fields.items():
-            if key not in _ENTRY_KEYS:
+    def json_line(self, obj: dict[str, Any], line: int) -> list[str]:
+        """The entry of a JSON line of the jobs (``obj``: the line's object) as JSON, the file's
+        constant attributes not serialized again; over :data:`MAX_ENTRY_BYTES`: its parts."""
+        attributes = self._json_attributes(obj)
+        text = f"{self._head}{line}}},{_ENCODER.encode(attributes)[1:]}"
+        if len(text) <= MAX_ENTRY_BYTES:
+            return [text]
+        return self.serialized({**self.base, "emr": {"log_file": self.path, "line": line}, **attributes})
+
+    def _json_attributes(self, obj: dict[str, Any]) -> dict[str, Any]:
+        level = str(obj["level"])
+        entry: dict[str, Any] = {"status": _STATUS.get(level, "info") if level else "info"}
+        entry["message"] = obj["message"]
+        ts = obj.get("ts")
+        self._add_time(entry, iso_time_ms(ts))
+        if obj.get("logger") is not None:
+            logger = {"name": str(obj["logger"])}
+            if obj.get("thread") is not None:
+                logger["thread_name"] = str(obj["thread"])
+            entry["logger"] = logger
+        entry["level"] = level
+        entry["ts"] = ts
+        kept_apart = {}
+        for key, value in obj.items():
+            if key in JSON_RESERVED:
+                continue
+            if key == "exception":
+                entry["error"] = {"stack": value}
+            elif key in _ENTRY_KEYS:
+                kept_apart[key] = value
+            else:
                 entry[key] = value
         if kept_apart:
             entry["fields"] = kept_apart
-        return len(record.text)
+        return entry
+
+    def _add_time(self, entry: dict[str, Any], time_ms: int | None) -> None:
+        if time_ms is None:
+            return
+        if time_ms >= self.oldest_ms:
+            entry["timestamp"] = time_ms
+        else:
+            self.late += 1
+            entry["original_timestamp"] = _iso_ms(time_ms)
+
+    def serialized(self, entry: dict[str, Any]) -> list[str]:
+        """``entry`` as JSON, or its marked parts when over :data:`MAX_ENTRY_BYTES`."""
+        text = serialize(entry)
+        if len(text) <= MAX_ENTRY_BYTES:
+            return [text]
+        return [serialize(part) for part in split_entry(entry)]
 
 
-def split_entry(entry: dict[str, Any]) -> Iterator[tuple[dict[str, Any], int]]:
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
+def serialize(entry: Mapping[str, Any]) -> str:
+    """An entry as compact ASCII JSON (what the request body holds)."""
+    return _ENCODER.encode(entry)
+
+
+def _iso_ms(time_ms: int) -> str:
+    return datetime.fromtimestamp(time_ms / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+def split_entry(entry: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Parts of an oversize entry: the message cut on character boundaries, each part marked."""
     message: str = entry["message"]
     shell = {k: v for k, v in entry.items() if k != "message"}
@@ -191,12 +276,11 @@ def split_entry(entry: dict[str, Any]) -> Iterator[tuple[dict[str, Any], int]]:
         chunks.append(message[position : position + take])
         position += take
     for index, chunk in enumerate(chunks, start=1):
-        part = {
+        yield {
             **shell,
             "message": f"[part {index}/{len(chunks)}] {chunk}",
             "split": {"part": index, "parts": len(chunks)},
         }
-        yield part, shell_bytes + len(_encode(part["message"]))
 
 
 def json_line_of(entry: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,12 +17,17 @@ chained-exception sentences, and a Java exception class line right after a log4j
 record (``java.lang.RuntimeException: boom``). Bytes that are not UTF-8 become U+FFFD: every line
 is kept. Offsets are byte offsets in the decompressed file, so a checkpoint can resume after the
 last shipped record.
+
+How: a file is decoded once (:class:`LogText`) and cut into records by compiled regular
+expressions over the whole text (:func:`scan_records`: one match per log4j or plain record, its
+continuation lines included); only JSON lines and Python tracebacks take a line-by-line path.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,13 +37,19 @@ KIND_JSON = "json"
 KIND_TRACEBACK = "traceback"
 KIND_TEXT = "text"
 
-_LOG4J = re.compile(
-    r"(?P<time>\d\d/\d\d/\d\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?)"
-    r"(?:Z|[+-]\d\d:?\d\d)? +(?:\[(?P<thread1>[^\]]*)\] +)?"
-    r"(?P<level>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL) +(?:\[(?P<thread2>[^\]]*)\] +)?"
-    r"(?P<logger>[^\s:\[][^\s:]*): ?"
+_LOG4J_HEAD = (
+    r"(?P<head>(?P<time>\d\d/\d\d/\d\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d{1,6})?)"
+    r"(?:Z|[+-]\d\d:?\d\d)? +(?:\[(?P<thread1>[^\]\n]*)\] +)?"
+    r"(?P<level>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL) +(?:\[(?P<thread2>[^\]\n]*)\] +)?"
+    r"(?P<logger>[^\s:\[][^\s:]*): ?)"
 )
-_JAVA_EXCEPTION = re.compile(r"(?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)[\w$]*(?::|$)")
+_JAVA_EXCEPTION = r"(?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)[\w$]*(?::[^\n]*)?"
+_CONTINUATION = rf"(?:(?:[ \t]|Caused by:|: |Suppressed:)[^\n]*|{_JAVA_EXCEPTION})?\n"
+"""A line that joins an open log4j or plain record: blank, indented, ``Caused by:``..., a Java exception."""
+_LOG4J_RECORD = re.compile(rf"{_LOG4J_HEAD}[^\n]*\n(?:{_CONTINUATION})*")
+_TEXT_RECORD = re.compile(rf"[^\n]*\n(?:{_CONTINUATION})*")
+_JSON_CONTINUATION = re.compile(r"(?:(?:[ \t][^\n]*)?\n)*")
+"""A JSON record takes only blank and indented lines."""
 _TRACEBACK = "Traceback (most recent call last):"
 _CHAIN_SENTENCES = (
     "During handling of the above exception, another exception occurred:",
@@ -73,22 +84,27 @@ class LogRecord:
 _time_cache: dict[str, int] = {}
 
 
-def _log4j_time_ms(text: str) -> int:
-    seconds, fraction = text[:19], text[20:] if len(text) > 19 else ""
-    base = _time_cache.get(seconds)
-    if base is None:
-        if "/" in seconds:
-            parsed = datetime.strptime(seconds, "%y/%m/%d %H:%M:%S")
-        else:
-            parsed = datetime.fromisoformat(seconds.replace("T", " "))
-        base = int(parsed.replace(tzinfo=UTC).timestamp()) * 1000
-        if len(_time_cache) > 100_000:
-            _time_cache.clear()
-        _time_cache[seconds] = base
-    return base + (int((fraction + "000")[:3]) if fraction else 0)
+def log4j_time_ms(text: str) -> int:
+    """Milliseconds since the epoch of a log4j time (``yy/MM/dd HH:mm:ss`` or ISO, read as UTC)."""
+    known = _time_cache.get(text)
+    if known is not None:
+        return known
+    seconds, fraction = text[:19], text[20:]
+    if "/" in seconds:
+        parsed = datetime.strptime(seconds, "%y/%m/%d %H:%M:%S")
+    else:
+        parsed = datetime.fromisoformat(seconds.replace("T", " "))
+    value = int(parsed.replace(tzinfo=UTC).timestamp()) * 1000 + (
+        int((fraction + "000")[:3]) if fraction else 0
+    )
+    if len(_time_cache) > 100_000:
+        _time_cache.clear()
+    _time_cache[text] = value
+    return value
 
 
-def _iso_time_ms(value: Any) -> int | None:
+def iso_time_ms(value: Any) -> int | None:
+    """Milliseconds since the epoch of an ISO 8601 time (no zone: UTC); None if it is not one."""
     if not isinstance(value, str):
         return None
     try:
@@ -100,81 +116,143 @@ def _iso_time_ms(value: Any) -> int | None:
     return int(parsed.timestamp() * 1000)
 
 
-class _Open:
-    """The record being assembled."""
+class LogText:
+    """A decompressed file (from byte ``start``) decoded once, with byte offsets of its characters.
 
-    __slots__ = ("chained", "expects_exception", "head", "lines", "parts", "start")
+    Bytes that are not UTF-8 are decoded as lone surrogates (``surrogateescape``: one character per
+    byte, so offsets stay exact and the regular expressions see non-characters, as they would see
+    U+FFFD); :meth:`clean` turns a piece of text into what ``decode("utf-8", "replace")`` of its
+    bytes gives. ``text`` always ends with a newline (one is added after a last line without it).
+    """
 
-    def __init__(self, head: LogRecord, first: str, start: int) -> None:
-        self.head = head
-        self.parts = [first]
-        self.lines = 1
+    def __init__(self, data: bytes, start: int = 0, final: bool = True) -> None:
+        chunk = data[start:] if start else data
+        if not final:
+            chunk = chunk[: chunk.rfind(b"\n") + 1]  # a last line without its newline may still grow
         self.start = start
-        self.expects_exception = head.kind == KIND_TRACEBACK
-        self.chained = False
-
-    def accepts(self, text: str) -> bool:
-        if not text:
-            return True
-        first = text[0]
-        if first in " \t":
-            if self.head.kind == KIND_TRACEBACK:
-                self.expects_exception = True
-            return True
-        kind = self.head.kind
-        if kind == KIND_JSON:
-            return False
-        if kind == KIND_TRACEBACK:
-            if self.chained and text == _TRACEBACK:
-                self.chained = False
-                self.expects_exception = True
-                return True
-            if text in _CHAIN_SENTENCES:
-                self.chained = True
-                return True
-            if self.expects_exception:
-                self.expects_exception = False
-                return True
-            return False
-        if text.startswith(("Caused by:", ": ", "Suppressed:")):
-            return True
-        return bool(_JAVA_EXCEPTION.match(text))
-
-    def close(self, end: int) -> LogRecord:
-        record = self.head
-        record.lines = self.lines
-        record.end = end
-        if self.lines > 1:
-            record.text = "\n".join(self.parts)
-            if record.kind != KIND_JSON:
-                record.message = record.text
-        return record
-
-
-def _start_record(text: str, line: int, start: int) -> LogRecord:
-    if text[:1] == "{" and text.rstrip()[-1:] == "}":
+        self.size = len(chunk)
+        self.ascii = chunk.isascii()
         try:
-            obj = json.loads(text)
-        except ValueError:
-            obj = None
-        if isinstance(obj, dict) and isinstance(obj.get("message"), str) and "level" in obj:
-            fields = {k: v for k, v in obj.items() if k not in JSON_RESERVED}
-            thread = obj.get("thread")
-            return LogRecord(
-                line, 1, start, 0, KIND_JSON, text, _iso_time_ms(obj.get("ts")), str(obj["level"]),
-                str(obj["logger"]) if obj.get("logger") is not None else None,
-                str(thread) if thread is not None else None, obj["message"], fields,
-            )  # fmt: skip
-    if text[:1].isdigit():
-        match = _LOG4J.match(text)
+            self.text = chunk.decode("utf-8")
+            self.undecodable = False
+        except UnicodeDecodeError:
+            self.text = chunk.decode("utf-8", "surrogateescape")
+            self.undecodable = True
+        if self.text and self.text[-1] != "\n":
+            self.text += "\n"
+        self._char = 0
+        self._byte = 0
+
+    def clean(self, piece: str) -> str:
+        """``piece`` with its undecodable bytes as U+FFFD (as the bytes' ``decode("utf-8", "replace")``)."""
+        if not self.undecodable or piece.isascii():  # an undecodable byte is a non-ASCII surrogate
+            return piece
+        return piece.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+    def byte_offset(self, position: int) -> int:
+        """Byte offset in the file of character ``position`` (positions asked in increasing order)."""
+        if self.ascii:
+            return self.start + min(position, self.size)
+        if position < self._char:
+            self._char = self._byte = 0
+        self._byte += len(self.text[self._char : position].encode("utf-8", "surrogateescape"))
+        self._char = position
+        return self.start + min(self._byte, self.size)
+
+
+def _json_object(line: str) -> dict[str, Any] | None:
+    """The line as a JSON log object of the jobs (a ``message`` string and a ``level``), else None."""
+    if line.rstrip()[-1:] != "}":
+        return None
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(obj, dict) and isinstance(obj.get("message"), str) and "level" in obj:
+        return obj
+    return None
+
+
+def _traceback_end(text: str, position: int) -> int:
+    """End of the Python traceback whose header line starts at ``position``."""
+    end = text.index("\n", position) + 1
+    expects_exception, chained = True, False
+    while end < len(text):
+        newline = text.index("\n", end)
+        line = text[end:newline]
+        if not line:
+            pass
+        elif line[0] in " \t":
+            expects_exception = True
+        elif chained and line == _TRACEBACK:
+            chained, expects_exception = False, True
+        elif line in _CHAIN_SENTENCES:
+            chained = True
+        elif expects_exception:
+            expects_exception = False
+        else:
+            break
+        end = newline + 1
+    return end
+
+
+def scan_records(log: LogText) -> Iterator[tuple[str, int, int, Any]]:
+    """``(kind, start, end, detail)`` of each record of ``log.text`` in order (character positions,
+    ``end`` after the last line's newline); ``detail``: the log4j match, the JSON object (its
+    text cleaned), or None."""
+    text = log.text
+    size = len(text)
+    log4j_record = _LOG4J_RECORD.match
+    text_record = _TEXT_RECORD.match
+    position = 0
+    while position < size:
+        match = log4j_record(text, position)
         if match is not None:
-            return LogRecord(
-                line, 1, start, 0, KIND_LOG4J, text, _log4j_time_ms(match["time"]), match["level"],
-                match["logger"], match["thread1"] or match["thread2"], text, None,
-            )  # fmt: skip
-    if text == _TRACEBACK:
-        return LogRecord(line, 1, start, 0, KIND_TRACEBACK, text, None, "ERROR", None, None, text, None)
-    return LogRecord(line, 1, start, 0, KIND_TEXT, text, None, None, None, None, text, None)
+            end = match.end()
+            yield KIND_LOG4J, position, end, match
+            position = end
+            continue
+        first = text[position]
+        if first == "{":
+            newline = text.index("\n", position)
+            obj = _json_object(log.clean(text[position:newline]))
+            if obj is not None:
+                end = _JSON_CONTINUATION.match(text, newline + 1).end()  # type: ignore[union-attr]
+                yield KIND_JSON, position, end, obj
+                position = end
+                continue
+        elif first == "T" and text.startswith(_TRACEBACK + "\n", position):
+            end = _traceback_end(text, position)
+            yield KIND_TRACEBACK, position, end, None
+            position = end
+            continue
+        end = text_record(text, position).end()  # type: ignore[union-attr]  # any line matches
+        yield KIND_TEXT, position, end, None
+        position = end
+
+
+def record_of(log: LogText, kind: str, start: int, end: int, detail: Any, line: int) -> LogRecord:
+    """The :class:`LogRecord` of a scanned record whose first line is number ``line`` (byte offsets
+    left 0: the caller sets them)."""
+    text = log.clean(log.text[start : end - 1])
+    lines = log.text.count("\n", start, end)
+    if kind == KIND_LOG4J:
+        thread = detail["thread1"] or detail["thread2"]
+        return LogRecord(
+            line, lines, 0, 0, kind, text, log4j_time_ms(detail["time"]), detail["level"],
+            log.clean(detail["logger"]), log.clean(thread) if thread else None, text, None,
+        )  # fmt: skip
+    if kind == KIND_JSON:
+        obj: dict[str, Any] = detail
+        fields = {k: v for k, v in obj.items() if k not in JSON_RESERVED}
+        thread = obj.get("thread")
+        return LogRecord(
+            line, lines, 0, 0, kind, text, iso_time_ms(obj.get("ts")), str(obj["level"]),
+            str(obj["logger"]) if obj.get("logger") is not None else None,
+            str(thread) if thread is not None else None, obj["message"], fields,
+        )  # fmt: skip
+    level = "ERROR" if kind == KIND_TRACEBACK else None
+    return LogRecord(line, lines, 0, 0, kind, text, None, level, None, None, text, None)
 
 
 @dataclass(frozen=True)
@@ -192,32 +270,15 @@ def parse_records(data: bytes, start: int = 0, first_line: int = 1, final: bool 
     With ``final=False`` (the file may still grow) the last record is held back, because more
     continuation lines may follow, and so is a last line without its newline.
     """
-    chunk = data[start:] if start else data
-    raw_lines = chunk.split(b"\n")
-    tail = raw_lines.pop()  # b"" when the data ends with a newline
-    if final and tail:
-        raw_lines.append(tail)  # a last line without its newline counts when the file is final
+    log = LogText(data, start, final)
     records: list[LogRecord] = []
-    current: _Open | None = None
-    offset = start
     line = first_line
-    for raw in raw_lines:
-        text = raw.decode("utf-8", "replace")
-        if current is not None and current.accepts(text):
-            current.parts.append(text)
-            current.lines += 1
-        else:
-            if current is not None:
-                records.append(current.close(offset))
-            current = _Open(_start_record(text, line, offset), text, offset)
-        offset += len(raw) + 1
-        line += 1
-    if final and tail:
-        offset -= 1  # no newline after the last line
-    if current is not None:
-        if final:
-            records.append(current.close(offset))
-        else:
-            offset = current.start
-            line -= current.lines
-    return ParseResult(records, offset, line)
+    for kind, begin, end, detail in scan_records(log):
+        record = record_of(log, kind, begin, end, detail, line)
+        record.start, record.end = log.byte_offset(begin), log.byte_offset(end)
+        records.append(record)
+        line += record.lines
+    if records and not final:
+        held = records.pop()
+        line = held.line
+    return ParseResult(records, records[-1].end if records else start, line)

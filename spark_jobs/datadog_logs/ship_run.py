@@ -17,6 +17,8 @@ import json
 import sys
 
 from spark_jobs.common.logs import configure_json_logging
+from spark_jobs.datadog_logs.layout import JobRunLogs
+from spark_jobs.datadog_logs.lineage import ShippingLineage
 from spark_jobs.datadog_logs.runs import add_shipping_args, failed, ship_runs, shipping_options
 
 
@@ -50,9 +52,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     configure_json_logging(args.log_level)
     options = shipping_options(args, final=None if args.not_final else True)
+    lineage = ShippingLineage(
+        "datadog_logs.ship_run",
+        str(job_run_id),
+        [JobRunLogs(log_uri, application_id, job_run_id).prefix],
+        options,
+    )
+    lineage.emit("START")
     results = list(ship_runs([(log_uri, application_id, job_run_id)], options))
     print(json.dumps(results[0], sort_keys=True))
-    return 1 if failed(results) else 0
+    problems = failed(results)
+    lineage.emit("FAIL" if problems else "COMPLETE", str(problems[0]) if problems else None)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -37,12 +37,18 @@ from spark_jobs.datadog_logs.entries import (
     MAX_REQUEST_BYTES,
     EntryBuilder,
     RunContext,
-    split_entry,
 )
 from spark_jobs.datadog_logs.gzip_text import CorruptLogFile, decompress_available
 from spark_jobs.datadog_logs.intake import LogsIntake
 from spark_jobs.datadog_logs.layout import JobRunLogs, LogFile, list_log_files
-from spark_jobs.datadog_logs.parser import parse_records
+from spark_jobs.datadog_logs.parser import (
+    KIND_JSON,
+    KIND_LOG4J,
+    KIND_TEXT,
+    LogText,
+    record_of,
+    scan_records,
+)
 
 log = logging.getLogger(__name__)
 DEFAULT_SETTLE_SECONDS = 1800
@@ -80,6 +86,10 @@ class _Progress:
         self._hash = hashlib.sha256()
         self._hashed = 0
 
+    def advance(self, offset: int, records: int, lines: int) -> None:
+        """Records up to byte ``offset`` (``records`` records, ``lines`` lines) are in a batch."""
+        self.offset, self.records, self.lines = offset, records, lines
+
     def current(self) -> Checkpoint:
         """The checkpoint once every record added so far is accepted."""
         if self.final_size is None:
@@ -96,9 +106,14 @@ class _Progress:
 
 class _Batch:
     def __init__(self) -> None:
-        self.entries: list[dict[str, Any]] = []
+        self.entries: list[str] = []
+        """Each entry's JSON (ASCII): ``bytes`` is the request body's exact size."""
         self.bytes = 2
         self.files: dict[str, _Progress] = {}
+
+    def room(self) -> tuple[int, int]:
+        """Entries and bytes that still fit in this request."""
+        return MAX_ENTRIES_PER_REQUEST - len(self.entries), MAX_REQUEST_BYTES - self.bytes
 
 
 class RunShipper:
@@ -184,33 +199,75 @@ class RunShipper:
                 f"not shipped again. Delete its checkpoint to ship it as a new file."
             )
             return
-        parsed = parse_records(data, checkpoint.offset, checkpoint.lines + 1, final=final)
+        self._add_records(LogText(data, checkpoint.offset, final), progress, final, result)
+        if log_file.relative_path not in self._batch.files and progress.current() != checkpoint:
+            self._write(progress, progress.current())
+
+    def _add_records(self, log: LogText, progress: _Progress, final: bool, result: ShipResult) -> None:
+        """Add the file's new records to the batches: the shipper's hot loop, one pass over the
+        text with no object per log4j or plain record (text -> JSON directly)."""
+        log_file, checkpoint = progress.log_file, progress.checkpoint
         builder = EntryBuilder(self.context, log_file, int(self.now.timestamp() * 1000))
+        log4j, plain = builder.log4j, builder.text
         path = log_file.relative_path
-        for record in parsed.records:
-            entry, size = builder.entry(record)
-            for part, part_size in [(entry, size)] if size <= MAX_ENTRY_BYTES else split_entry(entry):
-                batch = self._batch
-                if (
-                    len(batch.entries) >= MAX_ENTRIES_PER_REQUEST
-                    or batch.bytes + part_size > MAX_REQUEST_BYTES
+        text = log.text
+        undecodable = log.undecodable
+        line = checkpoint.lines + 1
+        records = 0
+        position = 0
+        scanned = scan_records(log) if final else list(scan_records(log))[:-1]  # the last may grow
+        batch = self._batch
+        batch.files[path] = progress
+        append = batch.entries.append
+        room_entries, room_bytes = batch.room()
+        for kind, start, end, detail in scanned:
+            parts: tuple[str] | list[str]
+            if kind is KIND_LOG4J or kind is KIND_TEXT:
+                message = text[start : end - 1]
+                lines = message.count("\n") + 1 if "\n" in message else 1
+                entry = log4j(detail, message, line) if kind is KIND_LOG4J else plain(message, line)
+                # an undecodable byte is a lone surrogate, escaped \udcXX: such records take the
+                # dict path, which cleans them (a false alarm, e.g. an emoji, only costs time)
+                if len(entry) <= MAX_ENTRY_BYTES and not (
+                    undecodable and not message.isascii() and "\\udc" in entry
                 ):
-                    self._flush(result)  # writes this file's progress as of its previous record
-                    batch = self._batch
-                batch.entries.append(part)
-                batch.bytes += part_size + 1
-                batch.files[path] = progress
-            progress.offset = record.end
-            progress.lines = record.line + record.lines - 1
-        progress.records += len(parsed.records)
-        result.records += len(parsed.records)
-        result.lines += parsed.next_line - 1 - checkpoint.lines
+                    parts = (entry,)
+                else:
+                    parts = builder.serialized(builder.entry(record_of(log, kind, start, end, detail, line)))
+            elif kind is KIND_JSON:
+                lines = text.count("\n", start, end)
+                parts = builder.json_line(detail, line)
+            else:
+                record = record_of(log, kind, start, end, detail, line)
+                lines = record.lines
+                parts = builder.serialized(builder.entry(record))
+            for part in parts:
+                size = len(part) + 1
+                if room_entries == 0 or size > room_bytes:
+                    progress.advance(log.byte_offset(start), checkpoint.records + records, line - 1)
+                    batch = self._next_batch(batch, room_bytes, result, progress)
+                    append = batch.entries.append
+                    room_entries, room_bytes = batch.room()
+                append(part)
+                room_entries -= 1
+                room_bytes -= size
+            records += 1
+            line += lines
+            position = end
+        batch.bytes = MAX_REQUEST_BYTES - room_bytes
+        progress.advance(log.byte_offset(position), checkpoint.records + records, line - 1)
+        result.records += records
+        result.lines += line - 1 - checkpoint.lines
         result.late_entries += builder.late
         if final:  # every record is in a batch: the file is complete once the intake accepted them
-            progress.offset, progress.lines = parsed.end, parsed.next_line - 1
             progress.final_size = (log_file.size, log_file.fingerprint)
-        if path not in self._batch.files and progress.current() != checkpoint:
-            self._write(progress, progress.current())
+
+    def _next_batch(self, full: _Batch, room_bytes: int, result: ShipResult, progress: _Progress) -> _Batch:
+        """Send the full batch (its checkpoints as of now) and start the next one with ``progress``'s file."""
+        full.bytes = MAX_REQUEST_BYTES - room_bytes
+        self._flush(result)
+        self._batch.files[progress.log_file.relative_path] = progress
+        return self._batch
 
     def _write(self, progress: _Progress, cp: Checkpoint) -> None:
         done = Checkpoint(
@@ -240,7 +297,7 @@ class RunShipper:
             in_flight.result()  # the sender's error (intake refused, crash hook) surfaces here
 
     def _send(
-        self, entries: list[dict[str, Any]], snapshot: list[tuple[_Progress, Checkpoint]], result: ShipResult
+        self, entries: list[str], snapshot: list[tuple[_Progress, Checkpoint]], result: ShipResult
     ) -> None:
         if entries:
             self.intake.submit(entries)

@@ -32,6 +32,7 @@ from spark_jobs.common.lake import join_uri, write_json_atomic
 from spark_jobs.common.logs import configure_json_logging, log_event
 from spark_jobs.datadog_logs.checkpoint import STATE_FOLDER
 from spark_jobs.datadog_logs.layout import list_job_runs
+from spark_jobs.datadog_logs.lineage import ShippingLineage
 from spark_jobs.datadog_logs.runs import add_shipping_args, failed, ship_runs, shipping_options
 
 log = logging.getLogger("spark_jobs.datadog_logs.sweep_job")
@@ -72,15 +73,28 @@ def main(argv: list[str] | None = None) -> int:
     ]
     log_event(log, "job runs found", runs=len(runs), log_uri=args.log_uri)
     options = shipping_options(args, final=None)
+    from spark_jobs.common.session import build_spark_session
+
+    spark = build_spark_session("datadog_logs_sweep")
+    folder = ("applications", args.application_id) if args.application_id else ("applications",)
+    lineage = ShippingLineage(
+        "datadog_logs.sweep",
+        run_id,
+        [join_uri(args.log_uri, *folder)],
+        options,
+        dict(spark.sparkContext.getConf().getAll()),
+    )
+    lineage.emit("START")
     results: list[dict[str, Any]] = []
     if runs:
-        from spark_jobs.common.session import build_spark_session
-
-        spark = build_spark_session("datadog_logs_sweep")
         slices = min(len(runs), args.parallelism or spark.sparkContext.defaultParallelism)
-        results = (
-            spark.sparkContext.parallelize(runs, slices).mapPartitions(_ship_partition(options)).collect()
-        )
+        try:
+            results = (
+                spark.sparkContext.parallelize(runs, slices).mapPartitions(_ship_partition(options)).collect()
+            )
+        except Exception as err:
+            lineage.emit("FAIL", f"{type(err).__name__}: {err}")
+            raise
     summary = {
         "run_id": run_id,
         "runs": len(runs),
@@ -92,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     write_json_atomic(join_uri(args.lake_root, STATE_FOLDER, "sweeps", f"{run_id}.json"), summary)
+    lineage.emit(
+        "FAIL" if summary["failed"] else "COMPLETE",
+        f"{len(summary['failed'])} run(s) failed" if summary["failed"] else None,
+    )
     log_event(log, "sweep done", **{k: v for k, v in summary.items() if k != "results"})
     print(json.dumps({k: v for k, v in summary.items() if k != "results"}, sort_keys=True, default=str))
     return 1 if summary["failed"] else 0

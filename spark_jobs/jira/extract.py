@@ -6,8 +6,9 @@
 The connection comes from the environment variable named by ``--connection-env``: the Airflow
 connection as JSON (``host`` = site URL, ``login`` = account email, ``password`` = API token),
 which the pod task passes as a secret at run time. Prints the sync summary as JSON (also the
-task's XCom). Exit codes: 0 committed, 1 the sync failed (nothing committed, cursor unchanged),
-2 bad arguments, config or connection.
+task's XCom); with an OpenLineage transport configured, emits the sync's column lineage (Jira
+REST API -> landing, :mod:`spark_jobs.jira.sync_lineage`). Exit codes: 0 committed, 1 the sync
+failed (nothing committed, cursor unchanged), 2 bad arguments, config or connection.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from spark_jobs.jira.client import JiraApiError, JiraClient
 from spark_jobs.jira.config import ConfigError, load_config
 from spark_jobs.jira.layout import SiteLayout
 from spark_jobs.jira.sync import SiteSync, SyncError
+from spark_jobs.jira.sync_lineage import emit_sync_lineage
 
 log = logging.getLogger("spark_jobs.jira.extract")
 DEFAULT_CONNECTION_ENV = "JIRA_CLOUD_CONN"
@@ -117,13 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, SyncError, ValueError) as err:
         log.error("%s", err)
         return 2
+    layout = SiteLayout(args.lake_root, config.site)
     try:
-        result = SiteSync(client, SiteLayout(args.lake_root, config.site), options).run()
+        result = SiteSync(client, layout, options).run()
     except (JiraApiError, SyncError) as err:
         log.error("Sync failed, nothing committed, the cursor did not move: %s", err)
         return 1
     finally:
         client.close()
+    emit_sync_lineage(client.site_url, layout, result.sync_date, result.sync_id)
     summary = result.as_dict()
     write_task_result(summary)
     print(json.dumps(summary, sort_keys=True))

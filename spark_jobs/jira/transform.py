@@ -167,6 +167,7 @@ def build_tables(spark: SparkSession, layout: SiteLayout) -> tuple[dict[str, Dat
         "custom_columns": dict(field_map.custom_columns),
         "in_scope": len(in_scope),
         "input_uris": issue_files + changelog_files,
+        "field_map": field_map,
     }
     tables = {
         "issues_raw": raw,

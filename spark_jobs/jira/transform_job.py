@@ -27,6 +27,7 @@ from spark_jobs.common.lake import list_files, write_json_atomic
 from spark_jobs.common.lineage import LineageDataset, LineageEmitter
 from spark_jobs.common.logs import configure_json_logging
 from spark_jobs.jira.layout import SiteLayout
+from spark_jobs.jira.lineage import output_datasets
 from spark_jobs.jira.transform import TABLES, NoSyncsError, build_tables
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def run(spark: SparkSession, layout: SiteLayout, run_id: str) -> dict[str, Any]:
         "files": files,
     }
     write_json_atomic(layout.result_uri(run_id), result)
-    return {**result, "inputs": facts["input_uris"]}
+    return {**result, "inputs": facts["input_uris"], "field_map": facts["field_map"]}
 
 
 def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> int:
@@ -74,15 +75,17 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
     run_id = args.run_id or default_run_id()
     configure_json_logging(args.log_level)
     layout = SiteLayout(args.lake_root, args.site)
-    lineage = LineageEmitter.from_environment()
     job_name = f"jira_transform.{args.site}"
-    inputs = [LineageDataset.from_uri(layout.landing)]
-    outputs = [LineageDataset.from_uri(f"{layout.root}/tables/{name}") for name in TABLES]
+    landing = LineageDataset.from_uri(layout.landing)
+    inputs = [landing]
+    tables = {name: LineageDataset.from_uri(f"{layout.root}/tables/{name}") for name in TABLES}
+    outputs = output_datasets(landing, tables, None)
     own_session = spark is None
     if spark is None:
         from spark_jobs.common.session import build_spark_session
 
         spark = build_spark_session("jira-transform")
+    lineage = LineageEmitter.for_spark_job(dict(spark.sparkContext.getConf().getAll()))
     lineage.emit("START", job_name, run_id, inputs, outputs)
     try:
         result = run(spark, layout, run_id)
@@ -97,7 +100,9 @@ def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> in
     finally:
         if own_session:
             spark.stop()
-    lineage.emit("COMPLETE", job_name, run_id, inputs, outputs)
+    lineage.emit(
+        "COMPLETE", job_name, run_id, inputs, output_datasets(landing, tables, result.pop("field_map"))
+    )
     result.pop("inputs")
     print(json.dumps(result, sort_keys=True))
     return 0

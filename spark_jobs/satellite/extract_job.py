@@ -19,12 +19,13 @@ import json
 import logging
 import math
 import sys
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
 from spark_jobs.common.args import add_common_args, csv_list_arg, default_run_id, positive_int_arg, uri_arg
 from spark_jobs.common.lake import join_uri, list_files
-from spark_jobs.common.lineage import ColumnSource, LineageDataset, LineageEmitter, ParentRun
+from spark_jobs.common.lineage import ColumnSource, LineageDataset, LineageEmitter
 from spark_jobs.common.logs import configure_json_logging, log_event
 from spark_jobs.satellite import product
 from spark_jobs.satellite.extract import (
@@ -178,7 +179,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def emit_lineage(
-    args: argparse.Namespace, parent: ParentRun | None, event: str, error: str | None = None
+    args: argparse.Namespace, spark_conf: Mapping[str, str], event: str, error: str | None = None
 ) -> None:
     """The run's OpenLineage event: product files -> series table, with the variable -> column
     lineage (:data:`SERIES_LINEAGE`) on completion; a no-op without a configured transport."""
@@ -190,17 +191,17 @@ def emit_lineage(
             for column, sources in SERIES_LINEAGE.items()
         }
         table = table.with_column_lineage(mapping, [(f.name, str(f.type)) for f in SCHEMA])
-    emitter = LineageEmitter.from_environment(parent=parent)
+    emitter = LineageEmitter.for_spark_job(spark_conf)
     emitter.emit(
         event, f"satellite_extract.{args.table}", args.run_id, [source], [table], error_message=error
     )
 
 
-def _parent_run() -> ParentRun | None:
+def _spark_conf() -> dict[str, str]:
     from pyspark.sql import SparkSession
 
     session = SparkSession.getActiveSession()
-    return ParentRun.from_spark_conf(dict(session.sparkContext.getConf().getAll())) if session else None
+    return dict(session.sparkContext.getConf().getAll()) if session else {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,13 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     configure_json_logging(args.log_level)
     try:
         documents = run(args)
-        emit_lineage(args, _parent_run(), "COMPLETE")
+        emit_lineage(args, _spark_conf(), "COMPLETE")
     except (PointsCatalogueError, PointOutsideGridError) as exc:
         log_event(log, str(exc), level=logging.ERROR, kind=type(exc).__name__)
         return 2
     except BadFilesFailure as exc:
         log_event(log, str(exc), level=logging.ERROR, kind="bad_files")
-        emit_lineage(args, _parent_run(), "FAIL", str(exc))
+        emit_lineage(args, _spark_conf(), "FAIL", str(exc))
         return 1
     print(
         json.dumps(

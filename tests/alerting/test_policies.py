@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 from data_platform.alerting import (
     ALERT_POLICY_CRITICAL,
@@ -69,7 +68,7 @@ def test_aws_channels_use_the_provider_notifiers(monkeypatch):
     aws_settings = get_settings()
     with mock_aws():
         topic = boto3.client("sns", region_name=aws_settings.region).create_topic(Name="alerts")
-        with_topic = replace(aws_settings, alerts=AlertSettings(sns_topic_arn=topic["TopicArn"]))
+        with_topic = aws_settings.model_copy(update={"alerts": AlertSettings(sns_topic_arn=topic["TopicArn"])})
         monkeypatch.setattr("data_platform.alerting.policies.get_settings", lambda: with_topic)
         sent = send_alert(ALERT_POLICY_CRITICAL, AlertEvent.CHECK_FAILED, "check failed", "pk")
     assert sent == ["sns"]

@@ -3,6 +3,8 @@ merge result to the warehouse load (a failed table fails alone, with a clear mes
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
@@ -12,6 +14,7 @@ from spark_jobs.cdc.layout import TableLayout
 from spark_jobs.cdc.table_config import load_table_configs
 from spark_jobs.common.lake import write_atomic, write_json_atomic
 
+REPO = Path(__file__).resolve().parents[2]
 RUN_ID = "scheduled__2026-01-15T01:00:00+00:00"
 
 
@@ -107,6 +110,24 @@ def test_a_merged_current_table_is_merged_by_key_into_the_warehouse(local_dir):
         "/cdc/erp/invoices/changes/run=scheduled__2026-01-15T01_00_00_00_00/part-0.parquet"
     )
     assert (load["lake_rows"], load["changes_read"]) == (40, 8)
+
+
+def test_the_load_gets_the_tables_new_columns_policy(local_dir):
+    _result("invoices")
+    _result("ledger")
+    assert cdc.warehouse_load_for("erp.invoices", RUN_ID)["new_columns"] == "fail"
+    assert cdc.warehouse_load_for("erp.ledger", RUN_ID)["new_columns"] == "add"
+
+
+def test_the_dags_load_task_takes_the_policy_from_the_merge_result():
+    from airflow.dag_processing.dagbag import DagBag
+
+    from data_platform.warehouse.operators import LoadToWarehouseOperator
+
+    bag = DagBag(dag_folder=str(REPO / "dags" / "cdc_pipelines.py"))
+    load = bag.dags["cdc_hourly"].get_task("load_table.load")
+    assert (load.new_columns.operator.task_id, load.new_columns.key) == ("load_table.merge_result", "new_columns")
+    assert "new_columns" in LoadToWarehouseOperator.template_fields  # rendered from that XCom
 
 
 def test_a_full_load_replaces_the_warehouse_table(local_dir):

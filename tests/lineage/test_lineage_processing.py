@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, date, datetime
 
 from events import run_event
@@ -10,10 +11,10 @@ from events import run_event
 from data_platform.lineage.catalog import push
 from data_platform.lineage.compliance import (
     SparkRun,
-    emr_runs_of_day,
-    local_runs_of_day,
+    day_start,
+    emr_runs_since,
+    local_runs,
     runs_without_lineage,
-    tasks_with_spark_lineage,
 )
 from data_platform.lineage.processing import process, read_edges
 from data_platform.lineage.transport import Catalog
@@ -95,42 +96,92 @@ def test_push_sends_valid_events_to_the_catalog(tmp_path) -> None:
     assert facet["amount"]["inputFields"][0]["field"] == "amount"
 
 
-def test_runs_without_lineage() -> None:
-    events = [_good()]
-    named = tasks_with_spark_lineage(events, date(2026, 1, 15))
-    assert named == {"cdc_hourly.merge_tables"}
+def _airflow_event(task: str, run_id: str, interval_start: str, ran_at: str, map_index: int = -1) -> dict:
+    """The OpenLineage provider's event of an Airflow task run: its ``airflow`` run facet."""
+    event = run_event(task, [], ("file", "/unused"), {}, event_time=ran_at)
+    event["run"]["runId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{task}/{run_id}/{map_index}"))
+    event["run"]["facets"]["airflow"] = {
+        "_producer": event["producer"],
+        "_schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet",
+        "dagRun": {"run_id": run_id, "data_interval_start": interval_start},
+        "taskInstance": {"map_index": map_index},
+    }
+    return event
+
+
+def _spark_event(parent: dict, ran_at: str) -> dict:
+    event = _good(ran_at)
+    event["run"]["facets"]["parent"]["run"]["runId"] = parent["run"]["runId"]
+    return event
+
+
+def test_a_backfilled_run_counts_on_its_data_interval_day_and_matches_by_run_id() -> None:
+    today = "2026-11-30T17:00:00+00:00"
+    merge, build = "cdc_hourly.merge_tables", "jira_ingestion.build_tables"
+    backfill_run, regular_run = "backfill__2026-01-15T01:00:00+00:00", "scheduled__2026-01-15T02:00:00+00:00"
+    # a backfill of 2026-01-15 that ran today (map index 0 with lineage, 1 without); a run of
+    # 2026-01-15 that ran then, without lineage; a run of 2026-11-30 with lineage
+    backfill = [_airflow_event(merge, backfill_run, "2026-01-15T01:00:00+00:00", today, i) for i in (0, 1)]
+    regular = _airflow_event(merge, regular_run, "2026-01-15T02:00:00+00:00", "2026-01-15T02:05:00+00:00", 0)
+    current = _airflow_event(
+        build, "scheduled__2026-11-30T00:00:00+00:00", "2026-11-30T00:00:00+00:00", today
+    )
+    events = [*backfill, regular, current, _spark_event(backfill[0], today), _spark_event(current, today)]
     runs = [
-        SparkRun("cdc_hourly.merge_tables", "r1", "2026-01-15T01:00:00+00:00", "local"),
-        SparkRun("jira_sync.flatten", "r2", "2026-01-15T03:00:00+00:00", "local"),
+        SparkRun(merge, backfill_run, 0, "j1", today, "local"),
+        SparkRun(merge, backfill_run, 1, "j2", today, "local"),
+        SparkRun(merge, regular_run, 0, "j3", "2026-01-15T02:05:00+00:00", "local"),
+        SparkRun(build, "scheduled__2026-11-30T00:00:00+00:00", -1, "j4", today, "local"),
+        # its Airflow task run sent no event: the day it was created, and no lineage
+        SparkRun(build, "manual__2026-11-30T09:00:00+00:00", -1, "j5", today, "local"),
     ]
-    assert [r.task for r in runs_without_lineage(runs, named)] == ["jira_sync.flatten"]
-    assert tasks_with_spark_lineage(events, date(2026, 1, 17)) == set()
+    of_day, missing = runs_without_lineage(runs, events, date(2026, 1, 15))
+    assert ([r.run_id for r in of_day], [r.run_id for r in missing]) == (["j1", "j2", "j3"], ["j2", "j3"])
+    of_day, missing = runs_without_lineage(runs, events, date(2026, 11, 30))
+    assert ([r.run_id for r in of_day], [r.run_id for r in missing]) == (["j4", "j5"], ["j5"])
+    # the same parent job name with another run id is not this run's lineage
+    assert (
+        runs_without_lineage(runs[2:3], [regular, _spark_event(backfill[0], today)], date(2026, 1, 15))[1]
+        == runs[2:3]
+    )
 
 
-def test_runs_of_the_day(tmp_path) -> None:
-    import os
-
-    folder = tmp_path / "cdc_hourly.merge_tables.-1"
-    folder.mkdir()
-    when = datetime(2026, 1, 15, 1, 30, tzinfo=UTC).timestamp()
-    os.utime(folder, (when, when))
-    assert [r.task for r in local_runs_of_day(tmp_path, date(2026, 1, 15))] == ["cdc_hourly.merge_tables"]
-    assert local_runs_of_day(tmp_path, date(2026, 1, 16)) == []
+def test_spark_runs_of_both_targets(tmp_path) -> None:
+    jobs = tmp_path / "applications" / "local" / "jobs"
+    for job_run_id, run_id in (("20261130T170000123456Z-ab12cd34", "backfill__2026-01-15T01:00:00+00:00"),):
+        (jobs / job_run_id).mkdir(parents=True)
+        tags = {
+            "airflow:dag_id": "cdc_hourly",
+            "airflow:task_id": "merge_tables",
+            "airflow:run_id": run_id,
+            "airflow:map_index": "2",
+        }
+        (jobs / job_run_id / "job_run.json").write_text(
+            json.dumps({"name": "x", "tags": tags, "state": "SUCCESS"})
+        )
+    assert local_runs(tmp_path) == [
+        SparkRun(
+            "cdc_hourly.merge_tables",
+            "backfill__2026-01-15T01:00:00+00:00",
+            2,
+            "20261130T170000123456Z-ab12cd34",
+            "2026-11-30T17:00:00+00:00",
+            "local",
+        )
+    ]
 
     class Pages:
         def paginate(self, **kwargs):
-            assert kwargs["applicationId"] == "app" and kwargs["createdAtAfter"] == datetime(
-                2026, 1, 15, tzinfo=UTC
-            )
-            created = datetime(2026, 1, 15, 2, tzinfo=UTC)
+            assert kwargs == {"applicationId": "app", "createdAtAfter": datetime(2026, 1, 15, tzinfo=UTC)}
+            created = datetime(2026, 11, 30, 2, tzinfo=UTC)
+            names = [
+                "cdc_hourly.merge_tables[3] @ backfill__2026-01-15T01:00:00+00:00",
+                "jira_ingestion.build_tables @ manual__x",
+            ]
             return [
                 {
                     "jobRuns": [
-                        {
-                            "id": "j1",
-                            "name": "cdc_hourly.merge_tables[3] @ scheduled__x",
-                            "createdAt": created,
-                        }
+                        {"id": f"j{i}", "name": name, "createdAt": created} for i, name in enumerate(names)
                     ]
                 }
             ]
@@ -140,6 +191,8 @@ def test_runs_of_the_day(tmp_path) -> None:
             assert name == "list_job_runs"
             return Pages()
 
-    assert [(r.task, r.run_id) for r in emr_runs_of_day(Client(), "app", date(2026, 1, 15))] == [
-        ("cdc_hourly.merge_tables", "j1")
+    runs = emr_runs_since(Client(), "app", day_start(date(2026, 1, 15)))
+    assert [(r.task, r.airflow_run_id, r.map_index, r.run_id) for r in runs] == [
+        ("cdc_hourly.merge_tables", "backfill__2026-01-15T01:00:00+00:00", 3, "j0"),
+        ("jira_ingestion.build_tables", "manual__x", -1, "j1"),
     ]

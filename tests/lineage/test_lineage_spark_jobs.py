@@ -19,7 +19,7 @@ def test_satellite_series_columns_walk_back_to_the_netcdf_variables(tmp_path, mo
     args = argparse.Namespace(
         input_root="s3://products/mdssftd", lake_root="s3://lake/lake", table="dssf_timeseries", run_id="r1"
     )
-    emit_lineage(args, None, "COMPLETE")
+    emit_lineage(args, {}, "COMPLETE")
     (event,) = (json.loads(line) for line in log_file.read_text().splitlines())
     assert problems(event) == []
     graph = build_graph(edges_of_event(event))

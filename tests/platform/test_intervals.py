@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from airflow.sdk import DAG
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from data_platform.intervals import run_data_interval
+from data_platform.intervals import run_data_interval, run_day
 
 DAILY = DAG(
     dag_id="daily",
@@ -31,3 +31,10 @@ def test_a_manual_run_without_logical_date_covers_the_last_complete_interval():
         datetime(2026, 1, 14, tzinfo=UTC),
         datetime(2026, 1, 15, tzinfo=UTC),
     )
+
+
+def test_the_run_day_is_the_logical_dates_day_else_the_inferred_intervals_start_day():
+    run = SimpleNamespace(run_after=datetime(2026, 1, 15, 23, 30, tzinfo=UTC))
+    manual = {"data_interval_start": None, "data_interval_end": None, "dag": DAILY, "dag_run": run}
+    assert run_day(manual) == "2026-01-14"
+    assert run_day({**manual, "ds": "2026-01-03"}) == "2026-01-03"

@@ -50,3 +50,35 @@ def test_unknown_secret_names_the_file_to_edit():
     with pytest.raises(ConfigError, match="No secret named 'salesforce'.*environments.yaml"):
         get_settings().secret_name("salesforce")
     assert get_settings().secret_name("jira") == "jira_api"
+
+
+def _with_environments(tmp_path, monkeypatch, text: str) -> None:
+    """An include folder of its own whose platform/environments.yaml is ``text``."""
+    (tmp_path / "platform").mkdir()
+    (tmp_path / "platform" / "environments.yaml").write_text(text)
+    monkeypatch.setenv("PLATFORM_INCLUDE_PATH", str(tmp_path))
+    monkeypatch.setenv("PIPELINE_TARGET", "local")
+    monkeypatch.delenv("PIPELINE_ENV", raising=False)
+
+
+def test_an_invalid_environment_names_every_field_and_the_fix(tmp_path, monkeypatch):
+    _with_environments(
+        tmp_path,
+        monkeypatch,
+        "local:\n  target: local\n  lake_root: /no/scheme\n  landing_root: file:///l\n"
+        "  artifacts_root: file:///a\n  warehouse_conn_id: warehouse\n  lake_rot: typo\n",
+    )
+    with pytest.raises(ConfigError) as raised:
+        get_settings()
+    message = str(raised.value)
+    assert "Environment 'local' of include/platform/environments.yaml is invalid" in message
+    assert "lake_root: '/no/scheme' must be a file:// or s3:// URI" in message
+    assert "lake_rot: Extra inputs are not permitted" in message
+
+
+def test_a_missing_setting_is_named(tmp_path, monkeypatch):
+    _with_environments(
+        tmp_path, monkeypatch, "local:\n  target: local\n  lake_root: file:///x\n  landing_root: file:///l\n"
+    )
+    with pytest.raises(ConfigError, match="artifacts_root: Field required.*warehouse_conn_id: Field required"):
+        get_settings()

@@ -60,6 +60,10 @@ def test_standard_extended_and_hugepage_resources_pass():
         {"spark.jdbc.url": "jdbc:postgresql://db:5432/shop?user=app&password=hunter2"},
         {"spark.datasource.url": "jdbc:sqlserver://db:1433;databaseName=shop;password=hunter2"},
         {"spark.source.url": "jdbc:mysql://app:hunter2@db:3306/shop"},
+        {"spark.cache.url": "redis://:hunter2@cache:6379/0"},
+        {"spark.source.url": "jdbc:oracle:thin:scott/hunter2@db:1521:orcl"},
+        {"spark.driver.extraJavaOptions": "-Xss4m -Dsink=https://app:hunter2@logs.example.com/in"},
+        {"spark.jars": "/opt/a.jar,https://ci-token@repo.example.com/b.jar"},
     ],
 )
 def test_cloud_keys_and_urls_with_passwords_in_spark_conf_are_refused(conf):
@@ -70,3 +74,25 @@ def test_cloud_keys_and_urls_with_passwords_in_spark_conf_are_refused(conf):
         build_spark_conf(
             target=Target.AWS, environment_conf={}, environment="dev", profiles=[], overrides=conf
         )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://app:hunter2@db:5432/shop",
+        "postgresql://app:p@ss-hunter2@db/shop",
+        "jdbc:sqlserver://db:1433;user=app;password=hunter2",
+    ],
+)
+def test_a_url_with_a_password_in_pod_env_vars_is_refused_without_showing_it(url):
+    task = make_task(env_vars={"SOURCE_DB_URL": url})
+    with pytest.raises(AirflowFailException, match="env_vars: SOURCE_DB_URL holds a URL with a password") as error:
+        task.build_pod_request_obj(dry_run=True)
+    assert "hunter2" not in str(error.value) and "secrets=[...]" in str(error.value)
+
+
+def test_plain_urls_in_pod_env_vars_pass():
+    pod = make_task(env_vars={"SOURCE_DB_URL": "postgresql://db:5432/shop?sslmode=require"}).build_pod_request_obj(
+        dry_run=True
+    )
+    assert {e.name: e.value for e in pod.spec.containers[0].env}["SOURCE_DB_URL"].startswith("postgresql://db")

@@ -105,7 +105,7 @@ def test_lineage_on_the_local_target(local_dir, monkeypatch):
     inputs, outputs = datasets(task.get_openlineage_facets_on_start())
     assert inputs == [
         ("file", f"{local_dir.resolve()}/lake/landing/dms/sales"),
-        ("s3://acme-raw", "jira/issues/"),
+        ("s3://acme-raw", "jira/issues"),  # folders: no trailing slash
     ]
     assert outputs == [
         ("postgres://localhost:5544", "warehouse.analytics.orders"),
@@ -120,7 +120,7 @@ def test_lineage_on_the_aws_target(aws_target, monkeypatch):
     inputs, outputs = datasets(lineage)
     assert inputs == [
         ("s3://acme-data-dev-lake", "lake/landing/dms/sales"),
-        ("s3://acme-raw", "jira/issues/"),
+        ("s3://acme-raw", "jira/issues"),  # folders: no trailing slash
     ]
     assert outputs == [("redshift://analytics.eu-west-1:5439", "dev.analytics.orders")]
     assert type(lineage).__name__ == "OperatorLineage"

@@ -15,17 +15,21 @@ LIST_KEYS = frozenset({"spark.jars", "spark.extraListeners"})
 
 
 def defaults(**profiles) -> SparkDefaults:
-    return SparkDefaults(
-        conf={"spark.a": "platform", "spark.b": "platform", "spark.c": "platform", "spark.d": "platform"},
-        by_target={
+    return SparkDefaults.model_validate(
+        {
+            "conf": {
+                "spark.a": "platform",
+                "spark.b": "platform",
+                "spark.c": "platform",
+                "spark.d": "platform",
+            },
             "aws": {"spark.jars": ["/usr/lib/hudi/bundle.jar"]},
             "local": {"spark.b": "platform-local"},
-        },
-        profiles=profiles,
-        list_keys=LIST_KEYS,
-        local_exclude_keys=("spark.emr-serverless.*",),
-        local_exclude_entries=("/usr/lib/*", "s3://*"),
-        secret_key_patterns=("*secret*", "*password*"),
+            "profiles": profiles,
+            "list_keys": LIST_KEYS,
+            "local_exclude": {"keys": ["spark.emr-serverless.*"], "list_entries": ["/usr/lib/*", "s3://*"]},
+            "secret_key_patterns": ["*Secret*", "*password*"],
+        }
     )
 
 
@@ -206,3 +210,24 @@ def test_a_missing_jvm_package_names_the_package_and_the_fetch_command(spark_inc
     # the command named fetches (make install would not: its stamp is newer than the pins)
     dry_run = subprocess.run(["make", "-n", "jvm"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert "-m data_platform.spark.jvm_packages fetch" in dry_run.stdout
+
+
+def test_invalid_defaults_name_the_field_and_the_fix():
+    from data_platform.config import validate_config
+
+    with pytest.raises(ConfigError) as raised:
+        validate_config(
+            SparkDefaults,
+            {"aws": {"spark.x": {"nested": 1}}, "profiles": {"hudi": {"conff": {}}}},
+            "include/spark/defaults.yaml",
+        )
+    message = str(raised.value)
+    assert "include/spark/defaults.yaml is invalid" in message
+    assert "aws.spark.x: {'nested': 1} is not a Spark conf value: use a string, number or boolean" in message
+    assert "profiles.hudi.conff: Extra inputs are not permitted" in message
+
+
+def test_empty_sections_read_as_empty():
+    loaded = SparkDefaults.model_validate({"aws": None, "profiles": {"glue": None}, "list_keys": None})
+    assert loaded.values(Target.AWS) == {} and loaded.profiles["glue"].values(Target.LOCAL) == {}
+    assert loaded.list_keys == frozenset()

@@ -30,6 +30,7 @@ def s3_lake(moto_endpoint, monkeypatch):
     """A fresh moto bucket; the environment names it the way a developer's shell would (the
     spark-submit process inherits it: S3A reads endpoint and credentials from it)."""
     import boto3
+    from s3fs import S3FileSystem
 
     from spark_jobs.common import lake as lake_io
 
@@ -42,13 +43,13 @@ def s3_lake(moto_endpoint, monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
     lake_io._s3_client.cache_clear()
-    lake_io._s3_filesystem.cache_clear()
+    S3FileSystem.clear_instance_cache()  # the next one reads the endpoint set here
     bucket = f"cdc-{uuid.uuid4().hex[:12]}"
     client = boto3.client("s3", region_name=REGION, endpoint_url=moto_endpoint)
     client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     yield client, bucket
     lake_io._s3_client.cache_clear()
-    lake_io._s3_filesystem.cache_clear()
+    S3FileSystem.clear_instance_cache()
 
 
 def test_cdc_merge_on_s3_through_s3a_with_the_openlineage_agent(spark_include, local_dir, tmp_path, s3_lake):

@@ -60,6 +60,7 @@ def s3_bucket(
     import re
 
     import boto3
+    from s3fs import S3FileSystem
 
     from spark_jobs.common import lake as lake_io
 
@@ -68,13 +69,13 @@ def s3_bucket(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     lake_io._s3_client.cache_clear()
-    lake_io._s3_filesystem.cache_clear()
+    S3FileSystem.clear_instance_cache()
     name = "t-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-") + f"-{next(_BUCKETS)}"
     client = boto3.client("s3", endpoint_url=moto_endpoint)
     client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     yield f"s3://{name}"
     lake_io._s3_client.cache_clear()
-    lake_io._s3_filesystem.cache_clear()
+    S3FileSystem.clear_instance_cache()
 
 
 def _make_config(**overrides: Any) -> TableConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -103,7 +103,12 @@ def task_context(
         pushed=pushed,
         xcom_push=lambda key, value: pushed.__setitem__(key, value),
     )
-    return {"ti": ti, "data_interval_end": INTERVAL_END, "logical_date": INTERVAL_END}
+    return {
+        "ti": ti,
+        "data_interval_start": INTERVAL_END - timedelta(days=1),
+        "data_interval_end": INTERVAL_END,
+        "logical_date": INTERVAL_END,
+    }
 
 
 @pytest.fixture

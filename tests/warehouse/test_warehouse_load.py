@@ -192,6 +192,16 @@ def test_procedure_mode_calls_the_stored_procedure_on_the_staged_rows(warehouse)
         ("2024-01-02", 1, 0, "0.00"),
     ]
     assert (result["rows_in"], result["rows_out"], rerun["rows_out"]) == (3, 2, 0)
+    # column lineage: the target's columns from the files' columns, through the procedure's SQL
+    fields = task.get_openlineage_facets_on_complete(None).outputs[0].facets["columnLineage"].fields
+    sources = {
+        column: {(f.field, f.transformations[0].type, f.transformations[0].subtype) for f in info.inputFields}
+        for column, info in fields.items()
+    }
+    assert ("amount", "DIRECT", "AGGREGATION") in sources["revenue"]
+    assert ("event_type", "DIRECT", "AGGREGATION") in sources["purchases"]
+    assert ("event_date", "DIRECT", "IDENTITY") in sources["event_date"]
+    assert ("amount", "INDIRECT", "FILTER") in sources["events"]
     assert (
         warehouse.query("SELECT event_date, events, purchases, revenue FROM demo.events_daily ORDER BY 1")
         == state

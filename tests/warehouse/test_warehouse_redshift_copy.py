@@ -47,8 +47,8 @@ class RecordingCursor:
             self._result = TARGET_COLUMNS
         elif sql.startswith('SELECT COUNT(*) FROM "stage_events"'):
             self._result = [(3,)]
-        elif sql.endswith("LIMIT 1"):  # a value that does not fit its column: none
-            self._result = []
+        elif sql.startswith("SELECT MAX(CASE WHEN"):  # one flag per column checked: no value misfits
+            self._result = [(0,) * sql.count("MAX(CASE WHEN")]
         else:
             self._result = [(0,)]
 

@@ -176,7 +176,10 @@ def warehouse_load_for(table_id: str, run_id: str | None) -> dict[str, Any]:
         mode = "snapshot"  # the run rebuilt the table: its change set is the whole table
     else:
         mode = "append" if historical else "merge"
-    changes = changes_uri(settings.lake_root, config["database"], config["table"], run_id)
+    # the run's change set, or (a rerun of a run later runs superseded) the current rows of its keys
+    changes = result.get("changes_uri") or changes_uri(
+        settings.lake_root, config["database"], config["table"], run_id
+    )
     return {
         "warehouse_table": config["warehouse_table"],
         "dq_rule": config["dq_rule"] or config["warehouse_table"],
@@ -185,6 +188,7 @@ def warehouse_load_for(table_id: str, run_id: str | None) -> dict[str, Any]:
         "primary_key": list(config["primary_key"]) if mode == "merge" else [],
         "delete_column": columns["op"] if mode == "merge" else None,
         "order_by": [columns["seq"]] if mode == "merge" else [],
+        "new_columns": config["new_columns"],
         "lake_rows": result["rows_after"],
         "changes_read": sum((result.get("changes_read") or {}).values()),
         "changes": {k: result[k] for k in ("inserted", "updated", "deleted")},

@@ -1,4 +1,4 @@
-"""OpenLineage datasets for lake files (naming as the amazon / common-io providers do it)."""
+"""OpenLineage datasets for lake files (names: :mod:`data_platform.lineage.naming`)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ from typing import Any
 
 def dataset_identity(uri: str) -> tuple[str, str]:
     """``(namespace, name)``: ``s3://bucket`` + key, or ``file`` + absolute path."""
-    scheme, _, rest = uri.partition("://")
-    if scheme == "s3":
-        bucket, _, key = rest.partition("/")
-        return f"s3://{bucket}", key or "/"
-    if scheme == "file":
-        return "file", "/" + rest.lstrip("/")
-    raise ValueError(f"No OpenLineage naming for {uri!r}; expected s3:// or file://.")
+    from data_platform.lineage import naming
+
+    return naming.from_uri(uri)
 
 
 def folder_datasets(uris: Iterable[str]) -> list[Any]:

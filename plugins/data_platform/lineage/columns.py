@@ -9,9 +9,13 @@ the same table.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+# producers of Spark events: the OpenLineage Spark agent, and the jobs' own events (spark_jobs.common.lineage)
+AGENT_PRODUCER = "/integration/spark"
+JOB_PRODUCER = "/spark_jobs"
 
 COLUMNS = tuple(
     ("source_namespace", "source_name", "source_field", "target_namespace", "target_name", "target_field")
@@ -87,6 +91,44 @@ def edges_of_event(event: dict[str, Any]) -> list[ColumnEdge]:
                         event_time=event_time,
                     )
                 )
+    return found
+
+
+def _parent_run_id(event: dict[str, Any]) -> str | None:
+    parent = ((event.get("run") or {}).get("facets") or {}).get("parent") or {}
+    run_id = (parent.get("run") or {}).get("runId")
+    return str(run_id) if run_id else None
+
+
+def _under(dataset: tuple[str, str], folders: Iterable[tuple[str, str]]) -> bool:
+    namespace, name = dataset
+    return any(ns == namespace and (name == n or name.startswith(n.rstrip("/") + "/")) for ns, n in folders)
+
+
+def edges_of_events(events: Sequence[dict[str, Any]]) -> list[ColumnEdge]:
+    """Edges of all ``events``. Within one task run (the ``parent`` run of the Spark events), a
+    job's own ``columnLineage`` of a dataset replaces the Spark agent's for that dataset and the
+    folders below it: where Python code builds the rows (the Jira JSON flattening), the agent
+    can only pair columns by name with the files read, e.g. ``landing.status`` for a field that
+    the records hold at ``issue.fields.status.name``."""
+    own: dict[str, list[tuple[str, str]]] = {}
+    for event in events:
+        parent = _parent_run_id(event)
+        if parent and JOB_PRODUCER in str(event.get("producer", "")):
+            own.setdefault(parent, []).extend(
+                (o["namespace"], o["name"])
+                for o in event.get("outputs") or []
+                if (o.get("facets") or {}).get("columnLineage")
+            )
+    found: list[ColumnEdge] = []
+    for event in events:
+        edges = edges_of_event(event)
+        replaced = (
+            own.get(_parent_run_id(event) or "") if AGENT_PRODUCER in str(event.get("producer", "")) else None
+        )
+        if replaced:
+            edges = [e for e in edges if not _under((e.target_namespace, e.target_name), replaced)]
+        found += edges
     return found
 
 

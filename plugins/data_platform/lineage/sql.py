@@ -239,3 +239,19 @@ def warehouse_sql_edges(namespace: str, database: str) -> list[ColumnEdge]:
                 )
             )
     return rows
+
+
+def procedure_load_lineage(
+    procedure_path: Path, stage: str, target: str, staged_columns: Iterable[str]
+) -> dict[str, list[tuple[str, str, str]]]:
+    """A procedure load's column lineage: each column of ``target`` (``schema.table``) ->
+    ``(staged column, transformation, subtype)`` of what the procedure's SQL reads from the
+    staging table ``stage`` (the files' columns, ``staged_columns``). ValueError names the file
+    when its SQL cannot be parsed."""
+    schema = table_columns(include_files("warehouse/tables", "*.sql").values())
+    staged = set(staged_columns)
+    mapping: dict[str, list[tuple[str, str, str]]] = {}
+    for e in procedure_edges(procedure_path, schema):
+        if e.source_table == stage and e.target_table == target and e.source_column in staged:
+            mapping.setdefault(e.target_column, []).append((e.source_column, e.transformation, e.subtype))
+    return mapping

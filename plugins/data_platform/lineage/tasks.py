@@ -7,6 +7,7 @@ block of include/lineage/transport.yaml; they return small JSON-able dicts for X
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from data_platform.config import ConfigError
@@ -73,13 +74,15 @@ def push_to_catalogs(edges_json_uri: str) -> dict[str, int]:
     return push(read_edges(edges_json_uri), config.push_catalogs(), settings.secret_name, datetime.now(UTC))
 
 
-def spark_runs_of_day(settings: PlatformSettings, day: date) -> list[Any]:
-    """Spark job runs of ``day`` on the current target (see data_platform.lineage.compliance)."""
+def spark_runs_since(settings: PlatformSettings, day: date) -> list[Any]:
+    """Spark job runs on the current target that can belong to ``day`` (created on it or later;
+    see data_platform.lineage.compliance)."""
     from data_platform.lineage import compliance
-    from data_platform.paths import local_dir
 
     if settings.is_local:
-        return compliance.local_runs_of_day(local_dir() / "spark" / "work", day)
+        from data_platform.spark.local_logs import local_log_uri
+
+        return compliance.local_runs(Path(local_log_uri().removeprefix("file://")))
     from data_platform.spark.environments import load_spark_environment
     from data_platform.spark.hooks import SparkEmrServerlessHook
 
@@ -87,11 +90,12 @@ def spark_runs_of_day(settings: PlatformSettings, day: date) -> list[Any]:
     if environment.emr is None:
         raise ConfigError(f"Spark environment {settings.environment!r} has no emr block.")
     hook = SparkEmrServerlessHook(aws_conn_id=environment.emr.aws_conn_id or settings.aws_conn_id)
-    return compliance.emr_runs_of_day(hook.conn, environment.emr.application_id, day)
+    return compliance.emr_runs_since(hook.conn, environment.emr.application_id, compliance.day_start(day))
 
 
 def check_spark_lineage(day: date, alert_policy: str = "standard") -> dict[str, Any]:
-    """Spark job runs of ``day`` that emitted no lineage; alerts (``check_failed``) when any."""
+    """Spark job runs of ``day`` (their DAG run's data interval starts on it) that emitted no
+    lineage; alerts (``check_failed``) when any."""
     from data_platform.alerting.policies import POLICIES, AlertEvent, send_alert
     from data_platform.lineage import compliance
     from data_platform.lineage.processing import read_raw_events
@@ -99,16 +103,15 @@ def check_spark_lineage(day: date, alert_policy: str = "standard") -> dict[str, 
     settings = get_settings()
     _, raw = lineage_config(settings)
     events, _, _ = read_raw_events(raw)
-    runs = spark_runs_of_day(settings, day)
-    missing = compliance.runs_without_lineage(runs, compliance.tasks_with_spark_lineage(events, day))
+    runs, missing = compliance.runs_without_lineage(spark_runs_since(settings, day), events, day)
     if missing:
         send_alert(
             POLICIES[alert_policy],
             AlertEvent.CHECK_FAILED,
             f"{len(missing)} Spark job run(s) of {day} emitted no lineage",
-            "These runs sent no OpenLineage event naming their Airflow task as parent: check that "
+            "These runs sent no OpenLineage event naming their Airflow task run as parent: check that "
             "the OpenLineage Spark agent is in the job's Spark conf (include/spark/defaults.yaml, "
-            "include/spark/environments.yaml).",
+            "include/spark/environments.yaml) and that the Airflow task's events reach the transport.",
             {"runs": [r.as_dict() for r in missing]},
         )
     return {

@@ -42,6 +42,7 @@ class DagOutcome:
     outputs: list[str] = field(default_factory=list)
     failed_tasks: list[str] = field(default_factory=list)
     log_file: Path | None = None
+    env: dict[str, str] = field(default_factory=dict, repr=False)  # the runs' env (stand-ins' connections)
 
 
 def _call(reference: str, *args: Any) -> Any:
@@ -145,6 +146,7 @@ def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
         extra_env = _call(entry["prepare"], settings)
         if isinstance(extra_env, dict):  # e.g. the connection of a local stand-in server
             env = {**env, **extra_env}
+    outcome.env = env
     for index, logical_date in enumerate(entry["logical_dates"]):
         if entry.get("before_each_run"):
             _call(entry["before_each_run"], settings, index)

@@ -1,6 +1,7 @@
 """Demo check of the lineage DAG: every stored event passed the schema, and the upstream walk of
 a warehouse column of each pipeline the demo ran reaches the column's origin (the DMS files'
-column for the CDC tables, the netCDF variable for the satellite series); draws the pictures."""
+column for the CDC tables, the Jira REST API field (through the landed records) for the Jira tables,
+the netCDF variable for the satellite series); draws the pictures."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from data_platform.settings import PlatformSettings
 # warehouse table, column -> the end of the origin dataset's name and the origin field
 ORIGINS = {
     ("shop.orders", "amount"): ("/landing/shop/public/orders", "amount"),
+    ("jira.issues", "status"): ("/rest/api/3/search/jql", "fields.status.name"),
+    ("jira.status_history", "to_status"): ("/rest/api/3/search/jql", "changelog.histories.items.toString"),
     ("satellite.dssf_timeseries", "dssf_tot"): ("/landing/satellite/mdssftd", "DSSF_TOT"),
 }
 

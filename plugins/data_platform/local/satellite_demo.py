@@ -1,9 +1,10 @@
-"""Demo hooks of the satellite pipeline: land a day of small-grid product files (one of them
+"""Demo hooks of the satellite pipeline: land three days of small-grid product files (one file
 corrupt, to show the bad-file report), then compare every warehouse value with the generator's
-known function and plot a few points' series.
+known function and plot a few points' series over the three days.
 
-One day keeps the demo short: each daily run is one Spark job, whose start dominates its time
-(the 96 small files take seconds); the tests cover incomplete days and reruns."""
+Three days (one daily run each, as a backfill makes them) keep the demo reasonably short: each
+run is one Spark job, whose start dominates its time (the 96 small files take seconds); the
+tests cover incomplete days and reruns."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from data_platform.paths import local_dir
 if TYPE_CHECKING:
     from data_platform.settings import PlatformSettings
 
-DAYS = (date(2026, 1, 15),)  # the logical dates of the demo registry's entry
+DAYS = (date(2026, 1, 15), date(2026, 1, 16), date(2026, 1, 17))  # the demo registry's logical dates
 CORRUPT_SLOT = (DAYS[0], 50)  # 12:30 UTC: a truncated file, skipped and reported
 PLOT_POINTS = 3
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from data_platform.config import ConfigError
+from data_platform.lineage import naming
 
 if TYPE_CHECKING:
     from data_platform.settings import PlatformSettings
@@ -61,10 +62,7 @@ def check_reference(field: str, ref: str) -> None:
 
 
 def _from_uri(uri: str) -> DatasetName:
-    parts = urlsplit(uri)
-    if parts.scheme == "file":
-        return DatasetName(f"file://{parts.netloc}" if parts.netloc else "file", parts.path)
-    return DatasetName(f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/"))
+    return DatasetName(*naming.from_uri(uri))
 
 
 def _warehouse_table(table: str, settings: PlatformSettings) -> DatasetName:
@@ -72,13 +70,11 @@ def _warehouse_table(table: str, settings: PlatformSettings) -> DatasetName:
 
     conn = BaseHook.get_connection(settings.warehouse_conn_id)
     database = conn.schema or ""
+    schema, _, name = table.partition(".")
     if conn.conn_type == "redshift":
-        host = conn.host or ""
-        cluster = host.split(".")[0]
-        labels = host.split(".")
-        region = labels[2] if len(labels) > 3 and labels[-2:] == ["amazonaws", "com"] else settings.region
-        return DatasetName(f"redshift://{cluster}.{region}:{conn.port or 5439}", f"{database}.{table}")
-    return DatasetName(f"postgres://{conn.host}:{conn.port or 5432}", f"{database}.{table}")
+        cluster, region = naming.redshift_cluster_region(conn.host or "", settings.region)
+        return DatasetName(*naming.redshift(cluster, region, conn.port, database, schema, name))
+    return DatasetName(*naming.postgres(conn.host or "", conn.port, database, schema, name))
 
 
 def dataset_name(ref: str, settings: PlatformSettings) -> DatasetName:

@@ -203,6 +203,7 @@ class PlatformPodOperator(KubernetesPodOperator):
         from kubernetes.client import models as k8s
 
         from data_platform.pod.secret_refs import env_var_name
+        from data_platform.url_credentials import url_credentials
 
         env_vars = list(convert_env_vars_or_raise_error(self.env_vars)) if self.env_vars else []
         clashes = sorted({var.name for var in env_vars} & {env_var_name(n) for n in self.secret_names})
@@ -210,6 +211,14 @@ class PlatformPodOperator(KubernetesPodOperator):
             raise ValueError(
                 f"env_vars {', '.join(clashes)} clash with the variables of secrets=; rename them."
             )
+        for var in env_vars:
+            found = url_credentials(var.value) if var.value else []
+            if found:
+                raise ValueError(
+                    f"env_vars: {var.name} holds a URL with a password or another credential: "
+                    f"{'; '.join(found)}. Secrets never go into env_vars (they are rendered and shown "
+                    "with the task): pass the connection with secrets=[...] instead."
+                )
         if self.do_xcom_push:
             env_vars.append(k8s.V1EnvVar(name=XCOM_RETURN_ENV, value=POD_XCOM_RETURN_PATH))
         return env_vars

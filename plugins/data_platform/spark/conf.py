@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Annotated, Any
 
-from data_platform.config import ConfigError, load_yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator, model_validator
+
+from data_platform.config import ConfigError, load_yaml, validate_config
 from data_platform.settings import Target
+from data_platform.url_credentials import url_credentials
 
 DEFAULTS_FILE = "spark/defaults.yaml"
 _REFERENCE = re.compile(r"\$\{(jvm|env|local_dir)(?::([^}]*))?\}")
@@ -61,33 +64,84 @@ class SparkConf:
         return lines
 
 
-@dataclass(frozen=True)
-class SparkDefaults:
-    """The parsed ``include/spark/defaults.yaml``."""
+def _conf_value(value: Any) -> Any:
+    scalars = (str, int, float, bool)
+    if value is None or isinstance(value, scalars):
+        return value
+    if isinstance(value, list) and all(isinstance(item, scalars) for item in value):
+        return value
+    raise ValueError(
+        f"{value!r} is not a Spark conf value: use a string, number or boolean, a list of them "
+        "(list keys), or null to drop the key"
+    )
 
-    conf: Mapping[str, Any]
-    by_target: Mapping[str, Mapping[str, Any]]
-    profiles: Mapping[str, Mapping[str, Any]]
-    list_keys: frozenset[str]
-    local_exclude_keys: tuple[str, ...]
-    local_exclude_entries: tuple[str, ...]
-    secret_key_patterns: tuple[str, ...]
-    artifacts: Mapping[str, Any] = field(default_factory=dict)
+
+# A conf mapping of a defaults section: key -> value (see _conf_value).
+ConfValues = dict[str, Annotated[Any, BeforeValidator(_conf_value)]]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_section(cls, data: Any) -> Any:
+        """An empty YAML section (``glue:`` with nothing under it) is null: read it as empty."""
+        return {} if data is None else data
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_field(cls, value: Any, info: ValidationInfo) -> Any:
+        """An empty field is its default (``{}``, ``()``), as if it were left out."""
+        if value is None and info.field_name is not None:
+            return cls.model_fields[info.field_name].get_default(call_default_factory=True)
+        return value
+
+
+class SparkProfile(_Section):
+    """One entry of ``profiles:``: conf for every target, then the target's own section."""
+
+    conf: ConfValues = {}
+    aws: ConfValues = {}
+    local: ConfValues = {}
+
+    def values(self, target: Target) -> dict[str, Any]:
+        return {**self.conf, **(self.aws if target is Target.AWS else self.local)}
+
+
+class LocalExclude(_Section):
+    """``local_exclude:``: keys (fnmatch patterns) and list entries removed on the local target."""
+
+    keys: tuple[str, ...] = ()
+    list_entries: tuple[str, ...] = ()
+
+
+class ArtifactDefaults(_Section):
+    """``artifacts:``: the Python and platform the dependency archive is built for."""
+
+    deps_python_version: str = "3.11"
+    deps_platform: str = "manylinux2014_x86_64"
+
+
+class SparkDefaults(SparkProfile):
+    """The parsed ``include/spark/defaults.yaml`` (its top comment describes the layers); unknown
+    keys are refused, so a misspelt section fails the load instead of being ignored."""
+
+    profiles: dict[str, SparkProfile] = {}
+    list_keys: frozenset[str] = frozenset()
+    local_exclude: LocalExclude = LocalExclude()
+    secret_key_patterns: tuple[str, ...] = ()
+    artifacts: ArtifactDefaults = ArtifactDefaults()
+
+    @field_validator("secret_key_patterns")
+    @classmethod
+    def _lower_case(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(p.lower() for p in patterns)
 
     @classmethod
     def load(cls) -> SparkDefaults:
-        raw = load_yaml(DEFAULTS_FILE) or {}
-        exclude = raw.get("local_exclude") or {}
-        return cls(
-            conf=raw.get("conf") or {},
-            by_target={t.value: raw.get(t.value) or {} for t in Target},
-            profiles=raw.get("profiles") or {},
-            list_keys=frozenset(raw.get("list_keys") or ()),
-            local_exclude_keys=tuple(exclude.get("keys") or ()),
-            local_exclude_entries=tuple(exclude.get("list_entries") or ()),
-            secret_key_patterns=tuple(p.lower() for p in raw.get("secret_key_patterns") or ()),
-            artifacts=raw.get("artifacts") or {},
-        )
+        """Read and validate the file; a ConfigError names every invalid field."""
+        return validate_config(cls, load_yaml(DEFAULTS_FILE) or {}, f"include/{DEFAULTS_FILE}")
 
     def profile_layers(self, names: Iterable[str], target: Target) -> list[ConfLayer]:
         layers = []
@@ -97,9 +151,7 @@ class SparkDefaults:
                     f"Spark profile {name!r} is not defined under 'profiles:' in "
                     f"include/{DEFAULTS_FILE} (defined: {sorted(self.profiles)})."
                 )
-            profile = self.profiles[name] or {}
-            values = {**(profile.get("conf") or {}), **(profile.get(target.value) or {})}
-            layers.append(ConfLayer(f"profile:{name}", values))
+            layers.append(ConfLayer(f"profile:{name}", self.profiles[name].values(target)))
         return layers
 
 
@@ -142,12 +194,14 @@ def drop_for_local(conf: SparkConf, defaults: SparkDefaults) -> SparkConf:
     values: dict[str, str] = {}
     dropped: list[str] = []
     for key, value in conf.values.items():
-        if any(fnmatchcase(key, pattern) for pattern in defaults.local_exclude_keys):
+        if any(fnmatchcase(key, pattern) for pattern in defaults.local_exclude.keys):
             dropped.append(f"{key}={value}")
             continue
         if key in defaults.list_keys:
             entries = value.split(",")
-            kept = [e for e in entries if not any(fnmatchcase(e, p) for p in defaults.local_exclude_entries)]
+            kept = [
+                e for e in entries if not any(fnmatchcase(e, p) for p in defaults.local_exclude.list_entries)
+            ]
             dropped += [f"{key} entry {e}" for e in entries if e not in kept]
             if not kept:
                 continue
@@ -155,10 +209,6 @@ def drop_for_local(conf: SparkConf, defaults: SparkDefaults) -> SparkConf:
         values[key] = value
     origins = {k: conf.origins[k] for k in values}
     return SparkConf(values=values, origins=origins, dropped=tuple(dropped))
-
-
-# A URL value carrying a password: ``jdbc:...?password=``, ``;password=``, ``//user:pass@host``.
-_PASSWORD_IN_URL = re.compile(r"(?i)(?:[?&;](?:password|pwd)=[^&;]+)|(?:://[^/@:\s]+:[^/@\s]+@)")
 
 
 class _UnsetVariable(Exception):
@@ -203,11 +253,13 @@ def resolve_local_references(conf: SparkConf, env: Mapping[str, str] | None = No
 
 def refuse_secrets(conf: SparkConf, defaults: SparkDefaults) -> None:
     for key, value in conf.values.items():
-        if _PASSWORD_IN_URL.search(str(value)):
+        found = url_credentials(value)
+        if found:
             raise ConfigError(
-                f"Spark conf {key!r} (from {conf.origins[key]}) holds a URL with a password. Secrets "
-                "never go into Spark conf (it is logged and stored with the job run): let the job read "
-                "them at run time with its execution role (Secrets Manager) instead."
+                f"Spark conf {key!r} (from {conf.origins[key]}) holds a URL with a password or "
+                f"another credential: {'; '.join(found)}. Secrets never go into Spark conf (it is "
+                "logged and stored with the job run): let the job read them at run time with its "
+                "execution role (Secrets Manager) instead."
             )
         if any(fnmatchcase(key.lower(), pattern) for pattern in defaults.secret_key_patterns):
             raise ConfigError(
@@ -230,7 +282,7 @@ def build_spark_conf(
     """Merge every layer for one job run on ``target`` and check the result."""
     defaults = defaults or SparkDefaults.load()
     layers = [
-        ConfLayer("platform", {**defaults.conf, **defaults.by_target[target.value]}),
+        ConfLayer("platform", defaults.values(target)),
         ConfLayer(f"environment:{environment}", environment_conf),
         *defaults.profile_layers(profiles, target),
         ConfLayer("artifact", artifact or {}),

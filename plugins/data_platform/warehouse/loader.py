@@ -65,7 +65,7 @@ class LoadSpec:
             raise ValueError("delete_column and order_by only apply to mode='merge'.")
         if self.mode == "replace" and not self.partition_column:
             raise ValueError(
-                "mode='replace' needs partition_column (and partition_value, e.g. '{{ run_ds() }}')."
+                "mode='replace' needs partition_column (and partition_value, e.g. the day of data_platform.intervals.run_day handed on through XCom)."
             )
         if self.mode == "procedure" and self.procedure is None:
             raise ValueError("mode='procedure' needs procedure='schema.procedure_name'.")
@@ -140,7 +140,8 @@ class WarehouseLoader:
             with closing(self.connection.cursor()) as cursor:
                 for statement in self._ddl(spec):
                     cursor.execute(statement)
-                cursor.execute(merge.utc_session_sql(self.dialect))
+                for statement in merge.session_sql(self.dialect):
+                    cursor.execute(statement)
                 cursor.execute(merge.lock_sql(spec.table, self.dialect))
                 target_types = dict(table_columns(cursor, spec.table))
                 if spec.mode == "append":
@@ -180,6 +181,9 @@ class WarehouseLoader:
             )
         else:
             bulk_copy.copy_parquet_into_postgres(cursor, stage, columns, files)
+            # Temp tables get no statistics from autovacuum: without them PostgreSQL plans the
+            # merge's joins and the duplicate check for a tiny stage (sorts, nested loops).
+            cursor.execute(f"ANALYZE {quote(stage, self.dialect)}")
 
     @staticmethod
     def _count(cursor: Any, table: str) -> int:
@@ -223,26 +227,37 @@ class WarehouseLoader:
         self, cursor: Any, spec: LoadSpec, columns: list[StagingColumn], target_types: dict[str, str]
     ) -> None:
         """Fail with file, column and value when a staged value does not fit its target column
-        exactly (never truncated, rounded away or stored as NaN)."""
-        for column in columns:
-            predicate = fit.misfit_predicate(
-                column.name, column.sql_type, target_types[column.name], self.dialect
-            )
-            if predicate is None:
-                continue
-            name = quote(column.name, self.dialect)
-            cursor.execute(
-                f"SELECT CAST(s.{name} AS VARCHAR(65535)) FROM {quote(spec.table.stage, self.dialect)} AS s "
-                f"WHERE {predicate} LIMIT 1"
-            )
-            row = cursor.fetchone()
-            if row is not None:
-                files = fit.locate(self._uris, column, row[0])
-                raise ValueError(
-                    f"File {', '.join(files) or '(one of the files)'}, column {column.source_name!r}: value "
-                    f"{row[0]!r} does not fit {spec.table}.{column.name} ({target_types[column.name]}) "
-                    "exactly; nothing was loaded. Widen the column or fix the source value."
+        exactly (never truncated, rounded away or stored as NaN). One scan of the stage answers
+        for every column; only a column that has a misfit is read again for its value."""
+        predicates = {
+            column.name: predicate
+            for column in columns
+            if (
+                predicate := fit.misfit_predicate(
+                    column.name, column.sql_type, target_types[column.name], self.dialect
                 )
+            )
+        }
+        if not predicates:
+            return
+        stage = quote(spec.table.stage, self.dialect)
+        flags = ", ".join(f"MAX(CASE WHEN {p} THEN 1 ELSE 0 END)" for p in predicates.values())
+        cursor.execute(f"SELECT {flags} FROM {stage} AS s")
+        misfits = [name for name, flag in zip(predicates, cursor.fetchone(), strict=True) if flag]
+        if not misfits:
+            return
+        column = next(c for c in columns if c.name == misfits[0])
+        name = quote(column.name, self.dialect)
+        cursor.execute(
+            f"SELECT CAST(s.{name} AS VARCHAR(65535)) FROM {stage} AS s WHERE {predicates[column.name]} LIMIT 1"
+        )
+        value = cursor.fetchone()[0]
+        files = fit.locate(self._uris, column, value)
+        raise ValueError(
+            f"File {', '.join(files) or '(one of the files)'}, column {column.source_name!r}: value "
+            f"{value!r} does not fit {spec.table}.{column.name} ({target_types[column.name]}) "
+            "exactly; nothing was loaded. Widen the column or fix the source value."
+        )
 
     def _apply(
         self,

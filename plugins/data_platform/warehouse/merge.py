@@ -90,6 +90,18 @@ def utc_session_sql(dialect: str) -> str:
     return "SET LOCAL TIME ZONE 'UTC'"
 
 
+# Memory for the load's sorts and hashes (PostgreSQL's default 4 MB spills a 1M-row merge to disk).
+POSTGRES_LOAD_WORK_MEM = "256MB"
+
+
+def session_sql(dialect: str) -> list[str]:
+    """The load's session settings: UTC (:func:`utc_session_sql`), and on PostgreSQL
+    ``work_mem`` for this transaction only (``SET LOCAL``)."""
+    if dialect == "redshift":
+        return [utc_session_sql(dialect)]
+    return [utc_session_sql(dialect), f"SET LOCAL work_mem = '{POSTGRES_LOAD_WORK_MEM}'"]
+
+
 def lock_sql(table: TableName, dialect: str) -> str:
     """Serialise loads into one table (``LOCK`` has no mode clause on Redshift)."""
     if dialect == "redshift":

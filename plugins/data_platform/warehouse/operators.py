@@ -59,6 +59,7 @@ class LoadToWarehouseOperator(BaseOperator):
         "primary_key",
         "delete_column",
         "order_by",
+        "new_columns",
         "source_uris",
         "partition_value",
         "procedure_args",
@@ -101,12 +102,14 @@ class LoadToWarehouseOperator(BaseOperator):
         self.new_columns = new_columns
         self.mark_processed = mark_processed
         self.consumer = consumer
-        if not any(_resolved_later(v) for v in (table, mode, primary_key, delete_column, order_by)):
+        later = (table, mode, primary_key, delete_column, order_by, new_columns)
+        if not any(_resolved_later(v) for v in later):
             self._spec()  # fail at DAG parse time on an invalid combination
         self._lineage_inputs: list[str] = []
         self._lineage_table: tuple[str, str] | None = None
         self._lineage_columns: list[tuple[str, str]] = []
         self._lineage_copied: list[str] = []
+        self._lineage_mapping: dict[str, list[tuple[str, str, str]]] = {}
 
     def _spec(self) -> Any:
         from data_platform.warehouse.loader import LoadSpec
@@ -168,8 +171,9 @@ class LoadToWarehouseOperator(BaseOperator):
         return metrics
 
     def _remember_lineage(self, hook: Any, connection: Any, spec: Any, uris: list[str]) -> None:
-        """The table's name, columns and the columns copied from the files (not for a
-        procedure: its SQL decides, see data_platform.lineage.sql)."""
+        """The table's name, columns and each column's sources in the files: the same column for
+        a copy, what the procedure's SQL reads from the staged files for a procedure load
+        (data_platform.lineage.sql)."""
         from data_platform.warehouse.connection import table_columns, table_dataset_identity
         from data_platform.warehouse.staging import common_schema
 
@@ -178,9 +182,16 @@ class LoadToWarehouseOperator(BaseOperator):
             self._lineage_table = table_dataset_identity(hook, spec.table)
             with closing(connection.cursor()) as cursor:
                 self._lineage_columns = table_columns(cursor, spec.table)
+            staged = set(common_schema(uris).names) if uris else set()
             if uris and spec.mode != "procedure":
-                staged = set(common_schema(uris).names)
                 self._lineage_copied = [name for name, _ in self._lineage_columns if name in staged]
+            if uris and spec.procedure is not None:
+                from data_platform.lineage.sql import procedure_load_lineage
+                from data_platform.warehouse.tables import procedure_file
+
+                self._lineage_mapping = procedure_load_lineage(
+                    procedure_file(spec.procedure), spec.table.stage, str(spec.table), staged
+                )
         except Exception:  # noqa: BLE001 - lineage must never fail a load
             self.log.warning("No OpenLineage naming or columns for %s", spec.table, exc_info=True)
 
@@ -189,7 +200,7 @@ class LoadToWarehouseOperator(BaseOperator):
         from airflow.providers.openlineage.extractors import OperatorLineage
 
         from data_platform.lake.lineage import folder_datasets
-        from data_platform.lineage.facets import identity_column_lineage, schema_facet
+        from data_platform.lineage.facets import column_lineage, identity_column_lineage, schema_facet
 
         inputs = folder_datasets(self._lineage_inputs)
         outputs = []
@@ -200,6 +211,10 @@ class LoadToWarehouseOperator(BaseOperator):
             if self._lineage_copied:
                 facets["columnLineage"] = identity_column_lineage(
                     [(d.namespace, d.name) for d in inputs], self._lineage_copied
+                )
+            elif self._lineage_mapping:
+                facets["columnLineage"] = column_lineage(
+                    [(d.namespace, d.name) for d in inputs], self._lineage_mapping
                 )
             outputs.append(
                 Dataset(namespace=self._lineage_table[0], name=self._lineage_table[1], facets=facets)
@@ -258,7 +273,7 @@ class CheckWarehouseTableOperator(BaseOperator):
         from airflow.providers.common.sql.operators.sql import SQLTableCheckOperator
         from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-        from data_platform.macros import run_interval_end
+        from data_platform.intervals import run_data_interval
         from data_platform.settings import get_settings
         from data_platform.warehouse.connection import table_columns, warehouse_dialect, warehouse_hook
         from data_platform.warehouse.quality import compile_checks, load_rules
@@ -278,7 +293,7 @@ class CheckWarehouseTableOperator(BaseOperator):
             origin=origin,
             column_types=column_types,
             source_row_count=self._source_count(),
-            interval_end=run_interval_end(context),
+            interval_end=run_data_interval(context)[1],
             partition_clause=self.partition_clause,
             sample_size=self.sample_size,
             dialect=dialect,

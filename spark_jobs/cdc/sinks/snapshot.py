@@ -17,10 +17,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from spark_jobs.cdc.faults import fault_point
 from spark_jobs.cdc.layout import TableLayout
 from spark_jobs.cdc.results import utc_now
 from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, TableConfig
-from spark_jobs.common.lake import delete, list_dir_names, read_json, write_json_atomic
+from spark_jobs.common.lake import delete, exists, join_uri, list_dir_names, read_json, write_json_atomic
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -177,10 +178,18 @@ class SnapshotSink:
         return SinkCommit(rows_after=rows_after, table_uri=self.table_uri, version=version)
 
     def _apply_retention(self, current: int) -> None:
-        keep = set(existing_versions(self.layout)[-self.config.retention_versions :]) | {current}
-        for number in existing_versions(self.layout):
+        """Keep the newest ``retention_versions`` complete versions (and the current one);
+        delete older ones and every partial version below the current (a killed write:
+        no ``_SUCCESS``, ``_temporary`` left), which never count toward retention."""
+        versions = existing_versions(self.layout)
+        complete = [
+            n for n in versions if n == current or exists(join_uri(self.layout.version_uri(n), "_SUCCESS"))
+        ]
+        keep = set(complete[-self.config.retention_versions :]) | {current}
+        for number in versions:
             if number not in keep and number < current:
                 delete(self.layout.version_uri(number), recursive=True)
+                fault_point("during_retention")
                 log.info(
                     "deleted version %s of %s (retention %s)",
                     number,

@@ -143,8 +143,19 @@ def test_historical_composite_key_keeps_every_change_and_survives_a_crash_before
     assert crashed.files == ["20240101-000500000.csv"]  # still pending
     monkeypatch.setattr(FileTracker, "commit", original_commit)
 
+    # the next run finishes h2's prepared commit and carries h2's change set for the warehouse
     retried = merge_table(spark, config, MergeSettings(landing, lake, run_id="h3", sink="snapshot"))
-    assert retried.status == "ok" and retried.files == ["20240101-000500000.csv"]
+    assert retried.status == "ok" and retried.files == [] and "crashed run 'h2'" in retried.warnings[-1]
+    assert (
+        FileTracker(TableLayout(lake, "src", "items"))
+        .load_state()
+        .processed["20240101-000500000.csv"]["run_id"]
+        == "h2"
+    )
+    carried = sorted(
+        (r["id"], r["line"], r["_cdc_op"]) for r in read_changes(lake, "src", "items", "h3").to_pylist()
+    )
+    assert carried == [(1, 1, "U"), (2, 1, "I")]
     rows = sorted(
         (r["id"], r["line"], r["qty"], r["_cdc_op"]) for r in read_current(lake, "src", "items").to_pylist()
     )

@@ -68,6 +68,22 @@ def test_the_compiled_index_gives_back_the_same_configs(tmp_path):
     assert index_bytes(compile_folders([FIXTURES])) == path.read_bytes(), "deterministic"
 
 
+def test_new_columns_policy_defaults_to_fail_and_is_compiled_into_the_index(tmp_path):
+    from spark_jobs.cdc.table_index import compile_folders
+
+    by_id = {c.table_id: c for c in load_table_configs(FIXTURES)}
+    assert (by_id["erp.invoices"].new_columns, by_id["erp.ledger"].new_columns) == ("fail", "add")
+    index = compile_folders([FIXTURES])
+    assert index["tables"]["erp.invoices"]["new_columns"] == "fail"
+    assert index["tables"]["erp.ledger"]["new_columns"] == "add"
+
+
+def test_an_unknown_new_columns_policy_names_file_table_and_field(tmp_path):
+    path = write(tmp_path, "sales.yaml", "- {source_table: orders, primary_key: [id], new_columns: drop}\n")
+    with pytest.raises(TableConfigError, match=r"sales.yaml: table 'orders': field 'new_columns': .*'fail' or 'add'"):
+        load_table_configs(path)
+
+
 def test_a_table_configured_in_two_folders_is_refused(tmp_path):
     from spark_jobs.cdc.table_index import compile_folders
 

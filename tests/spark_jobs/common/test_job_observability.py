@@ -102,3 +102,46 @@ def test_lineage_events_carry_the_parent_run_and_column_lineage(tmp_path):
         "shop/public/orders",
         "amount",
     )
+
+
+def test_a_job_without_environment_configuration_sends_where_the_agent_sends(tmp_path, monkeypatch):
+    for key in list(__import__("os").environ):
+        if key.startswith("OPENLINEAGE"):
+            monkeypatch.delenv(key)
+    log_file = tmp_path / "agent-events.jsonl"
+    conf = {
+        "spark.openlineage.transport.type": "file",
+        "spark.openlineage.transport.location": str(log_file),
+        "spark.openlineage.namespace": "acme-dev",
+        "spark.openlineage.parentJobNamespace": "airflow",
+        "spark.openlineage.parentJobName": "jira_ingestion.build_tables",
+        "spark.openlineage.parentRunId": "01890f9a-2b3c-7d4e-8f00-000000000001",
+    }
+    emitter = LineageEmitter.for_spark_job(conf)
+    assert emitter.emit("COMPLETE", "jira_transform.acme", "run-1")
+    (event,) = (json.loads(line) for line in log_file.read_text().splitlines())
+    assert event["job"]["namespace"] == "acme-dev"
+    assert event["run"]["facets"]["parent"]["run"]["runId"] == conf["spark.openlineage.parentRunId"]
+    assert not LineageEmitter.for_spark_job({"spark.openlineage.transport.type": "kafka"}).enabled
+    assert not LineageEmitter.for_spark_job({}).enabled
+
+
+def test_the_agents_http_transport_for_the_jobs_events():
+    from spark_jobs.common.spark_transport import transport_from_spark_conf
+
+    conf = {
+        "spark.openlineage.transport.type": "http",
+        "spark.openlineage.transport.url": "https://lineage.dev.acme.internal",
+        "spark.openlineage.transport.endpoint": "/api/v1/lineage",
+        "spark.openlineage.transport.timeoutInMillis": "5000",
+        "spark.openlineage.transport.auth.type": "api_key",
+        "spark.openlineage.transport.auth.apiKey": "k",
+    }
+    assert transport_from_spark_conf(conf) == {
+        "type": "http",
+        "url": "https://lineage.dev.acme.internal",
+        "endpoint": "/api/v1/lineage",
+        "timeout": 5.0,
+        "auth": {"type": "api_key", "apiKey": "k"},
+    }
+    assert transport_from_spark_conf({"spark.app.name": "x"}) is None

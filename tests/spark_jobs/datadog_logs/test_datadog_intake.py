@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from datadog_log_files import API_KEY
 
@@ -9,8 +11,11 @@ from data_platform.local.datadog_intake import Fault, LocalDatadogIntake
 from spark_jobs.datadog_logs.intake import IntakeRejected, IntakeUnavailable, LogsIntake, retry_after_seconds
 
 
-def entries(n: int, size: int = 10) -> list[dict]:
-    return [{"message": f"{i:06d}" + "x" * size, "ddsource": "spark", "service": "t"} for i in range(n)]
+def entries(n: int, size: int = 10) -> list[str]:
+    return [
+        json.dumps({"message": f"{i:06d}" + "x" * size, "ddsource": "spark", "service": "t"})
+        for i in range(n)
+    ]
 
 
 def test_accepted_batches_are_gzip_and_recorded_once(intake, intake_server):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from datadog_log_files import API_KEY, APP, job_run, write_log, write_metadata
 
+from data_platform.lineage.validation import problems
 from data_platform.local.datadog_intake import Fault
 from spark_jobs.datadog_logs import ship_run
 from spark_jobs.datadog_logs.api_key import (
@@ -16,8 +17,10 @@ from spark_jobs.datadog_logs.api_key import (
     parse_connection,
     resolve_connection,
 )
+from spark_jobs.datadog_logs.checkpoint import read_checkpoint
 from spark_jobs.datadog_logs.entries import MAX_ENTRY_BYTES, RunContext
 from spark_jobs.datadog_logs.intake import IntakeRejected
+from spark_jobs.datadog_logs.layout import list_log_files
 from spark_jobs.datadog_logs.shipper import ship_job_run
 
 CONTEXT = RunContext(
@@ -100,6 +103,11 @@ def test_a_crash_after_an_accepted_batch_duplicates_at_most_that_batch(
     with pytest.raises(RuntimeError, match="worker lost"):
         ship(tmp_path, intake, final=True, on_batch_accepted=crash_after_second)
     assert len(intake_server.events) == 20
+    checkpoint = read_checkpoint(
+        f"file://{tmp_path}/lake", list_log_files(job_run(tmp_path / "logs", "run-1"))[0]
+    )
+    shipped = log4j_lines(10).encode()
+    assert (checkpoint.offset, checkpoint.records, checkpoint.lines) == (len(shipped), 10, 10)  # batch 1 only
     rerun = ship(tmp_path, intake, final=True)
     assert rerun.entries == 25  # batch 2 (10 entries) again, then the 15 never sent
     sent = messages(intake_server)
@@ -254,3 +262,27 @@ def test_runs_shipped_elsewhere_or_already_shipped_are_skipped(tmp_path, intake_
     (again,) = ship_runs(runs, options)
     assert again == {"application_id": APP, "job_run_id": "run-1", "up_to_date": 1}
     assert len(intake_server.events) == 2
+
+
+def test_ship_run_reports_the_log_folder_and_the_intake(tmp_path, intake_server, monkeypatch, capsys) -> None:
+    events_file = tmp_path / "events.jsonl"
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(events_file))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    monkeypatch.setenv("DATADOG_CONN", json.dumps({"host": intake_server.url, "password": API_KEY}))
+    write_log(tmp_path / "logs", "run-1", "SPARK_DRIVER/stderr.gz", log4j_lines(2))
+    write_metadata(tmp_path / "logs", "run-1", "dag.task", {"spark-job": "tiny"})
+    args = ["--log-uri", f"file://{tmp_path}/logs", "--application-id", APP, "--job-run-id", "run-1"]
+    assert ship_run.main([*args, "--lake-root", str(tmp_path / "lake")]) == 0
+    capsys.readouterr()
+
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+    assert all(problems(e) == [] for e in events)
+    [source] = events[1]["inputs"]
+    [intake] = events[1]["outputs"]
+    assert (source["namespace"], source["name"]) == ("file", f"{tmp_path}/logs/applications/{APP}/jobs/run-1")
+    host = intake_server.url.removesuffix("/")
+    assert (intake["namespace"], intake["name"]) == (host, "/api/v2/logs")
+    assert events[1]["job"]["name"] == "datadog_logs.ship_run"
+    assert API_KEY not in events_file.read_text()

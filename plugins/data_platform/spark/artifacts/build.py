@@ -199,8 +199,8 @@ def build_artifact(job: JobSpec, out_dir: Path | None = None) -> BuiltArtifact:
     deps_target = None
     if lock and lock_lines:
         deps_target = {
-            "python_version": str(artifacts.get("deps_python_version", "3.11")),
-            "platform": str(artifacts.get("deps_platform", "manylinux2014_x86_64")),
+            "python_version": artifacts.deps_python_version,
+            "platform": artifacts.deps_platform,
         }
         contents[DEPS_ARCHIVE] = build_deps_archive(
             job, lock, deps_target["python_version"], deps_target["platform"]
