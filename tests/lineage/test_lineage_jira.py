@@ -80,8 +80,19 @@ def test_warehouse_columns_walk_back_to_the_jira_fields(tmp_path, monkeypatch) -
         producer="https://github.com/OpenLineage/OpenLineage/tree/1.27.0/integration/spark",
         parent_job="jira_ingestion.build_tables",
     )
-    agent["run"]["facets"]["parent"]["run"]["runId"] = PARENT_RUN_ID
+    # its query events name the Spark application's run as parent, whose parent is the task run
+    application = run_event(
+        "jira_transform",
+        [],
+        ("file", "/unused"),
+        {},
+        producer=agent["producer"],
+        parent_job="jira_ingestion.build_tables",
+    )
+    application["run"]["facets"]["parent"]["run"]["runId"] = PARENT_RUN_ID
+    agent["run"]["facets"]["parent"]["run"]["runId"] = application["run"]["runId"]
     others = [  # the agent and the loads
+        application,
         agent,
         run_event(
             "jira_ingestion.load_issues",
@@ -104,7 +115,7 @@ def test_warehouse_columns_walk_back_to_the_jira_fields(tmp_path, monkeypatch) -
         (raw / f"event-{index}.json").write_text(json.dumps(event))
 
     result = process(f"file://{raw}")
-    assert (result.events_valid, result.events_rejected) == (5, 0)
+    assert (result.events_valid, result.events_rejected) == (6, 0)
     graph = build_graph(read_edges(result.edges_json_uri))
 
     def origins(table: str, column: str, depth: int = 2) -> set[tuple[str, str, str, str]]:

@@ -110,7 +110,22 @@ def edges_of_events(events: Sequence[dict[str, Any]]) -> list[ColumnEdge]:
     job's own ``columnLineage`` of a dataset replaces the Spark agent's for that dataset and the
     folders below it: where Python code builds the rows (the Jira JSON flattening), the agent
     can only pair columns by name with the files read, e.g. ``landing.status`` for a field that
-    the records hold at ``issue.fields.status.name``."""
+    the records hold at ``issue.fields.status.name``. The agent's query events name the Spark
+    application's run as parent, whose own parent is the task run."""
+    agent_parents = {
+        str(e["run"]["runId"]): _parent_run_id(e)
+        for e in events
+        if AGENT_PRODUCER in str(e.get("producer", ""))
+    }
+
+    def task_run(event: dict[str, Any]) -> str:
+        run_id = _parent_run_id(event) or ""
+        for _ in range(len(agent_parents)):
+            if AGENT_PRODUCER not in str(event.get("producer", "")) or run_id not in agent_parents:
+                break
+            run_id = agent_parents[run_id] or ""
+        return run_id
+
     own: dict[str, list[tuple[str, str]]] = {}
     for event in events:
         parent = _parent_run_id(event)
@@ -123,9 +138,7 @@ def edges_of_events(events: Sequence[dict[str, Any]]) -> list[ColumnEdge]:
     found: list[ColumnEdge] = []
     for event in events:
         edges = edges_of_event(event)
-        replaced = (
-            own.get(_parent_run_id(event) or "") if AGENT_PRODUCER in str(event.get("producer", "")) else None
-        )
+        replaced = own.get(task_run(event)) if AGENT_PRODUCER in str(event.get("producer", "")) else None
         if replaced:
             edges = [e for e in edges if not _under((e.target_namespace, e.target_name), replaced)]
         found += edges
