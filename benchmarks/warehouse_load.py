@@ -1,12 +1,12 @@
 """Warehouse load throughput on the local target, against a plain COPY of the same file.
 
-Generates a 1M-row Parquet file of ``bench.events`` rows, then on an embedded PostgreSQL in a
-temporary folder measures:
+Generates a 1M-row Parquet file of ``demo.events`` rows (the tests' fixture table), then on an
+embedded PostgreSQL in a temporary folder measures:
 
 - the floor: the Parquet file streamed into an unindexed table with one ``COPY FROM STDIN``
   (no staging, no merge), straight through psycopg;
 - ``LoadToWarehouseOperator`` merge into the empty table (staging COPY + set-based insert),
-  after a small load into another table (the process's one-time imports, reported apart);
+  after a small load, then emptied (the process's one-time imports, reported apart);
 - ``LoadToWarehouseOperator`` merge of a change file touching every key (99% updates, 1% CDC deletes).
 
 Run: ``python -m benchmarks.warehouse_load [rows]`` (default 1,000,000).
@@ -23,30 +23,10 @@ from types import SimpleNamespace
 from typing import Any
 
 DEFAULT_ROWS = 1_000_000
-TABLE = "bench.events"
+TABLE = "demo.events"  # its DDL: the tests' fixture include folder
 # A first load in a process pays one-time imports (Airflow, the OpenLineage provider's SQL parser)
-# and the connection: a small load into this table first keeps them out of the figures.
-WARM_UP_TABLE, WARM_UP_ROWS = "bench.warm_up", 1_000
-# The benchmark's own tables (an include folder of its own; dp_audit.load_log from include/).
-TABLE_DDL = """
-CREATE SCHEMA IF NOT EXISTS bench;
-
-CREATE TABLE IF NOT EXISTS {table} (
-    event_id    BIGINT        NOT NULL ENCODE az64,
-    user_id     VARCHAR(64)   NOT NULL ENCODE zstd,
-    event_type  VARCHAR(32)   NOT NULL ENCODE bytedict,
-    amount      DECIMAL(12,2)          ENCODE az64,
-    event_ts    TIMESTAMP     NOT NULL ENCODE az64,
-    event_date  DATE          NOT NULL ENCODE az64,
-    updated_at  TIMESTAMP     NOT NULL ENCODE az64,
-    seq         BIGINT                 ENCODE az64,
-    loaded_at   TIMESTAMP     NOT NULL DEFAULT GETDATE() ENCODE az64,
-    PRIMARY KEY (event_id)
-)
-DISTSTYLE KEY
-DISTKEY (event_id)
-COMPOUND SORTKEY (event_date, event_id);
-"""
+# and the connection: a small load first (the table is emptied after it) keeps them out of the figures.
+WARM_UP_ROWS = 1_000
 
 
 def _events(rows: int, op: str, seq: int) -> Any:
@@ -109,12 +89,12 @@ def _plain_copy(socket_dir: str, parquet_path: Path) -> tuple[float, int]:
         return time.perf_counter() - started, rows
 
 
-def _load(uri: str, run_id: str, table: str = TABLE) -> tuple[float, dict[str, Any]]:
+def _load(uri: str, run_id: str) -> tuple[float, dict[str, Any]]:
     from data_platform.warehouse.operators import LoadToWarehouseOperator
 
     task = LoadToWarehouseOperator(
         task_id="load_events",
-        table=table,
+        table=TABLE,
         source_uris=[uri],
         mode="merge",
         primary_key=["event_id"],
@@ -125,6 +105,14 @@ def _load(uri: str, run_id: str, table: str = TABLE) -> tuple[float, dict[str, A
     started = time.perf_counter()
     metrics = task.execute(context)
     return time.perf_counter() - started, metrics
+
+
+def _empty(socket_dir: str) -> None:
+    """Empty the table and the load log after the warm-up load."""
+    import psycopg
+
+    with psycopg.connect(host=socket_dir, user="postgres", dbname="warehouse") as conn:
+        conn.execute(f"TRUNCATE {TABLE}, dp_audit.load_log")
 
 
 def _line(label: str, seconds: float, rows: int, floor_rate: float) -> str:
@@ -156,11 +144,8 @@ def _in_temp_dir(rows: int, root: Path) -> None:
     from data_platform.local.postgres import ensure_local_postgres, stop_local_postgres
     from data_platform.paths import INCLUDE_PATH_ENV_VAR, REPO_ROOT
 
-    tables = root / "include" / "warehouse" / "tables"
-    tables.mkdir(parents=True)
-    for table in (TABLE, WARM_UP_TABLE):
-        (tables / f"{table}.sql").write_text(TABLE_DDL.format(table=table))
-    os.environ[INCLUDE_PATH_ENV_VAR] = os.pathsep.join([str(root / "include"), str(REPO_ROOT / "include")])
+    fixtures = REPO_ROOT / "tests" / "fixtures" / "include"
+    os.environ[INCLUDE_PATH_ENV_VAR] = os.pathsep.join([str(fixtures), str(REPO_ROOT / "include")])
 
     postgres = ensure_local_postgres(root / "postgres", databases=("warehouse",))
     os.environ["AIRFLOW_CONN_WAREHOUSE"] = postgres.airflow_connection_json("warehouse")
@@ -179,7 +164,7 @@ def _run(rows: int, socket_dir: str) -> None:
     lake = get_settings().lake_root
     initial_uri = storage.join(lake, "bench", "events", "initial.parquet")
     changes_uri = storage.join(lake, "bench", "events", "changes.parquet")
-    warm_up_uri = storage.join(lake, "bench", "warm_up", "warm_up.parquet")
+    warm_up_uri = storage.join(lake, "bench", "events", "warm_up.parquet")
     files = (
         (initial_uri, _events(rows, "I", 1)),
         (changes_uri, _events(rows, "U", 2)),
@@ -193,7 +178,8 @@ def _run(rows: int, socket_dir: str) -> None:
 
     floor_seconds, floor_rows = _plain_copy(socket_dir, initial_path)
     floor_rate = floor_rows / floor_seconds
-    warm_up_seconds, _ = _load(warm_up_uri, "bench__0", WARM_UP_TABLE)
+    warm_up_seconds, _ = _load(warm_up_uri, "bench__0")
+    _empty(socket_dir)
     insert_seconds, inserted = _load(initial_uri, "bench__1")
     merge_seconds, merged = _load(changes_uri, "bench__2")
 
@@ -202,14 +188,23 @@ def _run(rows: int, socket_dir: str) -> None:
         "embedded PostgreSQL, local target"
     )
     print(
-        f"  (first load of the process, {WARM_UP_ROWS:,} rows into {WARM_UP_TABLE}: {warm_up_seconds:.2f} s, "
+        f"  (first load of the process, {WARM_UP_ROWS:,} rows, then emptied: {warm_up_seconds:.2f} s, "
         "one-time imports and connection; not in the figures below)"
     )
     print(_line("plain COPY of the same file (floor)", floor_seconds, floor_rows, floor_rate))
     print(
-        _line("LoadToWarehouseOperator merge, empty table (inserts)", insert_seconds, inserted["rows_in"], floor_rate)
+        _line(
+            "LoadToWarehouseOperator merge, empty table (inserts)",
+            insert_seconds,
+            inserted["rows_in"],
+            floor_rate,
+        )
     )
-    print(_line("LoadToWarehouseOperator merge, every key changed", merge_seconds, merged["rows_in"], floor_rate))
+    print(
+        _line(
+            "LoadToWarehouseOperator merge, every key changed", merge_seconds, merged["rows_in"], floor_rate
+        )
+    )
     print(
         f"  change merge: {merged['rows_updated']:,} updated, {merged['rows_deleted']:,} deleted, "
         f"{merged['rows_inserted']:,} inserted"

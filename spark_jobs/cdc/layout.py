@@ -8,6 +8,7 @@
         hudi/                                     Hudi sink: the Hudi table (base path)
         changes/run=<run_id>/*.parquet            net change of one load, with _cdc_op / _cdc_seq
         changes/refresh=<run_id>/*.parquet        a superseded run's rerun: current rows of its keys
+        tombstones/_current.json, v=<n>/          deleted keys with their delete's _cdc_seq
     <lake>/_state/cdc/<db>/<table>/
         state.json                                processed files, schema, committed runs
         commit.json                               prepared commit (files, change set, result) until state.json holds it
@@ -64,6 +65,11 @@ class TableLayout:
     @property
     def hudi_uri(self) -> str:
         return join_uri(self.table_root, "hudi")
+
+    @property
+    def tombstones_root(self) -> str:
+        """Deleted keys and their delete's ``_cdc_seq`` (see :mod:`spark_jobs.cdc.tombstones`)."""
+        return join_uri(self.table_root, "tombstones")
 
     def changes_uri(self, run_id: str) -> str:
         return join_uri(self.table_root, "changes", f"run={_safe_run_id(run_id)}")

@@ -10,12 +10,14 @@ Commit protocol (any crash point converges; fault points of :mod:`spark_jobs.cdc
 1. change set -> ``changes/run=<run_id>/``, then the prepared commit ``commit.json`` (files,
    schema, result). A crash before ``commit.json`` leaves an unused change set: the next run
    recomputes it (the table is unchanged).
-2. table version (one snapshot pointer replace / one Hudi commit), retention after it.
+2. table version (one snapshot pointer replace / one Hudi commit), retention after it, then
+   the tombstones (:mod:`spark_jobs.cdc.tombstones`).
 3. ``state.json`` (files processed + the result), ``history/<run_id>.json``, then
    ``commit.json`` is removed; then the lock is released.
 
 A run that finds ``commit.json`` (under the lock, before anything else) re-applies its change
-set to the table (idempotent: the sinks keep the newer row by ``_cdc_seq``) and commits the
+set to the table and the tombstones (idempotent: the sinks keep the newer row by ``_cdc_seq``,
+a change set's tombstones replace those of its keys) and commits the
 state from it, so the change set is never recomputed against a table that already holds it.
 A retry of the same run id returns that result; another run carries the change set into its
 own, so the warehouse gets it either way.
@@ -35,6 +37,7 @@ from spark_jobs.cdc.file_inspection import FileProblem, inspect_files
 from spark_jobs.cdc.layout import TableLayout, landing_table_uri
 from spark_jobs.cdc.net_change import (
     LATE_OP,
+    TOMBSTONE_OP,
     OrderingTypeError,
     classify_net_change,
     history_rows,
@@ -42,7 +45,7 @@ from spark_jobs.cdc.net_change import (
     output_frame,
     sequence_column,
 )
-from spark_jobs.cdc.quarantine import quarantine_files, rows_uri, write_reason
+from spark_jobs.cdc.quarantine import bad_row_example, quarantine_files, rows_uri, write_reason
 from spark_jobs.cdc.reader import ERROR_COL, FILE_COL, SRC_OP_COL, combine_groups, read_groups
 from spark_jobs.cdc.results import (
     BAD_ROWS,
@@ -61,6 +64,7 @@ from spark_jobs.cdc.schema_drift import check_drift
 from spark_jobs.cdc.sinks import HiveSync, SinkChoice, TableSink, select_sink
 from spark_jobs.cdc.sinks.snapshot import ROWS_PER_FILE
 from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, TableConfig
+from spark_jobs.cdc.tombstones import TombstoneStore
 from spark_jobs.cdc.tracker import FileTracker, TableState
 from spark_jobs.common.lake import exists
 from spark_jobs.common.lineage import LineageDataset, LineageEmitter
@@ -134,6 +138,8 @@ class _TableMerge:
         """Raises when the lock was lost; called before every write to the table or state."""
         self.carried: TableResult | None = None
         """A crashed other run's committed change set that this run's change set must carry."""
+        self.ordering_widths: dict[str, int] | None = None
+        """The table's text ordering widths after this batch (``None``: unchanged)."""
         self._persisted: list[DataFrame] = []
 
     def _persist(self, frame: DataFrame) -> DataFrame:
@@ -159,10 +165,12 @@ class _TableMerge:
             if result.changes_uri is not None:
                 changes = self.spark.read.parquet(result.changes_uri)
                 commit = sink.write(changes, full_load=result.full_load, run_id=result.run_id)
+                self._update_tombstones(changes, result)
                 result.version, result.rows_after = commit.version, commit.rows_after
             result.status, result.finished_at = STATUS_OK, utc_now()
             result.warnings.append(f"committed by run {self.settings.run_id!r} after this run crashed")
-            state = self.tracker.commit(state, files, schema, result)
+            widths = self.tracker.prepared_ordering_widths()
+            state = self.tracker.commit(state, files, schema, result, widths)
             log.warning(
                 "%s: finished the prepared commit of crashed run %s", self.layout.table_id, result.run_id
             )
@@ -253,17 +261,24 @@ class _TableMerge:
         except OrderingTypeError as exc:
             raise CdcInputError(ORDERING_COLUMN, str(exc), files=[f.rel_path for f in pending]) from None
         rows = self._persist(inputs.rows.withColumn(SEQ_COLUMN, sequence))
-        self._check_text_ordering(rows, dict(schema), [f.rel_path for f in pending])
+        full_load = any(f.kind == FULL_LOAD for f in pending)
+        known = {} if full_load else state.ordering_widths  # a full load rebuilds the table
+        widths = self._check_text_ordering(rows, dict(schema), [f.rel_path for f in pending], known)
+        self.ordering_widths = {**known, **widths}
         return schema, rows, inputs.raw_rows
 
-    def _check_text_ordering(self, rows: DataFrame, types: dict[str, str], files: list[str]) -> None:
+    def _check_text_ordering(
+        self, rows: DataFrame, types: dict[str, str], files: list[str], known: dict[str, int]
+    ) -> dict[str, int]:
         """Text ordering columns must be fixed-width sequences (DMS timestamps and change
-        sequences are); otherwise text order is not value order ('9' sorts after '10')."""
+        sequences are); otherwise text order is not value order ('9' sorts after '10'). The
+        width holds within the batch and against the table's (``known``, from its state).
+        Returns the batch's width per text ordering column that has values."""
         from pyspark.sql import functions as F
 
         text = [c for c in self.config.ordering_columns if types.get(c) == "string"]
         if not text:
-            return
+            return {}
         aggregates = []
         for name in text:
             column = F.col(f"`{name}`")
@@ -280,6 +295,22 @@ class _TableMerge:
                     f"[{{name: {name}, type: bigint}}] or timestamp)",
                     files=files,
                 )
+            if shortest is not None and known.get(name, shortest) != shortest:
+                raise CdcInputError(
+                    ORDERING_COLUMN,
+                    f"{self.config.table_id}: ordering column {name!r} is text of width {shortest} in "
+                    f"these files (e.g. {low!r}) but of width {known[name]} in the table (its state), "
+                    "so text order is not value order across the batches. Fix: have the source "
+                    f"write {name} at width {known[name]} again, or reload the table with a DMS full "
+                    "load (it is rebuilt and takes the new width); files stay pending until then",
+                    files=files,
+                    details={"column": name, "table_width": known[name], "file_width": shortest},
+                )
+        return {
+            name: widths[4 * index]
+            for index, name in enumerate(text)
+            if widths[4 * index] is not None
+        }
 
     def _split_bad_rows(self, rows: DataFrame, raw_rows: DataFrame) -> None:
         """Count rows by operation and error; quarantine bad rows; fail the table if configured."""
@@ -310,7 +341,10 @@ class _TableMerge:
         for reason, count in errors.items():
             kind = reason.split(":", 1)[0]
             kinds[kind] = kinds.get(kind, 0) + count
-        summary = ", ".join(f"{count} x {reason}" for reason, count in sorted(errors.items()))
+        summary = ", ".join(
+            f"{count} x {reason} (e.g. {bad_row_example(bad, reason, self.config.primary_key)})"
+            for reason, count in sorted(errors.items())
+        )
         error = CdcInputError(
             BAD_ROWS if len(kinds) > 1 else next(iter(kinds)),
             f"{total} bad row(s) in {len(bad_files)} file(s): {summary}",
@@ -335,12 +369,16 @@ class _TableMerge:
         sink: TableSink,
         valid: DataFrame,
     ) -> TableResult:
+        from pyspark.sql import functions as F
+
         result = self.result
         columns = [name for name, _ in schema]
         if self.config.storage_mode == "current":
             net = latest_per_key(valid, self.config)
-            existing = None if (result.full_load or not sink.exists()) else sink.read_table()
-            changes = classify_net_change(net, existing, self.config)
+            fresh = result.full_load or not sink.exists()
+            existing = None if fresh else sink.read_table()
+            tombstones = None if fresh else self._tombstones().read()
+            changes = classify_net_change(net, existing, self.config, tombstones)
         else:
             changes = history_rows(valid)
         changes = self._persist(output_frame(changes, columns))
@@ -349,7 +387,16 @@ class _TableMerge:
         if late:
             changes = changes.filter(changes[OP_COLUMN] != LATE_OP)
             result.warnings.append(
-                f"{late} late change(s) older than the table's row (by {SEQ_COLUMN}) were not applied"
+                f"{late} late change(s) older than the table's row or the key's delete (by "
+                f"{SEQ_COLUMN}) were not applied"
+            )
+        tombstone_only = counts.pop(TOMBSTONE_OP, 0)
+        if tombstone_only:
+            # deletes of keys the table does not hold: nothing to remove, but they are tombstones
+            # (and reach the warehouse as deletes, which keeps the same tombstones)
+            changes = changes.withColumn(
+                OP_COLUMN,
+                F.when(changes[OP_COLUMN] == TOMBSTONE_OP, F.lit("D")).otherwise(changes[OP_COLUMN]),
             )
         result.inserted, result.updated, result.deleted = (
             counts.get("I", 0),
@@ -361,7 +408,7 @@ class _TableMerge:
             counts = {r[OP_COLUMN]: r["count"] for r in changes.groupBy(OP_COLUMN).count().collect()}
             result.inserted, result.updated, result.deleted = (counts.get(op, 0) for op in ("I", "U", "D"))
         rows_before = sink.row_count()
-        total = sum(counts.values())
+        total = sum(counts.values()) + tombstone_only
         if total == 0 and not result.full_load:
             result.warnings.append("the new files hold no net change; the table was not rewritten")
             return self._commit(
@@ -377,10 +424,12 @@ class _TableMerge:
         result.changes_uri = changes_uri
         result.rows_before = rows_before
         self.fence()
-        self.tracker.prepare(pending, [{"name": n, "type": t} for n, t in schema], result)
+        schema_dicts = [{"name": n, "type": t} for n, t in schema]
+        self.tracker.prepare(pending, schema_dicts, result, self.ordering_widths)
         fault_point("after_change_set")
         commit = sink.write(changes, full_load=result.full_load, run_id=result.run_id)
         fault_point("after_table_version")
+        self._update_tombstones(changes, result)
         result.version, result.rows_after = commit.version, commit.rows_after
         return self._commit(
             state,
@@ -389,6 +438,16 @@ class _TableMerge:
             sink_written=True,
             rows_before=rows_before,
         )
+
+    def _tombstones(self) -> TombstoneStore:
+        return TombstoneStore(self.spark, self.layout, self.config)
+
+    def _update_tombstones(self, changes: DataFrame, result: TableResult) -> None:
+        """The deleted keys after this change set (``current`` tables; after the table version:
+        a crash in between re-applies both from the prepared commit)."""
+        if self.config.storage_mode == "current":
+            self.fence()
+            self._tombstones().update(changes, full_load=result.full_load, run_id=result.run_id)
 
     def _commit(
         self,
@@ -406,7 +465,7 @@ class _TableMerge:
         result.status = STATUS_OK
         result.finished_at = utc_now()
         self.fence()
-        self.tracker.commit(state, pending, schema, result)
+        self.tracker.commit(state, pending, schema, result, self.ordering_widths)
         fault_point("after_tracker")
         self.tracker.clear_prepared()
         return result
@@ -490,11 +549,6 @@ def _table_lock(layout: TableLayout, settings: MergeSettings) -> LakeLock:
     )
 
 
-REFRESH_DELETE_SEQ = "9"
-"""``_cdc_seq`` of a refresh's delete: above every change order (they start with ``0|`` or ``1|``),
-so it removes whatever older row the warehouse holds for a key the lake no longer has."""
-
-
 def _refresh_superseded(
     spark: SparkSession,
     config: TableConfig,
@@ -504,8 +558,10 @@ def _refresh_superseded(
 ) -> TableResult:
     """A reused result of a run that later runs superseded (a clear or backfill of an old run):
     its change set would move the warehouse back in time (deleted rows return). Instead the
-    load gets the CURRENT lake state of the keys it changed: their rows, and a delete for
-    each key the table no longer has; ``rows_after`` becomes the current row count."""
+    load gets the CURRENT lake state of the keys it changed: their rows (with their
+    ``_cdc_seq``), and for each key the table no longer has a delete with its tombstone's
+    ``_cdc_seq`` (a key gone without a tombstone went with a full load, which replaced the
+    warehouse table too); ``rows_after`` becomes the current row count."""
     from pyspark.sql import functions as F
 
     state = FileTracker(layout).load_state()
@@ -520,14 +576,14 @@ def _refresh_superseded(
     changes = spark.read.parquet(result.changes_uri)
     keys = list(config.primary_key)
     touched = changes.select(*keys).distinct()
-    present = (
-        table.join(touched, on=keys, how="left_semi").withColumn(OP_COLUMN, F.lit("U"))
-        if table is not None
-        else None
-    )
-    gone = touched if table is None else touched.join(table.select(*keys), on=keys, how="left_anti")
-    gone = gone.withColumn(OP_COLUMN, F.lit("D")).withColumn(SEQ_COLUMN, F.lit(REFRESH_DELETE_SEQ))
-    refresh = gone if present is None else present.unionByName(gone, allowMissingColumns=True)
+    refresh = changes.limit(0)
+    if table is not None:
+        present = table.join(touched, on=keys, how="left_semi").withColumn(OP_COLUMN, F.lit("U"))
+        refresh = refresh.unionByName(present, allowMissingColumns=True)
+    tombstones = TombstoneStore(spark, layout, config).read()
+    if tombstones is not None:
+        gone = tombstones.join(touched, on=keys, how="left_semi").withColumn(OP_COLUMN, F.lit("D"))
+        refresh = refresh.unionByName(gone, allowMissingColumns=True)
     refresh = refresh.select(*[F.col(f"`{c}`").cast(changes.schema[c].dataType) for c in changes.columns])
     uri = layout.refresh_uri(result.run_id)
     refresh.coalesce(1).write.mode("overwrite").parquet(uri)

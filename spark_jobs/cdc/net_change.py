@@ -10,12 +10,15 @@ Change order, first criterion first:
    in commit order across files).
 
 The latest change of each key wins. A key deleted and re-inserted in one batch ends as an
-upsert; a key inserted and deleted in one batch that never reached the table is dropped.
+upsert; a key inserted and deleted in one batch that never reached the table ends as a delete
+with nothing to remove: its tombstone.
 
 Late changes: DMS does not write files in commit order, so a file can land after a newer change
 of the same key was merged. The table row keeps its ``_cdc_seq``; a change whose ``_cdc_seq`` is
 lower than the row's is late and never applied (an update does not overwrite the row, a delete
-does not remove it), as Hudi's ordering-aware payloads do with the precombine field.
+does not remove it), as Hudi's ordering-aware payloads do with the precombine field. A deleted
+key keeps its delete's ``_cdc_seq`` as a tombstone (:mod:`spark_jobs.cdc.tombstones`): an
+update older than the delete does not re-insert the key, a newer re-insert applies.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ _INTEGRAL = {"tinyint": 3, "smallint": 5, "int": 10, "bigint": 19}  # digits of 
 _EXISTS_COL = "_cdc_exists"
 _TABLE_SEQ_COL = "_cdc_table_seq"
 LATE_OP = "L"  # classify_net_change: a change older than the table's row (dropped by the caller)
+TOMBSTONE_OP = "X"  # classify_net_change: a delete of a key the table does not hold (tombstone only)
 
 
 class OrderingTypeError(ValueError):
@@ -111,31 +115,43 @@ def latest_per_key(rows: DataFrame, config: TableConfig) -> DataFrame:
     return rows.withColumn("_cdc_rank", F.row_number().over(window)).filter("_cdc_rank = 1").drop("_cdc_rank")
 
 
-def classify_net_change(net: DataFrame, existing: DataFrame | None, config: TableConfig) -> DataFrame:
-    """Add ``_cdc_op`` relative to the table before this load (``existing``: its rows, with ``_cdc_seq``).
+def classify_net_change(
+    net: DataFrame, existing: DataFrame | None, config: TableConfig, tombstones: DataFrame | None = None
+) -> DataFrame:
+    """Add ``_cdc_op`` relative to the table before this load (``existing``: its rows, with
+    ``_cdc_seq``; ``tombstones``: its deleted keys with the delete's ``_cdc_seq``).
 
     ``I``: key not in the table, upserted; ``U``: key in the table, upserted; ``D``: key in the
-    table, deleted; ``L`` (:data:`LATE_OP`): key in the table with a higher ``_cdc_seq`` than
-    the change (a late change: never applied). Deletes of keys the table does not have are
-    no-ops and dropped.
+    table, deleted; ``X`` (:data:`TOMBSTONE_OP`): key not in the table, deleted (nothing to
+    remove, but its tombstone records the delete); ``L`` (:data:`LATE_OP`): the table's row or
+    the key's tombstone has a higher ``_cdc_seq`` than the change (a late change: never
+    applied, so an update older than a delete does not re-insert the key).
     """
     from pyspark.sql import functions as F
 
+    keys = [F.col(f"`{k}`") for k in config.primary_key]
     deleted = F.col(SRC_OP_COL) == "D"
-    if existing is None:
-        return net.withColumn(OP_COLUMN, F.when(~deleted, F.lit("I"))).filter(F.col(OP_COLUMN).isNotNull())
-    marked = existing.select(
-        *[F.col(f"`{k}`") for k in config.primary_key], F.col(SEQ_COLUMN).alias(_TABLE_SEQ_COL)
-    ).withColumn(_EXISTS_COL, F.lit(True))
+    known = []
+    if existing is not None:
+        known.append(existing.select(*keys, F.col(SEQ_COLUMN).alias(_TABLE_SEQ_COL), F.lit(True).alias(_EXISTS_COL)))
+    if tombstones is not None:
+        known.append(
+            tombstones.select(*keys, F.col(SEQ_COLUMN).alias(_TABLE_SEQ_COL), F.lit(False).alias(_EXISTS_COL))
+        )
+    if not known:
+        return net.withColumn(OP_COLUMN, F.when(deleted, F.lit(TOMBSTONE_OP)).otherwise(F.lit("I")))
+    marked = known[0] if len(known) == 1 else known[0].unionByName(known[1])
     joined = net.join(marked, on=list(config.primary_key), how="left")
     exists = F.coalesce(F.col(_EXISTS_COL), F.lit(False))
-    late = exists & (F.col(SEQ_COLUMN) < F.col(_TABLE_SEQ_COL))
-    op = F.when(late, LATE_OP).when(deleted & exists, "D").when(~deleted & exists, "U").when(~deleted, "I")
-    return (
-        joined.withColumn(OP_COLUMN, op)
-        .filter(F.col(OP_COLUMN).isNotNull())
-        .drop(_EXISTS_COL, _TABLE_SEQ_COL)
+    late = F.col(_TABLE_SEQ_COL).isNotNull() & (F.col(SEQ_COLUMN) < F.col(_TABLE_SEQ_COL))
+    op = (
+        F.when(late, LATE_OP)
+        .when(deleted & exists, "D")
+        .when(deleted, TOMBSTONE_OP)
+        .when(exists, "U")
+        .otherwise("I")
     )
+    return joined.withColumn(OP_COLUMN, op).drop(_EXISTS_COL, _TABLE_SEQ_COL)
 
 
 def history_rows(rows: DataFrame) -> DataFrame:

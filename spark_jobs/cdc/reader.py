@@ -178,7 +178,9 @@ def _error_column(config: TableConfig, shape: FileShape, types: dict[str, str]) 
     checks.append(F.when(null_key, F.lit(f"{NULL_PRIMARY_KEY}: {', '.join(config.primary_key)}")))
     if shape.file.file_format == "csv":
         for name, spark_type in types.items():
-            if spark_type != "string":
+            if spark_type.startswith("decimal"):
+                checks.append(decimal_text_check(name, spark_type))
+            elif spark_type != "string":
                 checks.append(
                     F.when(
                         F.col(f"`{name}`").isNotNull() & F.col(f"`{name}`").cast(spark_type).isNull(),
@@ -186,6 +188,45 @@ def _error_column(config: TableConfig, shape: FileShape, types: dict[str, str]) 
                     )
                 )
     return F.coalesce(*checks)
+
+
+_PLAIN_NUMBER = r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$"
+_SIGNIFICANT_FRACTION = r"^\s*[+-]?\d*\.(\d*[1-9])0*\s*$"
+
+
+def decimal_text_check(name: str, spark_type: str) -> Column:
+    """The bad-row reason of a CSV value that ``decimal(p,s)`` cannot hold exactly, else NULL.
+
+    Spark's cast rounds a value with more than ``s`` fractional digits (HALF_UP) and turns one
+    with more than ``p - s`` integer digits into NULL, silently; DMS writes the source's exact
+    digits. Fractional digits are counted on the text (``1.2300`` has 2); exponent forms are
+    compared with a cast at scale ``38 - (p - s)``, which keeps every digit the column could."""
+    from pyspark.sql import functions as F
+
+    precision, scale = (int(x) for x in spark_type[len("decimal(") : -1].split(","))
+    text = F.col(f"`{name}`")
+    narrow = text.cast(f"decimal({precision},{scale})")
+    wide = text.cast(f"decimal(38,{38 - (precision - scale)})")
+    fraction = F.regexp_extract(text, _SIGNIFICANT_FRACTION, 1)
+    fix = f"widen {name}'s type in the table config's columns"
+    return (
+        F.when(text.isNull(), F.lit(None).cast("string"))
+        .when(~text.rlike(_PLAIN_NUMBER), F.lit(f"{INVALID_VALUE}: {name} is not a valid {spark_type}"))
+        .when(
+            narrow.isNull(),
+            F.lit(
+                f"{INVALID_VALUE}: {name} exceeds the precision of {spark_type} (at most "
+                f"{precision - scale} integer digits once rounded to {scale} fractional digits); {fix}"
+            ),
+        )
+        .when(
+            (F.length(fraction) > scale) | (narrow != wide),
+            F.lit(
+                f"{INVALID_VALUE}: {name} has more than {scale} fractional digits, more than "
+                f"{spark_type} holds (it would be rounded); {fix}"
+            ),
+        )
+    )
 
 
 def read_groups(spark: SparkSession, config: TableConfig, shapes: list[FileShape]) -> list[ShapeGroup]:

@@ -41,6 +41,9 @@ class TableState:
     last_success_at: str | None = None
     recent_results: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Results of the last committed runs by run id (a retry with the same id reuses them)."""
+    ordering_widths: dict[str, int] = field(default_factory=dict)
+    """Text ordering column -> the width of its values in the table: text orders like its values
+    only at one fixed width, across batches too (``spark_jobs.cdc.merge``)."""
     format: int = STATE_FORMAT
 
     def schema_map(self) -> dict[str, str] | None:
@@ -88,8 +91,10 @@ class FileTracker:
         files: list[LandedFile],
         schema: list[dict[str, str]] | None,
         result: TableResult,
+        ordering_widths: dict[str, int] | None = None,
     ) -> TableState:
-        """Mark ``files`` processed and record ``result``: call only after the table write committed."""
+        """Mark ``files`` processed and record ``result``: call only after the table write committed.
+        ``ordering_widths`` replaces the state's (``None``: kept)."""
         processed = dict(state.processed)
         for file in files:
             processed[file.rel_path] = {
@@ -109,18 +114,28 @@ class FileTracker:
             last_run_id=result.run_id,
             last_success_at=result.finished_at or utc_now(),
             recent_results=recent,
+            ordering_widths=state.ordering_widths if ordering_widths is None else ordering_widths,
         )
         write_json_atomic(self.layout.state_uri, asdict(new_state))
         self.record(result)
         return new_state
 
     def prepare(
-        self, files: list[LandedFile], schema: list[dict[str, str]] | None, result: TableResult
+        self,
+        files: list[LandedFile],
+        schema: list[dict[str, str]] | None,
+        result: TableResult,
+        ordering_widths: dict[str, int] | None = None,
     ) -> None:
         """Write the prepared commit (call after the change set is written, before the table write)."""
         write_json_atomic(
             self.layout.commit_intent_uri,
-            {"files": [asdict(f) for f in files], "schema": schema, "result": result.to_dict()},
+            {
+                "files": [asdict(f) for f in files],
+                "schema": schema,
+                "result": result.to_dict(),
+                "ordering_widths": ordering_widths,
+            },
         )
 
     def prepared(self) -> tuple[list[LandedFile], list[dict[str, str]] | None, TableResult] | None:
@@ -129,6 +144,11 @@ class FileTracker:
         if data is None:
             return None
         return [LandedFile(**f) for f in data["files"]], data["schema"], TableResult.from_dict(data["result"])
+
+    def prepared_ordering_widths(self) -> dict[str, int] | None:
+        """The text ordering widths of the prepared commit's table (``None``: unchanged)."""
+        data = read_json(self.layout.commit_intent_uri)
+        return None if data is None else data.get("ordering_widths")
 
     def clear_prepared(self) -> None:
         delete(self.layout.commit_intent_uri)

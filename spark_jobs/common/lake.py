@@ -228,6 +228,26 @@ def copy_file(src: str, dst: str) -> None:
         shutil.copyfileobj(reader, writer, 8 << 20)
 
 
+def clone_file(src: str, dst: str) -> None:
+    """Make ``dst`` an immutable copy of ``src`` without moving the bytes through this process
+    where the store allows: a hard link locally (falling back to a copy across devices), a
+    server-side ``CopyObject`` on S3 (boto3's managed copy, multipart above 8 MiB)."""
+    if is_s3(src) and is_s3(dst):
+        source_bucket, source_key = split_s3(src)
+        bucket, key = split_s3(dst)
+        _s3_client().copy({"Bucket": source_bucket, "Key": source_key}, bucket, key)
+        return
+    if is_s3(src) or is_s3(dst):
+        copy_file(src, dst)
+        return
+    target = Path(local_path(dst))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(local_path(src), target)
+    except OSError:
+        copy_file(src, dst)
+
+
 def open_file(uri: str, mode: str = "rb") -> Any:
     """An open file object (binary by default); gzip is decompressed when the name ends in .gz."""
     fs, path = filesystem(uri)

@@ -20,7 +20,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-RESERVED_KEYS = ("ts", "level", "logger", "thread", "message", "exception", "fields")
+RECORD_KEYS = ("ts", "level", "logger", "thread", "message")
+"""The keys of every line; the Datadog shipper's parser reads the other keys as the record's fields."""
+RESERVED_KEYS = (*RECORD_KEYS, "exception", "fields")
 
 
 class JsonFormatter(logging.Formatter):

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from spark_jobs.common.logs import RECORD_KEYS as JSON_RESERVED
+
 KIND_LOG4J = "log4j"
 KIND_JSON = "json"
 KIND_TRACEBACK = "traceback"
@@ -55,7 +57,6 @@ _CHAIN_SENTENCES = (
     "During handling of the above exception, another exception occurred:",
     "The above exception was the direct cause of the following exception:",
 )
-JSON_RESERVED = ("ts", "level", "logger", "thread", "message")
 
 
 @dataclass(slots=True)

@@ -166,10 +166,15 @@ def test_a_table_without_a_result_fails_and_points_at_the_spark_job(local_dir):
 
 
 def test_a_locked_table_is_retried(local_dir):
-    _result("invoices", status="locked")
-    with pytest.raises(AirflowException, match="holds the table lock") as error:
+    holder = {"run_id": "manual__killed", "owner": "vm:2424", "expires_at_iso": "2026-11-30T21:55:05+00:00"}
+    _result("invoices", status="locked", error={"kind": "locked", "details": {"holder": holder}})
+    with pytest.raises(AirflowException, match="held the table lock") as error:
         cdc.warehouse_load_for("erp.invoices", RUN_ID)
     assert not isinstance(error.value, AirflowFailException)
+    # who holds it and until when, and what happens to the files (a killed demo left such a lock)
+    message = str(error.value)
+    assert "'manual__killed'" in message and "'vm:2424'" in message and "2026-11-30T21:55:05" in message
+    assert "next run merges them" in message
 
 
 def test_a_table_without_warehouse_target_is_skipped(local_dir, monkeypatch):

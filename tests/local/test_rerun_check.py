@@ -28,6 +28,24 @@ def test_warehouse_hashes_see_a_changed_row_and_skip_the_load_log(local_postgres
     hook.run(["DROP SCHEMA rerun_t CASCADE", "DROP TABLE dp_audit.rerun_probe"])
 
 
+def test_observation_columns_are_left_out_of_the_row_hash(local_postgres, warehouse_conn_id, monkeypatch):
+    from airflow.sdk import BaseHook
+
+    from data_platform.local import table_hashes
+
+    monkeypatch.setitem(table_hashes.OBSERVATION_COLUMNS, "rerun_o.edges", ("run_id",))
+    hook = BaseHook.get_connection(warehouse_conn_id).get_hook()
+    hook.run(["DROP SCHEMA IF EXISTS rerun_o CASCADE", "CREATE SCHEMA rerun_o",
+              "CREATE TABLE rerun_o.edges (source text, target text, run_id text)",
+              "INSERT INTO rerun_o.edges VALUES ('a', 'b', 'run-1')"])
+    before = warehouse_hashes(hook)
+    hook.run("UPDATE rerun_o.edges SET run_id = 'run-2'")  # a newer observation of the same edge
+    assert differences(before, warehouse_hashes(hook)) == {}
+    hook.run("INSERT INTO rerun_o.edges VALUES ('a', 'c', 'run-2')")  # a new edge
+    assert list(differences(before, warehouse_hashes(hook))) == ["rerun_o.edges"]
+    hook.run("DROP SCHEMA rerun_o CASCADE")
+
+
 def test_lake_hashes_group_partitions_skip_bookkeeping_and_see_changes(tmp_path):
     lake = tmp_path / "lake"
     for part, ids in (("point=a/year=2026", [1, 2]), ("point=b/year=2026", [3])):

@@ -3,6 +3,7 @@ with the lake merge's NULL-ordering rule (a NULL ordering value is older than an
 
 from __future__ import annotations
 
+from data_platform.warehouse.operators import LoadToWarehouseOperator
 from tests.warehouse.conftest import event, event_schema, task_context
 from tests.warehouse.test_warehouse_load import merge_task
 
@@ -74,3 +75,54 @@ def test_text_ordering_values_compare_byte_wise(warehouse):
     merge([warehouse.parquet("cdc/f0.parquet", [{**event(1, event_type="upper"), "seq": "1|B"}], schema)])
     merge([warehouse.parquet("cdc/f1.parquet", [{**event(1, event_type="lower"), "seq": "1|a"}], schema)])
     assert warehouse.query("SELECT event_type FROM demo.events") == [("lower",)]  # 'a' > 'B' byte-wise
+
+
+def tombstones(warehouse) -> list[tuple]:
+    return warehouse.query("SELECT event_id, seq FROM demo.events__tombstones ORDER BY 1")
+
+
+def test_an_update_older_than_a_delete_never_re_inserts_the_key(warehouse):
+    """Issue 11/12: a deleted key keeps its delete's ordering value (a tombstone)."""
+    merge([warehouse.parquet("cdc/f0.parquet", [event(1, seq=1), event(2, seq=1)])])
+    merge([warehouse.parquet("cdc/f1.parquet", [event(1, op="D", seq=10)])])
+    assert tombstones(warehouse) == [(1, 10)]
+
+    late = merge([warehouse.parquet("cdc/f2.parquet", [event(1, op="U", seq=5, event_type="stale")])])
+
+    assert rows(warehouse) == [(2, "view", 1)]
+    assert late["rows_inserted"] == 0 and tombstones(warehouse) == [(1, 10)]
+
+
+def test_a_re_insert_newer_than_the_delete_wins_and_clears_the_tombstone(warehouse):
+    merge([warehouse.parquet("cdc/f0.parquet", [event(1, seq=1)])])
+    merge([warehouse.parquet("cdc/f1.parquet", [event(1, op="D", seq=10)])])
+
+    merge([warehouse.parquet("cdc/f2.parquet", [event(1, seq=11, event_type="back")])])
+
+    assert rows(warehouse) == [(1, "back", 11)] and tombstones(warehouse) == []
+    # a late delete older than the re-insert leaves the row and no tombstone
+    merge([warehouse.parquet("cdc/f3.parquet", [event(1, op="D", seq=10)])])
+    assert rows(warehouse) == [(1, "back", 11)] and tombstones(warehouse) == []
+
+
+def test_a_delete_of_a_key_never_loaded_still_blocks_its_older_insert(warehouse):
+    merge([warehouse.parquet("cdc/f0.parquet", [event(1, op="D", seq=10)])])
+    merge([warehouse.parquet("cdc/f1.parquet", [event(1, seq=9), event(2, seq=9)])])
+    assert rows(warehouse) == [(2, "view", 9)] and tombstones(warehouse) == [(1, 10)]
+    # a newer delete moves the tombstone forward; reloading the same files changes nothing
+    merge([warehouse.parquet("cdc/f2.parquet", [event(1, op="D", seq=12)])])
+    merge([warehouse.parquet("cdc/f1.parquet", [event(1, seq=9), event(2, seq=9)])])
+    assert rows(warehouse) == [(2, "view", 9)] and tombstones(warehouse) == [(1, 12)]
+
+
+def test_a_snapshot_load_forgets_the_tombstones(warehouse):
+    merge([warehouse.parquet("cdc/f0.parquet", [event(1, op="D", seq=10)])])
+    LoadToWarehouseOperator(
+        task_id="load_events",
+        table="demo.events",
+        source_uris=[warehouse.parquet("cdc/full.parquet", [event(1, seq=1)], event_schema(with_op=False))],
+        mode="snapshot",
+        primary_key=["event_id"],
+    ).execute(task_context())
+    assert rows(warehouse) == [(1, "view", 1)]
+    assert warehouse.query("SELECT to_regclass('demo.events__tombstones')") == [(None,)]

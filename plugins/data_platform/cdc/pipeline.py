@@ -163,7 +163,13 @@ def warehouse_load_for(table_id: str, run_id: str | None) -> dict[str, Any]:
         )
     result = json.loads(read_bytes(location))
     if result["status"] == "locked":
-        raise AirflowException(f"{table_id}: another run holds the table lock; retrying later.")
+        holder = ((result.get("error") or {}).get("details") or {}).get("holder") or {}
+        raise AirflowException(
+            f"{table_id}: another run held the table lock during this run's merge (run "
+            f"{holder.get('run_id')!r}, owner {holder.get('owner')!r}, lease until "
+            f"{holder.get('expires_at_iso')}); the table's files stay pending and the next run "
+            "merges them. A killed holder's lease frees itself at that time."
+        )
     if result["status"] == "failed":
         error = result.get("error") or {}
         raise AirflowFailException(

@@ -21,7 +21,8 @@ _DEMO: dict[str, Any] = {}  # the stand-in serving this demo process, its issue 
 def start_site(settings: PlatformSettings) -> dict[str, str]:
     """Start a seeded stand-in (rate-limited: every 7th request gets 429 + Retry-After: 1) and
     return its connection for the runs. The demo's Jira is new each time, so its lake folder is
-    cleared: the first run is a full sync again."""
+    cleared, and so are its warehouse tables: the first run is a full sync of a new site again
+    (issues created and deleted by the last demo would otherwise stay in jira.issues)."""
     from data_platform.jira.pipeline import SECRET, ingestion_config
     from spark_jobs.common.lake import delete
     from spark_jobs.jira.layout import SiteLayout
@@ -30,8 +31,21 @@ def start_site(settings: PlatformSettings) -> dict[str, str]:
     server = JiraStandIn(JiraState(time_zone="Europe/Berlin", rate_limit_every=7)).start()
     _DEMO.update(server=server, ids=seed_issues(server.state, ISSUES))
     delete(SiteLayout(settings.lake_root, ingestion_config().site).root, recursive=True)
+    empty_warehouse_tables(settings)
     conn_id = settings.secret_name(SECRET)
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(server.connection())}
+
+
+def empty_warehouse_tables(settings: PlatformSettings) -> None:
+    """Empty the config's ``jira.issues`` and ``jira.status_history`` where they exist."""
+    from data_platform.jira.pipeline import ingestion_config
+    from data_platform.warehouse.tables import TableName
+
+    tables = ingestion_config().warehouse
+    for table in (TableName.parse(tables.issues), TableName.parse(tables.status_history)):
+        (found,) = _warehouse(settings, f"SELECT to_regclass('{table.sql('postgres')}') IS NOT NULL AS found")
+        if found["found"]:
+            _warehouse(settings, f"TRUNCATE {table.sql('postgres')}", fetch=False)
 
 
 def stop_site() -> None:
@@ -87,14 +101,23 @@ def expected_row(issue: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _warehouse(settings: PlatformSettings, sql: str) -> list[dict[str, Any]]:
+def _warehouse(settings: PlatformSettings, sql: str, fetch: bool = True) -> list[dict[str, Any]]:
+    """Run ``sql`` on the warehouse (committed); its rows as dicts when ``fetch``."""
     from airflow.sdk import BaseHook
 
     hook = BaseHook.get_connection(settings.warehouse_conn_id).get_hook()
-    cursor = hook.get_conn().cursor()
-    cursor.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    connection = hook.get_conn()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        rows: list[dict[str, Any]] = []
+        if fetch:
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        connection.commit()
+        return rows
+    finally:
+        connection.close()
 
 
 def _last_sync(settings: PlatformSettings) -> dict[str, Any]:

@@ -5,7 +5,8 @@ with its row count:
 
 - warehouse (PostgreSQL): every base table outside the system schemas, rows as PostgreSQL's
   text form of the row (``md5(t::text)``), computed in the database. ``dp_audit`` (the load log:
-  one row per load, by design) is listed apart, never compared.
+  one row per load, by design) is never compared, and the observation columns of
+  ``OBSERVATION_COLUMNS`` (the run and time an edge was last seen) are left out of the rows.
 - lake (local folder): Hudi tables (``.../hudi/.hoodie``) as their latest snapshot read with
   hudi-rs, without Hudi's ``_hoodie_*`` metadata columns (commit times differ when a rerun
   commits the same rows); every other Parquet dataset grouped by table folder (the path before
@@ -23,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 AUDIT_SCHEMAS = ("dp_audit",)
+# Columns that record when a row was last observed, not what it says: a rerun is a newer
+# observation. lineage.column_edges keeps the newest observation (run, time) of each edge.
+OBSERVATION_COLUMNS = {"lineage.column_edges": ("run_id", "event_time")}
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 
 
@@ -49,9 +53,16 @@ def warehouse_hashes(hook: Any, schemas_excluded: tuple[str, ...] = AUDIT_SCHEMA
     )
     hashes = {}
     for schema, table in tables:
+        row = "t::text"
+        if f"{schema}.{table}" in OBSERVATION_COLUMNS:
+            columns = [c for (c,) in hook.get_records(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+                "ORDER BY ordinal_position", parameters=(schema, table))
+                if c not in OBSERVATION_COLUMNS[f"{schema}.{table}"]]
+            row = "row(" + ", ".join(f't."{c}"' for c in columns) + ")::text"
         count, digest = hook.get_records(
             f'SELECT count(*), md5(coalesce(string_agg(h, \'\' ORDER BY h), \'\')) '
-            f'FROM (SELECT md5(t::text) AS h FROM "{schema}"."{table}" t) x'
+            f'FROM (SELECT md5({row}) AS h FROM "{schema}"."{table}" t) x'
         )[0]
         hashes[f"{schema}.{table}"] = TableHash(int(count), str(digest))
     return hashes

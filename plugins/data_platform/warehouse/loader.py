@@ -8,7 +8,8 @@ Steps (all on one connection, committed together or rolled back together):
 4. create the temp staging table ``stage_<table>`` shaped after the files, bulk-load it
    (Redshift ``COPY`` from a manifest / PostgreSQL ``COPY FROM STDIN``);
 5. apply the mode: ``merge`` (delete / update / insert by key, latest change per key when
-   ``order_by`` is given), ``append``, ``replace`` (one partition value), ``snapshot`` (the
+   ``order_by`` is given; with deletes and ``order_by`` the deleted keys' ordering values stay in
+   ``<table>__tombstones``, so an older upsert never re-inserts a deleted key), ``append``, ``replace`` (one partition value), ``snapshot`` (the
    whole table becomes the files' rows, e.g. after a CDC full load), or ``procedure``
    (``CALL schema.proc(...)`` that reads ``stage_<table>`` itself);
 6. record the files in ``dp_audit.load_log``; commit.
@@ -303,6 +304,9 @@ class WarehouseLoader:
             delete_column = identifier(spec.delete_column) if spec.delete_column else None
             if delete_column:
                 _require(staged, [delete_column], "the files")
+            tombstones = bool(delete_column and order)
+            if tombstones:
+                cursor.execute(merge.create_tombstones_sql(table, key, order, target_types, self.dialect))
             statements = merge.merge_statements(
                 table,
                 source,
@@ -313,12 +317,16 @@ class WarehouseLoader:
                 spec.delete_value,
                 order,
                 self.dialect,
+                tombstones,
             )
             if "delete" in statements:
                 result.rows_deleted = self._execute(cursor, statements["delete"])
             if "update" in statements:
                 result.rows_updated = self._execute(cursor, statements["update"])
             result.rows_inserted = self._execute(cursor, statements["insert"])
+            for step in ("forget", "remember"):
+                if step in statements:
+                    self._execute(cursor, statements[step])
         elif spec.mode == "append":
             result.rows_inserted = self._execute(
                 cursor, merge.append_statement(table, stage, common, target_types, self.dialect)
@@ -346,6 +354,7 @@ class WarehouseLoader:
                 cursor, merge.append_statement(table, stage, common, target_types, self.dialect)
             )
         elif spec.mode == "snapshot":
+            cursor.execute(merge.drop_tombstones_sql(table, self.dialect))
             result.rows_deleted = self._execute(cursor, merge.delete_all_statement(table, self.dialect))
             result.rows_inserted = self._execute(
                 cursor, merge.append_statement(table, stage, common, target_types, self.dialect)

@@ -11,6 +11,11 @@ values compare by the target column's type (text byte-wise), most significant co
 and a NULL ordering value is older than every non-NULL value. The target row's own ordering
 values take part: a staged change older than the row neither updates nor deletes it (a late
 change), a change not older than the row applies (so a rerun re-applies the same values).
+
+Tombstones (a merge with deletes and ``order_by``): a delete leaves the key's ordering values in
+``<table>__tombstones`` (:func:`tombstone_table`), so a staged upsert older than the delete
+(a late update, a reloaded older change set) does not re-insert the key, while a newer
+re-insert applies and removes the tombstone: the lake's rule (:mod:`spark_jobs.cdc.tombstones`).
 """
 
 from __future__ import annotations
@@ -146,6 +151,25 @@ def is_deleted(alias: str, delete_column: str | None, dialect: str) -> str:
     return f"COALESCE({_Names(dialect).col(alias, delete_column)} = %s, FALSE)"
 
 
+def tombstone_table(target: TableName) -> TableName:
+    """Where a merge target's deleted keys keep their ordering values: ``<table>__tombstones``."""
+    return TableName(target.schema, f"{target.name}__tombstones")
+
+
+def create_tombstones_sql(
+    target: TableName, key: Sequence[str], order_by: Sequence[str], types: dict[str, str], dialect: str
+) -> str:
+    """The tombstone table of ``target``: its key and ``order_by`` columns, with the target's types."""
+    n = _Names(dialect)
+    columns = ", ".join(f"{n(c)} {types[c]}" for c in [*key, *order_by])
+    return f"CREATE TABLE IF NOT EXISTS {tombstone_table(target).sql(dialect)} ({columns})"
+
+
+def drop_tombstones_sql(target: TableName, dialect: str) -> str:
+    """Forget every tombstone (a snapshot load replaces the table, deletes included)."""
+    return f"DROP TABLE IF EXISTS {tombstone_table(target).sql(dialect)}"
+
+
 def merge_statements(
     target: TableName,
     source: str,
@@ -156,11 +180,17 @@ def merge_statements(
     delete_value: Any,
     order_by: Sequence[str] = (),
     dialect: str = "postgres",
+    tombstones: bool = False,
 ) -> dict[str, Statement]:
-    """``delete`` / ``update`` / ``insert`` statements of a merge by ``key`` (run in that order).
+    """``delete`` / ``update`` / ``insert`` (then, with ``tombstones``, ``forget`` / ``remember``)
+    statements of a merge by ``key``, run in that order.
 
     ``columns`` are the target columns present in the source (the key included); ``order_by``
-    columns (in the target) keep a change older than the target row from touching it.
+    columns (in the target) keep a change older than the target row from touching it. With
+    ``tombstones`` (needs ``delete_column`` and ``order_by``; the table of
+    :func:`create_tombstones_sql` exists) an upsert older than the key's tombstone is not
+    inserted, ``forget`` drops the tombstones that a staged change is not older than, and
+    ``remember`` stores the staged deletes of keys the target no longer holds.
     """
     n = _Names(dialect)
     table, stage = target.sql(dialect), n(source)
@@ -184,13 +214,37 @@ def merge_statements(
             f"WHERE {n.key_join(table, 's', key)} AND NOT {deleted}" + current,
             delete_params,
         )
+    buried = ""
+    if tombstones:
+        if delete_column is None or not order_by:
+            raise ValueError("Tombstones need a delete_column and order_by.")
+        graves = tombstone_table(target).sql(dialect)
+        buried = (
+            f" AND NOT EXISTS (SELECT 1 FROM {graves} AS d WHERE {n.key_join('d', 's', key)} "
+            f"AND {older_than_target_sql('s', 'd', order_by, types, dialect)})"
+        )
     statements["insert"] = (
         f"INSERT INTO {table} ({n.listing(columns)}) "
         f"SELECT {', '.join(n.cast('s', c, types) for c in columns)} FROM {stage} AS s "
         f"LEFT JOIN {table} AS t ON {n.key_join('t', 's', key)} "
-        f"WHERE {n.col('t', key[0])} IS NULL AND NOT {deleted}",
+        f"WHERE {n.col('t', key[0])} IS NULL AND NOT {deleted}" + buried,
         delete_params,
     )
+    if tombstones:
+        kept = [*key, *order_by]
+        statements["forget"] = (
+            f"DELETE FROM {graves} USING {stage} AS s WHERE {n.key_join(graves, 's', key)} "
+            f"AND NOT {older_than_target_sql('s', graves, order_by, types, dialect)}",
+            (),
+        )
+        statements["remember"] = (
+            f"INSERT INTO {graves} ({n.listing(kept)}) "
+            f"SELECT {', '.join(n.cast('s', c, types) for c in kept)} FROM {stage} AS s "
+            f"LEFT JOIN {graves} AS d ON {n.key_join('d', 's', key)} "
+            f"WHERE {n.col('d', key[0])} IS NULL AND {deleted} "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {n.key_join('t', 's', key)})",
+            delete_params,
+        )
     return statements
 
 

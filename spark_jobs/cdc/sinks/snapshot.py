@@ -2,7 +2,11 @@
 
 Each load writes the whole table to ``versions/v=<n>/`` (partition folders inside when the
 table is partitioned), then replaces ``_current.json`` (the commit point: local atomic
-rename, on S3 one PUT). The pointer holds paths relative to the table root, so a copied or
+rename, on S3 one PUT). A partitioned ``current`` table rewrites only the partitions a load
+touches (those of the changes' rows and those the changed keys lived in, found from the key
+and partition columns alone); the other partition folders' files are cloned into the new
+version unchanged (hard links locally, server-side copies on S3), so every version stays
+complete on its own and a load's cost follows the touched partitions. The pointer holds paths relative to the table root, so a copied or
 replicated lake (e.g. to a DR region) stays readable. Readers follow the pointer, so they see the old or the new version,
 never a half-written one. Older versions beyond the retention count are deleted after the
 pointer moved; the version the pointer names is never deleted.
@@ -21,15 +25,24 @@ from spark_jobs.cdc.faults import fault_point
 from spark_jobs.cdc.layout import TableLayout
 from spark_jobs.cdc.results import utc_now
 from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, TableConfig
-from spark_jobs.common.lake import delete, exists, join_uri, list_dir_names, read_json, write_json_atomic
+from spark_jobs.common.lake import (
+    clone_file,
+    delete,
+    exists,
+    join_uri,
+    list_dir_names,
+    read_json,
+    write_json_atomic,
+)
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
 POINTER_FORMAT = 1
 ROWS_PER_FILE = 1_000_000
+_FILE_COL = "_cdc_file"
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,8 @@ class SnapshotSink:
                     .filter(F.col("_cdc_table_seq").isNull() | (F.col(SEQ_COLUMN) >= F.col("_cdc_table_seq")))
                     .drop("_cdc_table_seq")
                 )
+            if old is not None and self.config.partition_by:
+                return self._write_touched_partitions(old, changes, run_id)
             upserts = changes.filter(F.col(OP_COLUMN) != "D")
             table = upserts
             if old is not None:
@@ -141,21 +156,78 @@ class SnapshotSink:
                 table = old.unionByName(new_rows, allowMissingColumns=True)
         return self._write_version(table, run_id)
 
-    def _write_version(self, table: DataFrame, run_id: str) -> SinkCommit:
+    def _write_touched_partitions(self, old: DataFrame, changes: DataFrame, run_id: str) -> SinkCommit:
+        """Rewrite the partitions ``changes`` touch; clone the others' files into the new version.
+
+        Touched: the partition values of the changes' rows and of the rows the changed keys
+        have now (a key whose partition value changes leaves its old partition). Falls back to
+        a whole rewrite when the folders Spark read cannot be matched to the listed ones.
+        """
+        from pyspark.sql import functions as F
+
+        assert self._pointer is not None  # called with the current version's rows
+        parts, keys = list(self.config.partition_by), list(self.config.primary_key)
+        changes = changes.persist()
+        try:
+            located = old.join(changes.select(*keys), on=keys, how="left_semi").select(*parts)
+            values = [tuple(r) for r in changes.select(*parts).union(located).distinct().collect()]
+            touched = _partition_predicate(parts, values)
+            files = [
+                r[0]
+                for r in old.filter(touched).select(F.input_file_name().alias(_FILE_COL)).distinct().collect()
+            ]
+            base = self.layout.version_uri(self._pointer["version"])
+            folders = _partition_folders(base, len(parts))
+            rewritten = {_folder_of(f, self._pointer["version"]) for f in files}
+            upserts = changes.filter(F.col(OP_COLUMN) != "D")
+            if not rewritten <= set(folders):
+                log.warning(
+                    "%s: partition folders not matched; rewriting the whole table", self.layout.table_id
+                )
+                kept = old.join(changes.select(*keys), on=keys, how="left_anti")
+                return self._write_version(kept.unionByName(upserts, allowMissingColumns=True), run_id)
+            kept = old.filter(touched).join(changes.select(*keys), on=keys, how="left_anti")
+            table = kept.unionByName(upserts, allowMissingColumns=True)
+            share = len(rewritten) / max(1, len(folders))
+            cloned = [join_uri(base, folder) for folder in folders if folder not in rewritten]
+            return self._write_version(table, run_id, estimate=self.row_count() * share, cloned=cloned)
+        finally:
+            changes.unpersist()
+
+    def _write_version(
+        self,
+        table: DataFrame,
+        run_id: str,
+        estimate: float | None = None,
+        cloned: list[str] | None = None,
+    ) -> SinkCommit:
+        """Write ``table`` as the next version (plus the files of the ``cloned`` partition
+        folders of the current version) and move the pointer to it."""
         from pyspark.sql import functions as F
 
         version = max([0, *existing_versions(self.layout)]) + 1
         uri = self.layout.version_uri(version)
         partition_by = list(self.config.partition_by)
-        estimate = self.row_count() + 1
-        files = max(1, math.ceil(estimate / self.rows_per_file))
+        files = max(
+            1, math.ceil(((self.row_count() if estimate is None else estimate) + 1) / self.rows_per_file)
+        )
         if files == 1:
             table = table.coalesce(1)  # small table: one task writes it (one file per partition), no shuffle
         elif partition_by:
             table = table.repartition(files, *[F.col(f"`{c}`") for c in partition_by])
         else:
             table = table.repartition(files)
-        table.write.mode("errorifexists").partitionBy(*partition_by).parquet(uri)
+        if cloned:
+            assert self._pointer is not None
+            base = self.layout.version_uri(self._pointer["version"])
+            for folder in cloned:
+                for name in list_dir_names(folder):
+                    if not name.startswith((".", "_")):
+                        clone_file(join_uri(folder, name), join_uri(uri, folder[len(base) + 1 :], name))
+            # appended after the clones: Spark's _SUCCESS marks the version complete
+            table.write.mode("append").partitionBy(*partition_by).parquet(uri)
+        else:
+            table.write.mode("errorifexists").partitionBy(*partition_by).parquet(uri)
         schema = table.schema
         rows_after = self.spark.read.schema(schema).parquet(uri).count()
         pointer = {
@@ -196,3 +268,37 @@ class SnapshotSink:
                     self.layout.table_id,
                     self.config.retention_versions,
                 )
+
+
+def _partition_predicate(columns: list[str], values: list[tuple[Any, ...]]) -> Column:
+    """Rows whose partition columns equal one of ``values`` (NULL-safe): prunes partitions."""
+    from pyspark.sql import functions as F
+
+    predicate = F.lit(False)
+    for value in values:
+        match = F.lit(True)
+        for column, item in zip(columns, value, strict=True):
+            match = match & F.col(f"`{column}`").eqNullSafe(F.lit(item))
+        predicate = predicate | match
+    return predicate
+
+
+def _partition_folders(version_uri: str, depth: int) -> list[str]:
+    """Leaf partition folders (``a=1/b=x``) of a version, relative to it (hidden names skipped)."""
+    folders = [""]
+    for _ in range(depth):
+        folders = [
+            f"{folder}/{name}".lstrip("/")
+            for folder in folders
+            for name in list_dir_names(join_uri(version_uri, folder) if folder else version_uri)
+            if "=" in name and not name.startswith((".", "_"))
+        ]
+    return folders
+
+
+def _folder_of(file_uri: str, version: int) -> str:
+    """The partition folder (relative to its version) of a file Spark reported read."""
+    from urllib.parse import unquote
+
+    relative = unquote(file_uri).rsplit(f"/versions/v={version}/", 1)[-1]
+    return relative.rsplit("/", 1)[0]

@@ -63,11 +63,13 @@ class Source:
 
 class Warehouse:
     """What the load task does with an ``ok`` result: merge its change set by key with deletes,
-    a change older than the row (by ``_cdc_seq``) neither updating nor deleting it."""
+    a change older than the row or the key's tombstone (by ``_cdc_seq``) neither updating,
+    inserting nor deleting it (data_platform.warehouse.merge)."""
 
     def __init__(self, lake: str) -> None:
         self.lake = lake
         self.stored: dict[int, tuple[int, str]] = {}
+        self.tombstones: dict[int, str] = {}
 
     @property
     def rows(self) -> dict[int, int]:
@@ -79,13 +81,17 @@ class Warehouse:
             return
         changes = pq.read_table(result["changes_uri"][len("file://") :]).to_pylist()
         for row in sorted(changes, key=lambda r: r["_cdc_seq"]):
-            held = self.stored.get(row["id"])
-            if held is not None and row["_cdc_seq"] < held[1]:
+            key, seq = row["id"], row["_cdc_seq"]
+            held = self.stored.get(key)
+            newest = held[1] if held is not None else self.tombstones.get(key)
+            if newest is not None and seq < newest:
                 continue
             if row["_cdc_op"] == "D":
-                self.stored.pop(row["id"], None)
+                self.stored.pop(key, None)
+                self.tombstones[key] = seq
             else:
-                self.stored[row["id"]] = (row["qty"], row["_cdc_seq"])
+                self.stored[key] = (row["qty"], seq)
+                self.tombstones.pop(key, None)
 
 
 def lake_rows(lake: str) -> dict[int, int]:

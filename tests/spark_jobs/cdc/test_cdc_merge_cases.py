@@ -70,7 +70,7 @@ def test_change_order_uses_ordering_columns_not_file_names(spark, dms, landing, 
     assert (second.rows_before, second.rows_after, second.version) == (4, 4, 2)
     assert current(lake) == [(1, 13), (3, 33), (5, 51), (9, 9)]
     changes = sorted((r["id"], r["_cdc_op"]) for r in read_changes(lake, "src", "items", "r2").to_pylist())
-    assert changes == [(1, "U"), (2, "D"), (9, "I")]
+    assert changes == [(1, "U"), (2, "D"), (9, "I"), (10, "D")]  # key 10's delete: a tombstone only
 
 
 def test_ties_fall_back_to_file_name_then_row_order(spark):

@@ -92,3 +92,42 @@ def test_a_table_keeps_its_sink(spark, lake, make_config, monkeypatch):
     monkeypatch.setattr(sinks, "hudi_available", lambda session: False)
     with pytest.raises(RuntimeError, match="no Hudi Spark bundle .* `make install` fetches"):
         select_sink(spark, TableLayout(lake, "src", "other"), config, requested="hudi")
+
+
+def _partition_inodes(layout: TableLayout, version: int) -> dict[str, set[int]]:
+    """Partition folder -> inodes of its Parquet files (hard links share them)."""
+    from pathlib import Path
+
+    root = Path(layout.version_uri(version)[len("file://") :])
+    return {
+        folder.name: {f.stat().st_ino for f in folder.glob("*.parquet")}
+        for folder in root.iterdir()
+        if folder.is_dir() and "=" in folder.name
+    }
+
+
+def test_a_load_rewrites_only_the_partitions_it_touches(spark, lake, make_config):
+    """Issue 12, case 6: key 1 moves from a to b, key 5 is deleted from d; c and the NULL
+    partition are untouched and cloned (hard links: the same files), a is emptied, b and d
+    are rewritten; the previous version can go (retention 1) without the clones losing data."""
+    config = make_config(partition_by=["part"], retention_versions=1)
+    layout = TableLayout(lake, "src", "items")
+    rows = [(1, "a", 1, "I", "1"), (2, "b", 2, "I", "1"), (3, "c", 3, "I", "1")]
+    rows += [(4, None, 4, "I", "1"), (5, "d", 5, "I", "1"), (6, "d", 6, "I", "1")]
+    SnapshotSink(spark, layout, config).write(frame(spark, rows), full_load=True, run_id="r1")
+    before = _partition_inodes(layout, 1)
+
+    commit = SnapshotSink(spark, layout, config).write(
+        frame(spark, [(1, "b", 10, "U", "2"), (5, "d", 5, "D", "2")]), full_load=False, run_id="r2"
+    )
+
+    after = _partition_inodes(layout, 2)
+    null_folder = "part=__HIVE_DEFAULT_PARTITION__"
+    assert after["part=c"] == before["part=c"] and after[null_folder] == before[null_folder]
+    assert "part=a" not in after
+    assert not after["part=b"] & before["part=b"] and not after["part=d"] & before["part=d"]
+    assert existing_versions(layout) == [2] and commit.rows_after == 5
+    current = sorted((r["id"], r["part"], r["qty"]) for r in read_current(lake, "src", "items").to_pylist())
+    assert current == [(1, "b", 10), (2, "b", 2), (3, "c", 3), (4, None, 4), (6, "d", 6)]
+    reread = SnapshotSink(spark, layout, config).read_table()
+    assert sorted(r["id"] for r in reread.collect()) == [1, 2, 3, 4, 6]

@@ -60,6 +60,19 @@ def test_copy_and_delete(root, tmp_path):
     lake.delete(target)  # missing objects are ignored
 
 
+def test_a_clone_keeps_its_bytes_when_the_source_goes(root):
+    source, target = (
+        lake.join_uri(root, "v=1", "p=a", "f.parquet"),
+        lake.join_uri(root, "v=2", "p=a", "f.parquet"),
+    )
+    lake.write_atomic(source, b"PAR1 data PAR1")
+    lake.clone_file(source, target)
+    if root.startswith("file://"):  # a hard link: no bytes copied
+        assert os.stat(lake.local_path(source)).st_ino == os.stat(lake.local_path(target)).st_ino
+    lake.delete(lake.join_uri(root, "v=1"), recursive=True)
+    assert lake.read_bytes(target) == b"PAR1 data PAR1"
+
+
 def test_failed_local_write_keeps_the_old_object_and_no_temp_files(tmp_path, monkeypatch):
     uri = f"file://{tmp_path}/_current.json"
     lake.write_json_atomic(uri, {"version": 1})

@@ -35,6 +35,7 @@ def serial_s3_bucket(monkeypatch) -> Iterator[str]:
     import boto3
     from moto.moto_server.threaded_moto_server import MotoRequestHandler
     from moto.server import DomainDispatcherApplication, create_backend_app
+    from s3fs import S3FileSystem
     from werkzeug.serving import make_server
 
     from spark_jobs.common import lake as lake_io
@@ -52,7 +53,7 @@ def serial_s3_bucket(monkeypatch) -> Iterator[str]:
     }.items():
         monkeypatch.setenv(name, value)
     lake_io._s3_client.cache_clear()
-    lake_io._s3_filesystem.cache_clear()
+    S3FileSystem.clear_instance_cache()
     boto3.client("s3", endpoint_url=endpoint).create_bucket(
         Bucket="locks", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
@@ -60,7 +61,7 @@ def serial_s3_bucket(monkeypatch) -> Iterator[str]:
     server.shutdown()
     thread.join()
     lake_io._s3_client.cache_clear()
-    lake_io._s3_filesystem.cache_clear()
+    S3FileSystem.clear_instance_cache()
 
 
 def test_second_run_cannot_take_a_held_lock(lock_root):
