@@ -391,7 +391,12 @@ class _TableMerge:
                 f"{SEQ_COLUMN}) were not applied"
             )
         tombstone_only = counts.pop(TOMBSTONE_OP, 0)
-        if tombstone_only:
+        if tombstone_only and result.full_load:
+            # a full load's change set is the whole table (the warehouse loads it as a snapshot):
+            # it holds no deletes, and its tombstones start empty
+            changes = changes.filter(changes[OP_COLUMN] != TOMBSTONE_OP)
+            tombstone_only = 0
+        elif tombstone_only:
             # deletes of keys the table does not hold: nothing to remove, but they are tombstones
             # (and reach the warehouse as deletes, which keeps the same tombstones)
             changes = changes.withColumn(
