@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from spark_jobs.common import naming
@@ -179,7 +180,11 @@ class LineageEmitter:
         if not lineage_configured():
             try:
                 transport = transport_from_spark_conf(conf)
-            except (KeyError, ValueError):  # lineage must never stop a job
+                if transport is not None and transport["type"] == "file":
+                    # the agent creates its file's folder only when it first writes; a job's own
+                    # START may come first
+                    Path(transport["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
+            except (KeyError, ValueError, OSError):  # lineage must never stop a job
                 log.warning("The agent's OpenLineage transport cannot carry the job's events", exc_info=True)
         namespace = os.environ.get(NAMESPACE_ENV_VAR) or conf.get(NAMESPACE_KEY)
         return cls.from_environment(transport, namespace, ParentRun.from_spark_conf(conf))
