@@ -20,7 +20,8 @@ hold this bundle and calls ``UpdateEnvironment`` only when they differ. The comp
 the environment, not with "did this run upload something", so a deploy whose update failed
 (e.g. the environment was busy) is finished by the next run. Content is compared through a
 SHA-256 stored as object metadata (``x-amz-meta-sha256``), never the ETag, which is not the MD5
-of the bytes on SSE-KMS buckets. Credentials come from the usual boto3 chain (profile, SSO, role).
+of the bytes on SSE-KMS buckets. Credentials come from the usual boto3 chain (profile, SSO, role);
+without any, every command stops at once with one line naming the fix (exit code 2).
 """
 
 from __future__ import annotations
@@ -318,6 +319,34 @@ def backfill(
     return invoke(mwaa, environment, "POST", "/backfills", body)
 
 
+NO_CREDENTIALS = (
+    "error: no AWS credentials found; set AWS_PROFILE (or run `aws configure` / `aws sso login`), "
+    "or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+
+
+def credentials_problem() -> str | None:
+    """``None`` when the boto3 credential chain resolves credentials, else the one-line error.
+
+    Checked before any work so a missing login fails at once: the probe resolves the chain
+    (environment, profile, SSO, container, instance metadata) with the instance-metadata
+    probe bounded to one attempt of 1 s, and makes no AWS call.
+    """
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
+
+    session = botocore.session.get_session()
+    session.set_config_variable("metadata_service_timeout", 1)
+    session.set_config_variable("metadata_service_num_attempts", 1)
+    try:
+        credentials = session.get_credentials()
+        if credentials is not None and credentials.get_frozen_credentials().access_key:
+            return None
+    except BotoCoreError as err:  # a named profile that is missing, an expired SSO token...
+        return f"{NO_CREDENTIALS} ({err})"
+    return NO_CREDENTIALS
+
+
 def _deploy_command(args: argparse.Namespace) -> int:
     import boto3
 
@@ -332,6 +361,10 @@ def _deploy_command(args: argparse.Namespace) -> int:
             config.environment(name)  # an unknown name is an error before anything runs
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    problem = credentials_problem()
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     selected = [
         s
@@ -395,6 +428,10 @@ def main(argv: list[str]) -> int:
         return _deploy_command(args)
     if not args.environment or len(args.environment) != 1:
         parser.error(f"{args.command} needs one --environment")
+    problem = credentials_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     import boto3
 
     mwaa = boto3.client("mwaa", region_name=args.region)
