@@ -350,10 +350,12 @@ def credentials_problem() -> str | None:
 def _deploy_command(args: argparse.Namespace) -> int:
     import boto3
 
+    from data_platform.cdc.warehouse_files import WarehouseFilesError
     from data_platform.config import ConfigError
     from data_platform.deploy.environments import load_environments, shares
     from data_platform.deploy.integrity import IntegrityError, check_bundle
     from data_platform.spark.artifacts import open_store
+    from spark_jobs.cdc.table_config import TableConfigError
 
     try:
         config = load_environments(args.config)
@@ -366,10 +368,13 @@ def _deploy_command(args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    try:
+        bundle = build_bundle()
+    except (TableConfigError, WarehouseFilesError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     selected = [
-        s
-        for s in shares(build_bundle(), config)
-        if not args.environment or s.environment.name in args.environment
+        s for s in shares(bundle, config) if not args.environment or s.environment.name in args.environment
     ]
     status = 0
     for share in selected:
