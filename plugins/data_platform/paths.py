@@ -16,6 +16,7 @@ Nothing here looks at the checkout implicitly: a process that should see the che
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 INCLUDE_PATH_ENV_VAR = "PLATFORM_INCLUDE_PATH"
@@ -45,10 +46,11 @@ def include_path() -> list[Path]:
     return found
 
 
-def include_file(relative_path: str) -> Path:
+def include_file(relative_path: str, folders: Sequence[Path] | None = None) -> Path:
     """``<folder>/<relative_path>`` of the first include folder holding it (the first folder's
-    path when none does, so a caller's 'does not exist' error names the expected place)."""
-    folders = include_path()
+    path when none does, so a caller's 'does not exist' error names the expected place).
+    ``folders``: search these instead of :func:`include_path` (a bundle being built)."""
+    folders = list(folders) if folders is not None else include_path()
     for folder in folders:
         candidate = folder / relative_path
         if candidate.exists():

@@ -17,7 +17,9 @@ Rules that make it mutually exclusive (the generation is the fencing token):
 A holder renews its lease with :class:`LeaseHeartbeat` (every ``ttl / 4``) while its job
 lives, so a lease outlives a dead job by at most ``ttl``. With ``retries_take_over`` a retry of
 the same run id (Airflow retries keep the run id) takes over that run's lease at once: the
-earlier try is dead.
+earlier try is dead. A lease also records its process (host, boot id, pid, process start
+time): a contender on the same host whose holder process is gone (a killed local run) takes
+the lease over at once instead of waiting out ``ttl``; leases from other hosts keep the time rule.
 """
 
 from __future__ import annotations
@@ -52,6 +54,54 @@ _UNREADABLE: dict[str, Any] = {"owner": None, "run_id": None, "expires_at": floa
 
 def default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _boot_id() -> str | None:
+    """This host's boot id (Linux ``/proc/sys/kernel/random/boot_id``); ``None`` elsewhere."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def _process_start(pid: int) -> int | None:
+    """A process's start time in clock ticks since boot (field 22 of ``/proc/<pid>/stat``,
+    proc(5)); ``None`` when unknown. With the boot id it tells a reused pid from its first owner."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    # the command name (field 2) is parenthesised and may hold spaces: split after its ")"
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else None
+
+
+def _this_process() -> dict[str, Any]:
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "boot_id": _boot_id(), "pid": pid, "pid_start": _process_start(pid)}
+
+
+def holder_process_dead(info: dict[str, Any]) -> bool:
+    """``True`` when a lease's process is known to be gone: it ran on this host and its pid is
+    no longer alive (``os.kill(pid, 0)`` raises ProcessLookupError), the host rebooted since
+    (another boot id), or the pid now belongs to a process started at another time (pid reuse).
+    Leases of other hosts, or without process fields, are never judged here (``False``)."""
+    pid = info.get("pid")
+    if info.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    boot_id = _boot_id()
+    if info.get("boot_id") and boot_id and info["boot_id"] != boot_id:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        pass
+    recorded, current = info.get("pid_start"), _process_start(pid)
+    return recorded is not None and current is not None and recorded != current
 
 
 def _iso(epoch: float) -> str:
@@ -143,6 +193,7 @@ class LakeLock:
                 "acquired_at": _iso(acquired_at),
                 "expires_at": expires_at,
                 "expires_at_iso": _iso(expires_at),
+                **_this_process(),
             }
         ).encode()
 
@@ -162,7 +213,8 @@ class LakeLock:
                         and info.get("run_id") == run_id
                         and info.get("owner") != self.owner
                     )
-                    if float(info.get("expires_at", 0)) > self._clock() and not same_run:
+                    live = float(info.get("expires_at", 0)) > self._clock()
+                    if live and not same_run and not holder_process_dead(info):
                         return None
                     taken_over = info
                 generation = newest + 1
@@ -185,6 +237,8 @@ class LakeLock:
                     taken_over.get("run_id"),
                     "same run id: its earlier try is dead"
                     if taken_over.get("run_id") == run_id
+                    else "its process on this host is gone"
+                    if holder_process_dead(taken_over)
                     else "expired",
                 )
             self._remove_older(generation, leases, released)

@@ -138,3 +138,40 @@ def test_the_deploy_command_refuses_an_unknown_environment(capsys):
     config = Path(__file__).resolve().parents[1] / "fixtures" / "mwaa" / "environments.yaml"
     assert mwaa.main(["deploy", "--config", str(config), "--environment", "analytics-z"]) == 2
     assert "no environment 'analytics-z' in the config" in capsys.readouterr().err
+
+
+def test_the_deploy_command_without_credentials_fails_at_once_naming_the_fix(
+    tmp_path, monkeypatch, capsys
+):
+    """No credentials anywhere in the chain (no moto): one line naming the fix, exit code 2,
+    and nothing built, checked or called before it."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    def no_bundle() -> None:
+        raise AssertionError("the bundle was built before the credentials check")
+
+    monkeypatch.setattr(mwaa, "build_bundle", no_bundle)
+    config = Path(__file__).resolve().parents[1] / "fixtures" / "mwaa" / "environments.yaml"
+    assert mwaa.main(["deploy", "--config", str(config)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [mwaa.NO_CREDENTIALS]
+    assert "AWS_PROFILE" in captured.err and "aws configure" in captured.err
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_a_missing_named_profile_fails_with_the_same_one_line(tmp_path, monkeypatch, capsys):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_PROFILE", "nobody")
+    assert mwaa.main(["trigger", "--environment", "analytics-a", "--dag-id", "x"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith(mwaa.NO_CREDENTIALS)
+    assert "nobody" in err

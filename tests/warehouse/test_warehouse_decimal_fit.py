@@ -51,7 +51,7 @@ def _append_n(warehouse, value, arrow_type):
     uri = warehouse.parquet(
         "x/n.parquet", [{"id": 1, "n": value}], pa.schema([("id", pa.int64()), ("n", arrow_type)])
     )
-    LoadToWarehouseOperator(task_id="load", table="demo.small", source_uris=[uri], mode="append").execute(
+    LoadToWarehouseOperator(task_id="load", table="demo.small", source_uris=[uri], create_table=False, mode="append").execute(
         task_context()
     )
 

@@ -59,7 +59,7 @@ def test_reserved_and_unusual_column_names_load(accounts, mode):
     second = accounts.parquet("x/f2.parquet", [row(1, "U", group="changed"), row(3)], SCHEMA)
     keys = {"primary_key": ["id"], "delete_column": "op"} if mode == "merge" else {"new_columns": "add"}
     for uri in (first, second):
-        LoadToWarehouseOperator(task_id="load", table="demo.accounts", source_uris=[uri], mode=mode, **keys).execute(
+        LoadToWarehouseOperator(task_id="load", table="demo.accounts", source_uris=[uri], create_table=False, mode=mode, **keys).execute(
             task_context()
         )
     stored = accounts.query(
@@ -74,7 +74,7 @@ def test_reserved_and_unusual_column_names_load(accounts, mode):
 def test_checks_quote_column_names(accounts):
     uri = accounts.parquet("x/f1.parquet", [row(1), row(2)], SCHEMA)
     LoadToWarehouseOperator(
-        task_id="load", table="demo.accounts", source_uris=[uri], mode="append", new_columns="add"
+        task_id="load", table="demo.accounts", source_uris=[uri], create_table=False, mode="append", new_columns="add"
     ).execute(task_context())
     rules = {
         "rules": [

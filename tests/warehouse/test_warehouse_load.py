@@ -306,3 +306,15 @@ def test_load_reports_lake_input_and_table_output_to_openlineage(warehouse):
         "amount",
     )
     assert source.transformations[0].type == "DIRECT"
+
+
+def test_a_missing_ddl_file_is_an_error_naming_it_never_skipped():
+    """A typo in a table name used to skip its DDL, then fail as 'relation does not exist'."""
+    from data_platform.warehouse.loader import LoadSpec, WarehouseLoader
+    from data_platform.warehouse.tables import TableName
+
+    loader = WarehouseLoader(connection=None, dialect="postgres")
+    with pytest.raises(FileNotFoundError, match=r"warehouse/tables/demo\.evnets\.sql does not exist: add it"):
+        loader._ddl(LoadSpec(TableName.parse("demo.evnets"), mode="append"))
+    assert loader._ddl(LoadSpec(TableName.parse("demo.events"), mode="append"))  # the audit table's and its own
+    assert loader._ddl(LoadSpec(TableName.parse("demo.evnets"), mode="append", create_table=False))

@@ -71,6 +71,6 @@ def test_integer_out_of_range_fails_with_the_value(warehouse):
         "x/f.parquet", [{"id": 1, "n": 2**31}], pa.schema([("id", pa.int64()), ("n", pa.int64())])
     )
     with pytest.raises(ValueError, match=rf"column 'n': value '{2**31}' does not fit demo.small.n"):
-        LoadToWarehouseOperator(task_id="load", table="demo.small", source_uris=[uri], mode="append").execute(
+        LoadToWarehouseOperator(task_id="load", table="demo.small", source_uris=[uri], create_table=False, mode="append").execute(
             task_context()
         )

@@ -37,7 +37,7 @@ def test_a_utc_lake_timestamp_keeps_its_wall_clock_value_in_a_new_york_session(n
     uri = new_york_server.parquet("tz/f1.parquet", table.to_pylist(), table.schema)
     assert new_york_server.query("SHOW timezone") == [("America/New_York",)]
 
-    LoadToWarehouseOperator(task_id="load", table="demo.moments", source_uris=[uri], mode="append").execute(
+    LoadToWarehouseOperator(task_id="load", table="demo.moments", source_uris=[uri], create_table=False, mode="append").execute(
         task_context()
     )
 

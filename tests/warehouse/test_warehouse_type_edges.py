@@ -16,7 +16,7 @@ def test_values_at_type_edges_round_trip_through_the_warehouse(warehouse):
     uri = warehouse.parquet("cdc/edges/f1.parquet", EDGE_ROWS, schema=edge_schema())
 
     merge = {"mode": "merge", "primary_key": ["id"], "delete_column": "op", "order_by": ["seq"]}
-    LoadToWarehouseOperator(task_id="load_edges", table="demo.edges", source_uris=[uri], **merge).execute(
+    LoadToWarehouseOperator(task_id="load_edges", table="demo.edges", source_uris=[uri], create_table=False, **merge).execute(
         task_context()
     )
 

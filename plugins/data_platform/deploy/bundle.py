@@ -84,11 +84,16 @@ def plugins_zip(plugins_dir: Path = REPO_ROOT / "plugins") -> bytes:
     return buffer.getvalue()
 
 
-def cdc_index(folders: Sequence[Path]) -> bytes:
-    """The compiled CDC table index of ``folders`` (validated; raises TableConfigError)."""
+def cdc_index(folders: Sequence[Path], include: Path) -> bytes:
+    """The compiled CDC table index of ``folders`` (validated; raises TableConfigError, or
+    WarehouseFilesError when a table's warehouse DDL or rules file is in neither the include
+    folder of its config (``<include>/cdc/tables``) nor the bundle's ``include``)."""
+    from data_platform.cdc.warehouse_files import check_warehouse_files
     from spark_jobs.cdc.table_index import compile_folders, index_bytes
 
-    return index_bytes(compile_folders(list(folders)))
+    index = compile_folders(list(folders))
+    check_warehouse_files(index, [*(Path(f).parent.parent for f in folders), include])
+    return index_bytes(index)
 
 
 def dag_files(repo_root: Path = REPO_ROOT, cdc_tables: Sequence[Path] | None = None) -> dict[str, bytes]:
@@ -101,7 +106,7 @@ def dag_files(repo_root: Path = REPO_ROOT, cdc_tables: Sequence[Path] | None = N
         relative = path.relative_to(include).as_posix()
         if not relative.startswith(INCLUDE_EXCLUDED):
             keys[f"include/{relative}"] = path.read_bytes()
-    keys[f"include/{CDC_INDEX}"] = cdc_index(cdc_tables or [include / CDC_TABLES])
+    keys[f"include/{CDC_INDEX}"] = cdc_index(cdc_tables or [include / CDC_TABLES], include)
     return dict(sorted(keys.items()))
 
 
@@ -124,7 +129,14 @@ def main(argv: list[str]) -> int:
         "--out", type=Path, required=True, help="folder to lay the bundle out in (an AIRFLOW_HOME)"
     )
     args = parser.parse_args(argv)
-    bundle = build_bundle()
+    from data_platform.cdc.warehouse_files import WarehouseFilesError
+    from spark_jobs.cdc.table_config import TableConfigError
+
+    try:
+        bundle = build_bundle()
+    except (TableConfigError, WarehouseFilesError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     bundle.write(args.out)
     print(f"{args.out}: {len(bundle.dags)} files under dags/, plugins.zip {len(bundle.plugins_zip)} bytes")
     return 0

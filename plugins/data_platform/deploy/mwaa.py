@@ -20,7 +20,8 @@ hold this bundle and calls ``UpdateEnvironment`` only when they differ. The comp
 the environment, not with "did this run upload something", so a deploy whose update failed
 (e.g. the environment was busy) is finished by the next run. Content is compared through a
 SHA-256 stored as object metadata (``x-amz-meta-sha256``), never the ETag, which is not the MD5
-of the bytes on SSE-KMS buckets. Credentials come from the usual boto3 chain (profile, SSO, role).
+of the bytes on SSE-KMS buckets. Credentials come from the usual boto3 chain (profile, SSO, role);
+without any, every command stops at once with one line naming the fix (exit code 2).
 """
 
 from __future__ import annotations
@@ -318,13 +319,43 @@ def backfill(
     return invoke(mwaa, environment, "POST", "/backfills", body)
 
 
+NO_CREDENTIALS = (
+    "error: no AWS credentials found; set AWS_PROFILE (or run `aws configure` / `aws sso login`), "
+    "or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+
+
+def credentials_problem() -> str | None:
+    """``None`` when the boto3 credential chain resolves credentials, else the one-line error.
+
+    Checked before any work so a missing login fails at once: the probe resolves the chain
+    (environment, profile, SSO, container, instance metadata) with the instance-metadata
+    probe bounded to one attempt of 1 s, and makes no AWS call.
+    """
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
+
+    session = botocore.session.get_session()
+    session.set_config_variable("metadata_service_timeout", 1)
+    session.set_config_variable("metadata_service_num_attempts", 1)
+    try:
+        credentials = session.get_credentials()
+        if credentials is not None and credentials.get_frozen_credentials().access_key:
+            return None
+    except BotoCoreError as err:  # a named profile that is missing, an expired SSO token...
+        return f"{NO_CREDENTIALS} ({err})"
+    return NO_CREDENTIALS
+
+
 def _deploy_command(args: argparse.Namespace) -> int:
     import boto3
 
+    from data_platform.cdc.warehouse_files import WarehouseFilesError
     from data_platform.config import ConfigError
     from data_platform.deploy.environments import load_environments, shares
     from data_platform.deploy.integrity import IntegrityError, check_bundle
     from data_platform.spark.artifacts import open_store
+    from spark_jobs.cdc.table_config import TableConfigError
 
     try:
         config = load_environments(args.config)
@@ -333,10 +364,17 @@ def _deploy_command(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    problem = credentials_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    try:
+        bundle = build_bundle()
+    except (TableConfigError, WarehouseFilesError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     selected = [
-        s
-        for s in shares(build_bundle(), config)
-        if not args.environment or s.environment.name in args.environment
+        s for s in shares(bundle, config) if not args.environment or s.environment.name in args.environment
     ]
     status = 0
     for share in selected:
@@ -395,6 +433,10 @@ def main(argv: list[str]) -> int:
         return _deploy_command(args)
     if not args.environment or len(args.environment) != 1:
         parser.error(f"{args.command} needs one --environment")
+    problem = credentials_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     import boto3
 
     mwaa = boto3.client("mwaa", region_name=args.region)

@@ -14,7 +14,8 @@ import re
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,35 @@ class DagOutcome:
     env: dict[str, str] = field(default_factory=dict, repr=False)  # the runs' env (stand-ins' connections)
 
 
-def _call(reference: str, *args: Any) -> Any:
+@contextmanager
+def output_to(log_file: Path) -> Iterator[None]:
+    """Everything this process writes to stdout and stderr (file descriptors 1 and 2) while the
+    block runs is appended to ``log_file`` instead of the console: the demo's prepare/verify
+    hooks call Airflow hooks whose logs (``Running statement: ...``, written by Airflow's
+    structlog to stdout) and libraries whose warnings belong with the DAG's log, not in the
+    summary. Descriptors, not ``sys.stdout``, so loggers holding the stream and child
+    processes are redirected too."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with log_file.open("a") as log:
+        saved = {fd: os.dup(fd) for fd in (1, 2)}
+        try:
+            for fd in saved:
+                os.dup2(log.fileno(), fd)
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
+
+
+def _call(reference: str, log_file: Path, *args: Any) -> Any:
+    """``module:function(*args)``, its console output (logs, warnings) into ``log_file``."""
     module_name, _, function_name = reference.partition(":")
-    return getattr(importlib.import_module(module_name), function_name)(*args)
+    with output_to(log_file):
+        return getattr(importlib.import_module(module_name), function_name)(*args)
 
 
 def run_dag(dag_id: str, logical_date: str, env: dict[str, str], log_file: Path) -> int:
@@ -143,13 +170,13 @@ def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
     started = time.monotonic()
     if entry.get("prepare"):
         print(f"  preparing sample inputs ({entry['prepare']})", flush=True)
-        extra_env = _call(entry["prepare"], settings)
+        extra_env = _call(entry["prepare"], log_file, settings)
         if isinstance(extra_env, dict):  # e.g. the connection of a local stand-in server
             env = {**env, **extra_env}
     outcome.env = env
     for index, logical_date in enumerate(entry["logical_dates"]):
         if entry.get("before_each_run"):
-            _call(entry["before_each_run"], settings, index)
+            _call(entry["before_each_run"], log_file, settings, index)
         print(f"  run {dag_id} for {logical_date}", flush=True)
         code = run_dag(dag_id, logical_date, env, log_file)
         outcome.runs += 1
@@ -160,7 +187,7 @@ def run_entry(entry: dict[str, Any], env: dict[str, str]) -> DagOutcome:
     else:
         if entry.get("verify"):
             try:
-                outcome.verified = str(_call(entry["verify"], settings))
+                outcome.verified = str(_call(entry["verify"], log_file, settings))
             except AssertionError as err:
                 outcome.verified = f"MISMATCH: {err}"
                 outcome.state = "failed verification"

@@ -68,14 +68,17 @@ def default_include_path() -> list[Path]:
 def compile_cdc_index(include_path: list[Path], out_dir: Path) -> Path:
     """Validate the CDC table configs of every include folder into ``out_dir/cdc/tables.json``
     (the index the CDC DAGs read, as the MWAA bundle carries it); exits naming the bad field."""
+    from data_platform.cdc.warehouse_files import WarehouseFilesError, check_warehouse_files
     from spark_jobs.cdc.table_config import TableConfigError
     from spark_jobs.cdc.table_index import compile_folders, index_bytes
 
     target = out_dir / "cdc" / "tables.json"
     try:
-        data = index_bytes(compile_folders([folder / "cdc" / "tables" for folder in include_path]))
-    except TableConfigError as err:
+        index = compile_folders([folder / "cdc" / "tables" for folder in include_path])
+        check_warehouse_files(index, include_path)
+    except (TableConfigError, WarehouseFilesError) as err:
         raise SystemExit(f"CDC table configs are invalid:\n{err}") from None
+    data = index_bytes(index)
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists() or target.read_bytes() != data:
         target.write_bytes(data)

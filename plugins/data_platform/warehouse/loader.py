@@ -105,7 +105,16 @@ class RunInfo:
 
 
 def ddl_statements(path: Path, dialect: str) -> list[str]:
-    return for_dialect(path.read_text(), dialect) if path.is_file() else []
+    """The statements of the DDL file ``path`` in ``dialect``; raises FileNotFoundError naming
+    the file and the fix when it is missing (a skipped DDL only surfaces later as PostgreSQL's
+    'relation does not exist')."""
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"warehouse DDL file {path} does not exist: add it (one idempotent file per table or "
+            "procedure in include/warehouse/tables|procedures/, named <schema>.<name>.sql), fix "
+            "the table or procedure name, or load with create_table=False into an existing table."
+        )
+    return for_dialect(path.read_text(), dialect)
 
 
 class WarehouseLoader:

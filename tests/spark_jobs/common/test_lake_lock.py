@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 
-from spark_jobs.common.lake import list_dir_names
+from spark_jobs.common.lake import list_dir_names, read_bytes, write_atomic
 from spark_jobs.common.lock import LakeLock
 
 
@@ -251,3 +254,55 @@ def test_a_creator_with_a_stale_listing_never_revives_a_removed_generation(lock_
     monkeypatch.setattr(p, "_generations", lambda: next(calls, LakeLock._generations(p)))
     assert p.acquire("run-p") is None
     assert r.holder()["owner"] == "r" and f"{2:012d}.json" not in list_dir_names(lock_root)
+
+
+def _lease_of_a_dead_local_process(lock: LakeLock) -> None:
+    """A lease written by a process on this host that was then killed (never released)."""
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    lease = lock.acquire("killed-run")
+    assert lease is not None
+    uri = lock._uri(lease.generation)
+    body = json.loads(read_bytes(uri))
+    body.update(pid=int(child.stdout), owner=f"{body['host']}:{int(child.stdout)}")
+    write_atomic(uri, json.dumps(body).encode())
+
+
+def test_a_live_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(lock_root):
+    clock = Clock()
+    _lease_of_a_dead_local_process(LakeLock(lock_root, owner="killed", clock=clock))
+    lease = LakeLock(lock_root, owner="next", clock=clock).acquire("next-run")
+    assert lease is not None and lease.generation == 2  # the fenced takeover: a new generation
+    assert lease.taken_over_from is not None and lease.taken_over_from["run_id"] == "killed-run"
+
+
+def test_a_reused_pid_does_not_keep_a_dead_lease_alive(lock_root):
+    clock = Clock()
+    first = LakeLock(lock_root, owner="first", clock=clock)
+    lease = first.acquire("first-run")
+    assert lease is not None
+    body = json.loads(read_bytes(first._uri(lease.generation)))
+    assert body["pid_start"] is not None  # this process's start time, from /proc/<pid>/stat
+    body["pid_start"] -= 1  # the pid is alive but belongs to a process started at another time
+    write_atomic(first._uri(lease.generation), json.dumps(body).encode())
+    assert LakeLock(lock_root, owner="next", clock=clock).acquire("next-run") is not None
+
+
+def test_a_live_lease_from_another_host_keeps_the_time_rule(lock_root):
+    clock = Clock()
+    _lease_of_a_dead_local_process(LakeLock(lock_root, owner="killed", clock=clock))
+    uri = LakeLock(lock_root)._uri(1)
+    body = json.loads(read_bytes(uri))
+    body["host"] = "another-host"
+    write_atomic(uri, json.dumps(body).encode())
+    contender = LakeLock(lock_root, owner="next", clock=clock)
+    assert contender.acquire("next-run") is None
+    clock.now += 10 * 60 + 1
+    assert contender.acquire("next-run") is not None
+
+
+def test_a_live_lease_of_a_live_process_stays_held(lock_root):
+    clock = Clock()
+    assert LakeLock(lock_root, owner="alive", clock=clock).acquire("run-a") is not None
+    assert LakeLock(lock_root, owner="other", clock=clock).acquire("run-b") is None
