@@ -14,8 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from data_platform.paths import include_file
-from data_platform.warehouse.tables import WAREHOUSE_DIR
+from data_platform.warehouse.tables import rules_file, table_ddl_file
 
 
 class WarehouseFilesError(ValueError):
@@ -24,7 +23,8 @@ class WarehouseFilesError(ValueError):
 
 def missing_warehouse_files(index: Mapping[str, Any], folders: Sequence[Path] | None = None) -> list[str]:
     """One line per missing file, ``"<table_id>: ... <path> ..."`` naming the fix; files are
-    resolved with :func:`data_platform.paths.include_file` (in ``folders`` when given).
+    resolved as the load resolves them (:func:`~data_platform.warehouse.tables.table_ddl_file`,
+    :func:`~data_platform.warehouse.tables.rules_file`; in ``folders`` when given).
 
     ``index``: the compiled table index (``spark_jobs.cdc.table_index`` format, ``tables``:
     table id -> config with ``warehouse_table`` and ``dq_rule``).
@@ -34,14 +34,14 @@ def missing_warehouse_files(index: Mapping[str, Any], folders: Sequence[Path] | 
         table = config.get("warehouse_table")
         if not table:
             continue
-        ddl = include_file(f"{WAREHOUSE_DIR}/tables/{table}.sql", folders)
+        ddl = table_ddl_file(table, folders)
         if not ddl.is_file():
             problems.append(
                 f"{table_id}: warehouse_table {table!r} has no DDL file {ddl}; add it or fix "
                 "warehouse_table in the table's config (include/cdc/tables/<source_db>.yaml)"
             )
         rules_name = config.get("dq_rule") or table
-        rules = include_file(f"{WAREHOUSE_DIR}/quality/{rules_name}.yaml", folders)
+        rules = rules_file(rules_name, folders)
         if not rules.is_file():
             field = "dq_rule" if config.get("dq_rule") else "warehouse_table (the default dq_rule)"
             problems.append(

@@ -15,6 +15,7 @@ from the sources and may be anything but empty or control characters; they are l
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,16 +77,18 @@ class TableName:
         return f"stage_{self.name}"
 
 
-def table_ddl_file(table: TableName) -> Path:
-    return include_file(f"{WAREHOUSE_DIR}/tables/{table}.sql")
+def table_ddl_file(table: TableName | str, folders: Sequence[Path] | None = None) -> Path:
+    """``include/warehouse/tables/<schema>.<table>.sql`` (``folders``: see :func:`include_file`)."""
+    return include_file(f"{WAREHOUSE_DIR}/tables/{table}.sql", folders)
 
 
 def procedure_file(procedure: TableName) -> Path:
     return include_file(f"{WAREHOUSE_DIR}/procedures/{procedure}.sql")
 
 
-def rules_file(name: str) -> Path:
-    return include_file(f"{WAREHOUSE_DIR}/quality/{name}.yaml")
+def rules_file(name: str, folders: Sequence[Path] | None = None) -> Path:
+    """``include/warehouse/quality/<name>.yaml`` (``folders``: see :func:`include_file`)."""
+    return include_file(f"{WAREHOUSE_DIR}/quality/{name}.yaml", folders)
 
 
 def all_sql_files() -> list[Path]:
