@@ -201,7 +201,7 @@ class LakeLock:
         """Take the lock for ``run_id``; ``None`` when another run holds it."""
         for _ in range(_ATTEMPTS):
             leases, released = self._generations()
-            taken_over = None
+            taken_over, reason = None, ""
             if leases:
                 newest = leases[-1]
                 if newest not in released:
@@ -213,8 +213,13 @@ class LakeLock:
                         and info.get("run_id") == run_id
                         and info.get("owner") != self.owner
                     )
-                    live = float(info.get("expires_at", 0)) > self._clock()
-                    if live and not same_run and not holder_process_dead(info):
+                    if float(info.get("expires_at", 0)) <= self._clock():
+                        reason = "expired"
+                    elif same_run:
+                        reason = "same run id: its earlier try is dead"
+                    elif holder_process_dead(info):
+                        reason = "its process on this host is gone"
+                    else:
                         return None
                     taken_over = info
                 generation = newest + 1
@@ -235,11 +240,7 @@ class LakeLock:
                     self.lock_root,
                     taken_over.get("owner"),
                     taken_over.get("run_id"),
-                    "same run id: its earlier try is dead"
-                    if taken_over.get("run_id") == run_id
-                    else "its process on this host is gone"
-                    if holder_process_dead(taken_over)
-                    else "expired",
+                    reason,
                 )
             self._remove_older(generation, leases, released)
             return lease

@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -157,17 +157,8 @@ class _FileStream:
             in_flight.result()  # the sender's error (intake refused, crash hook) surfaces here
 
     def write(self, cp: Checkpoint) -> None:
-        progress = self.progress
-        done = Checkpoint(
-            offset=cp.offset,
-            records=cp.records,
-            lines=cp.lines,
-            prefix_sha256=progress.prefix_sha256(cp.offset),
-            size=cp.size,
-            fingerprint=cp.fingerprint,
-            complete=cp.complete,
-        )
-        write_checkpoint(self.shipper.lake_root, progress.log_file, done)
+        done = replace(cp, prefix_sha256=self.progress.prefix_sha256(cp.offset))
+        write_checkpoint(self.shipper.lake_root, self.progress.log_file, done)
         self.written = cp
 
 
