@@ -376,7 +376,7 @@ class _TableMerge:
         if self.config.storage_mode == "current":
             net = latest_per_key(valid, self.config)
             fresh = result.full_load or not sink.exists()
-            existing = None if fresh else sink.read_table()
+            existing = None if fresh else sink.key_rows(net.select(*self.config.primary_key))
             tombstones = None if fresh else self._tombstones().read()
             changes = classify_net_change(net, existing, self.config, tombstones)
         else:
@@ -426,12 +426,13 @@ class _TableMerge:
         changes_uri = self.layout.changes_uri(result.run_id)
         files = max(1, math.ceil(total / self.settings.rows_per_file))
         changes.coalesce(files).write.mode("overwrite").parquet(changes_uri)
+        fault_point("after_change_set")
         result.changes_uri = changes_uri
         result.rows_before = rows_before
         self.fence()
         schema_dicts = [{"name": n, "type": t} for n, t in schema]
         self.tracker.prepare(pending, schema_dicts, result, self.ordering_widths)
-        fault_point("after_change_set")
+        fault_point("after_prepare")
         commit = sink.write(changes, full_load=result.full_load, run_id=result.run_id)
         fault_point("after_table_version")
         self._update_tombstones(changes, result)
