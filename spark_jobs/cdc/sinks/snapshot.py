@@ -231,7 +231,10 @@ class SnapshotSink:
 
         assert self._pointer is not None  # called with the current version's rows
         parts, keys = list(self.config.partition_by), list(self.config.primary_key)
-        persisted = changes = changes.persist()
+        # the caller's cached change set stays cached (unpersisting the same plan would drop
+        # it, and its recomputation would read files retention deletes); else cache it here
+        owned = not changes.storageLevel.useMemory and not changes.storageLevel.useDisk
+        persisted = changes = changes.persist() if owned else changes
         located: DataFrame | None = None
         try:
             located = self.key_rows(changes.select(*keys))
@@ -273,7 +276,8 @@ class SnapshotSink:
                 touched=(touched, old_touched.count(), self._index_update(changes, upserts)),
             )
         finally:
-            persisted.unpersist()
+            if owned:
+                persisted.unpersist()
             if located is not None:
                 located.unpersist()
 

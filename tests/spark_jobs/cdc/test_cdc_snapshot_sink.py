@@ -169,3 +169,24 @@ def test_the_key_index_follows_every_load_and_is_read_by_bucket(spark, lake, mak
     buckets = {f.rsplit("/", 2)[-2] for f in found.inputFiles()}
     assert buckets and len(buckets) <= 3  # only the wanted keys' buckets were read
     assert all(b.startswith("_cdc_key_bucket=") for b in buckets)
+
+
+def test_a_partitioned_load_leaves_the_callers_cached_change_set_cached(spark, lake, make_config):
+    """The merge caches its change set and uses it after the table write (tombstones); the
+    sink must not unpersist it, or its recomputation would read the key index retention
+    deleted. A change set the caller did not cache is cached and released by the sink."""
+    config = make_config(partition_by=["part"], retention_versions=1)
+    layout = TableLayout(lake, "src", "items")
+    rows = [(1, "a", 1, "I", "1"), (2, "b", 2, "I", "1")]
+    SnapshotSink(spark, layout, config).write(frame(spark, rows), full_load=True, run_id="r1")
+
+    cached = frame(spark, [(1, "b", 10, "U", "2")]).persist()
+    SnapshotSink(spark, layout, config).write(cached, full_load=False, run_id="r2")
+    assert cached.storageLevel.useMemory
+    cached.unpersist()
+
+    uncached = frame(spark, [(2, "a", 20, "U", "3")])
+    SnapshotSink(spark, layout, config).write(uncached, full_load=False, run_id="r3")
+    assert not uncached.storageLevel.useMemory and not uncached.storageLevel.useDisk
+    current = sorted((r["id"], r["part"], r["qty"]) for r in read_current(lake, "src", "items").to_pylist())
+    assert current == [(1, "b", 10), (2, "a", 20)]
