@@ -43,15 +43,16 @@ def airflow_home() -> Path:
     return local_dir() / "airflow"
 
 
-def lineage_transport(include_path: list[Path], lake_root: str) -> dict[str, Any]:
+def lineage_transport(include_path: list[Path], lake_root: str, env: dict[str, str]) -> dict[str, Any]:
     """The OpenLineage transport of the ``local`` block of include/lineage/transport.yaml
-    (the first include folder holding it): raw events in the lake, the local catalog stand-in."""
+    (the first include folder holding it, ``${env:NAME}`` from ``env``): raw events in the lake,
+    the local catalog stand-in when it runs (``make demo`` sets its URL)."""
     from data_platform.lineage.transport import TRANSPORT_FILE, read_lineage_config, transport_config
 
     found = [folder / TRANSPORT_FILE for folder in include_path if (folder / TRANSPORT_FILE).is_file()]
     if not found:
         raise SystemExit(f"No {TRANSPORT_FILE} in the include folders {[str(p) for p in include_path]}.")
-    return transport_config(read_lineage_config(found[0], "local"), lake_root)
+    return transport_config(read_lineage_config(found[0], "local", env), lake_root)
 
 
 def lineage_client_config() -> Path:
@@ -98,7 +99,7 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     compile_cdc_index(include_path, compiled)
     python_path = [str(PLUGINS_DIR), str(REPO_ROOT), env.get("PYTHONPATH", "")]
     lake_root = env.get("LAKE_ROOT") or f"file://{local_dir()}/lake"
-    transport = lineage_transport(include_path, lake_root)
+    transport = lineage_transport(include_path, lake_root, env)
     for file_transport in [transport, *transport.get("transports", [])]:
         if file_transport.get("type") == "file":  # the file transport does not create folders
             Path(file_transport["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
