@@ -9,7 +9,7 @@ JVM_STAMP := .jvm/.installed
 # Spark and pod runs and for compiling the bundle); outside make: export the same PYTHONPATH.
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
-.PHONY: demo rerun-check test lint bench install jvm airflow lock clean check-images
+.PHONY: demo rerun-check backfill-check test lint bench install jvm airflow lock clean check-images
 
 # `make demo cdc_hourly jira_ingestion`: the words after `demo` name the DAGs to run (not targets)
 ifeq (demo,$(firstword $(MAKECMDGOALS)))
@@ -24,6 +24,11 @@ demo: install  ## run every pipeline once (or the named ones) through Airflow on
 
 rerun-check: install  ## the demo's runs, the same intervals again, then every table's row hashes compared
 	$(PY) -m data_platform.local.rerun_check
+
+# `make backfill-check DAYS=7 HOURLY_DAYS=1 DAGS="cdc_hourly cdc_daily"` (defaults: 7 days, every DAG)
+DAYS ?= 7
+backfill-check: install  ## every pipeline backfilled over DAYS days by a local scheduler, then again: row hashes compared
+	$(PY) -m data_platform.local.backfill_check --days $(DAYS) $(if $(HOURLY_DAYS),--hourly-days $(HOURLY_DAYS)) $(DAGS)
 
 test: install  ## lint and type-check, then the whole test suite
 	$(VENV)/bin/ruff check .

@@ -202,13 +202,15 @@ def run_group(command: list[str], env: dict[str, str], grace_period: float = 30.
         return process.wait()
     except KeyboardInterrupt:
         print(f"\nruntime: stopping {command[-1]} and everything it started...", file=sys.stderr, flush=True)
-        _stop_group(process, grace_period)
+        stop_group(process, grace_period)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _stop_group(process: subprocess.Popen, grace_period: float) -> None:
+def stop_group(process: subprocess.Popen, grace_period: float) -> None:
+    """Stop the process group led by ``process``: SIGTERM, then SIGKILL for what is left after
+    ``grace_period`` seconds (members may outlive their leader)."""
     for sig, wait in ((signal.SIGTERM, grace_period), (signal.SIGKILL, None)):
         try:
             os.killpg(process.pid, sig)
