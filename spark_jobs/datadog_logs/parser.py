@@ -134,13 +134,14 @@ class LogText:
             chunk = chunk[: chunk.rfind(b"\n") + 1]  # a last line without its newline may still grow
         self.start = start
         self.size = len(chunk)
-        self.ascii = chunk.isascii()
         try:
             self.text = chunk.decode("utf-8")
             self.undecodable = False
         except UnicodeDecodeError:
             self.text = chunk.decode("utf-8", "surrogateescape")
             self.undecodable = True
+        # ASCII, or ASCII and undecodable bytes only (a surrogate per byte): character = byte offsets
+        self.one_byte_chars = len(self.text) == self.size
         if self.text and self.text[-1] != "\n":
             self.text += "\n"
         self._char = 0
@@ -154,7 +155,7 @@ class LogText:
 
     def byte_offset(self, position: int) -> int:
         """Byte offset in the file of character ``position`` (positions asked in increasing order)."""
-        if self.ascii:
+        if self.one_byte_chars:
             return self.start + min(position, self.size)
         if position < self._char:
             self._char = self._byte = 0

@@ -285,7 +285,7 @@ class RunShipper:
         log4j, plain = builder.log4j, builder.text
         text = log.text
         size = len(text)
-        undecodable = log.undecodable
+        undecodable, clean = log.undecodable, log.clean
         log4j_record = LOG4J_RECORD.match
         line = checkpoint.lines + 1
         records = 0
@@ -309,17 +309,19 @@ class RunShipper:
             else:
                 message = text[position : end - 1]
                 lines = message.count("\n") + 1
+                # an undecodable byte is a lone surrogate (non-ASCII): the message gets U+FFFD
+                unclean = undecodable and not message.isascii()
+                if unclean:
+                    message = clean(message)
                 if kind is KIND_LOG4J:
                     entry = log4j(detail, message, line)
                 elif kind is KIND_TEXT:
                     entry = plain(message, line)
                 else:
                     entry = ""  # a traceback: the dict path
-                # an undecodable byte is a lone surrogate, escaped \udcXX: such records take the
-                # dict path, which cleans them (a false alarm, e.g. an emoji, only costs time)
-                if entry and len(entry) <= MAX_ENTRY_BYTES and not (
-                    undecodable and not message.isascii() and "\\udc" in entry
-                ):
+                # one left in the head (a logger's or thread's name) is escaped \udcXX: the dict
+                # path cleans it (a false alarm, a message holding the text "\udc", only costs time)
+                if entry and len(entry) <= MAX_ENTRY_BYTES and not (unclean and "\\udc" in entry):
                     entry_size = len(entry) + 1
                     if room_entries and entry_size <= room_bytes:  # the common case: it fits
                         append(entry)
