@@ -25,10 +25,11 @@ demo: install  ## run every pipeline once (or the named ones) through Airflow on
 rerun-check: install  ## the demo's runs, the same intervals again, then every table's row hashes compared
 	$(PY) -m data_platform.local.rerun_check
 
-# `make backfill-check DAYS=7 HOURLY_DAYS=1 DAGS="cdc_hourly cdc_daily"` (defaults: 7 days, every DAG)
+# `make backfill-check DAYS=7 DAGS="cdc_hourly cdc_daily" RUNS="cdc_hourly=24"` (defaults: 7 days,
+# every DAG, every interval: RUNS limits a DAG to its first N intervals)
 DAYS ?= 7
 backfill-check: install  ## every pipeline backfilled over DAYS days by a local scheduler, then again: row hashes compared
-	$(PY) -m data_platform.local.backfill_check --days $(DAYS) $(if $(HOURLY_DAYS),--hourly-days $(HOURLY_DAYS)) $(DAGS)
+	$(PY) -m data_platform.local.backfill_check --days $(DAYS) $(foreach r,$(RUNS),--runs $(r)) $(DAGS)
 
 test: install  ## lint and type-check, then the whole test suite
 	$(VENV)/bin/ruff check .

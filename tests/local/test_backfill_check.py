@@ -46,3 +46,15 @@ def test_backfilling_platform_smoke_twice_over_two_days_changes_no_table(airflow
     assert [(p[2], p[3], p[4]) for p in passes] == [("1", "2", "2"), ("2", "2", "2")]
     assert all(p[5].split("/")[0] == p[5].split("/")[1] != "0" for p in passes)
     assert "changed by the second backfill: 0" in out
+
+
+def test_runs_limit_a_dag_to_its_first_intervals_of_the_window():
+    from datetime import date
+
+    from data_platform.local.backfill_check import to_date, window
+
+    days = window(date(2026, 1, 15), 7)
+    assert to_date(days, hourly=False, runs=None) == "2026-01-21T23:59:59"
+    assert to_date(days, hourly=True, runs=6) == "2026-01-15T05:59:59"
+    assert to_date(days, hourly=False, runs=3) == "2026-01-17T23:59:59"
+    assert to_date(days, hourly=False, runs=30) == "2026-01-21T23:59:59"

@@ -17,7 +17,7 @@ Unless ``PLATFORM_LOCAL_DIR`` is set, it works in ``.local/backfill-check`` (emp
 own PostgreSQL, Airflow metadata DB, lake and warehouse), so the demo's state stays as it was.
 
     .venv/bin/python -m data_platform.local.backfill_check [--days 7] [--first-day 2026-01-15]
-        [--hourly-days N] [DAG ...]
+        [--runs DAG=N ...] [DAG ...]
 """
 
 from __future__ import annotations
@@ -30,13 +30,15 @@ import os
 import shutil
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from data_platform.config import load_yaml
 from data_platform.local.demo import output_to
+from data_platform.local.lineage_endpoint import LOCAL_CATALOG_PORT, default_events_file, serving
 from data_platform.local.postgres import stop_local_postgres
 from data_platform.local.runtime import METADATA_CONN_VAR, init, local_environment, run_airflow
 from data_platform.local.table_hashes import differences
@@ -242,18 +244,41 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("dag_ids", nargs="*", metavar="DAG", help="only these DAGs (default: every one registered)")
     parser.add_argument("--days", type=int, default=7, help="days in the window (default 7)")
     parser.add_argument("--first-day", type=date.fromisoformat, default=DEFAULT_FIRST_DAY)
-    parser.add_argument("--hourly-days", type=int, default=None,
-                        help="backfill hourly DAGs over the window's first N days only (default: all)")
+    parser.add_argument("--runs", action="append", default=[], metavar="DAG=N", type=_runs_limit,
+                        help="backfill DAG over its first N intervals of the window only (hours of an "
+                             "hourly DAG, days of a daily one); repeatable")
     parser.add_argument("--stall-minutes", type=float, default=30.0,
                         help="give up on a backfill when none of its runs finished for this long")
     return parser.parse_args(argv)
+
+
+def _runs_limit(text: str) -> tuple[str, int]:
+    dag_id, _, count = text.partition("=")
+    if not dag_id or not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"--runs takes DAG=N (N >= 1), not {text!r}")
+    return dag_id, int(count)
+
+
+def days_of(entry: dict[str, Any], days: list[date], runs: int | None) -> list[date]:
+    """The days whose inputs a DAG's backfill reads: the window, or a daily DAG's first ``runs``."""
+    return days if entry.get("hourly") or runs is None else days[:runs]
+
+
+def to_date(days: list[date], hourly: bool, runs: int | None) -> str:
+    """The backfill's last moment: the window's end, or the end of its first ``runs`` hours
+    (``hourly``) or days."""
+    end = datetime(days[-1].year, days[-1].month, days[-1].day) + timedelta(days=1)
+    if runs is not None:
+        start = datetime(days[0].year, days[0].month, days[0].day)
+        end = min(end, start + (timedelta(hours=runs) if hourly else timedelta(days=runs)))
+    return (end - timedelta(seconds=1)).isoformat()
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     os.environ.setdefault(INCLUDE_PATH_ENV_VAR, os.pathsep.join(str(REPO_ROOT / p) for p in ("include", "include/demo")))
     registry: list[dict[str, Any]] = [e for e in load_yaml(REGISTRY) if not args.dag_ids or e["dag_id"] in args.dag_ids]
-    unknown = sorted(set(args.dag_ids) - {e["dag_id"] for e in registry})
+    unknown = sorted((set(args.dag_ids) | {d for d, _ in args.runs}) - {e["dag_id"] for e in registry})
     if unknown:
         print(f"No registered pipeline named {', '.join(unknown)} (see include/{REGISTRY}).", file=sys.stderr)
         return 2
@@ -283,8 +308,9 @@ def check(args: argparse.Namespace, registry: list[dict[str, Any]]) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     for entry in registry:
         if entry.get("prepare"):
-            print(f"[{entry['dag_id']}] inputs of {len(days)} days ({entry['prepare']})", flush=True)
-            extra = _call(entry["prepare"], logs / f"{entry['dag_id']}.log", settings, days)
+            own_days = days_of(entry, days, dict(args.runs).get(entry["dag_id"]))
+            print(f"[{entry['dag_id']}] inputs of {own_days[0]}..{own_days[-1]} ({entry['prepare']})", flush=True)
+            extra = _call(entry["prepare"], logs / f"{entry['dag_id']}.log", settings, own_days)
             env.update(extra if isinstance(extra, dict) else {})
     dag_ids = [e["dag_id"] for e in registry]
     unpaused = run_airflow(["dags", "unpause", "--treat-dag-id-as-regex", "-y", f"^({'|'.join(dag_ids)})$"],
@@ -294,20 +320,23 @@ def check(args: argparse.Namespace, registry: list[dict[str, Any]]) -> int:
         return 1
     passes: list[list[Backfill]] = [[], []]
     before: dict[str, Any] = {}
-    with scheduler.running(env, logs) as shared:
+    with ExitStack() as stack:
+        try:  # the local catalog the lineage transport and the lineage DAG send to, as in the demo
+            url = stack.enter_context(serving(default_events_file(), port=LOCAL_CATALOG_PORT))
+            print(f"Local lineage catalog stand-in on {url}", flush=True)
+        except OSError as err:
+            print(f"Local lineage catalog stand-in not started ({err}); events still land in the lake.")
+        shared = stack.enter_context(scheduler.running(env, logs))
         print(f"Scheduler and execution API up ({shared['AIRFLOW__CORE__EXECUTION_API_SERVER_URL']})", flush=True)
         for number, backfills in enumerate(passes):
             if number == 1:
                 before = all_hashes(logs / "hashes.log")
             for entry in registry:
                 dag_id = entry["dag_id"]
-                last = days[-1]
-                if entry.get("hourly") and args.hourly_days:
-                    last = days[min(args.hourly_days, len(days)) - 1]
-                to_date = f"{last}T23:59:59"
+                last = to_date(days, bool(entry.get("hourly")), dict(args.runs).get(dag_id))
                 what = "backfill" if number == 0 else "backfill again (reprocess completed runs)"
-                print(f"\n[{dag_id}] {what} {days[0]}..{last}", flush=True)
-                backfills.append(run_backfill(dag_id, f"{days[0]}T00:00:00", to_date, shared,
+                print(f"\n[{dag_id}] {what} {days[0]}T00:00:00..{last}", flush=True)
+                backfills.append(run_backfill(dag_id, f"{days[0]}T00:00:00", last, shared,
                                               logs / f"{dag_id}.log", reprocess=number == 1,
                                               stall_seconds=args.stall_minutes * 60))
     after = all_hashes(logs / "hashes.log")
