@@ -38,7 +38,7 @@ from typing import Any
 
 from data_platform.config import load_yaml
 from data_platform.local.demo import output_to
-from data_platform.local.lineage_endpoint import LOCAL_CATALOG_PORT, default_events_file, serving
+from data_platform.local.lineage_endpoint import CATALOG_URL_ENV, default_events_file, serving
 from data_platform.local.postgres import stop_local_postgres
 from data_platform.local.runtime import METADATA_CONN_VAR, init, local_environment, run_airflow
 from data_platform.local.table_hashes import differences
@@ -322,9 +322,10 @@ def check(args: argparse.Namespace, registry: list[dict[str, Any]]) -> int:
     before: dict[str, Any] = {}
     with ExitStack() as stack:
         try:  # the local catalog the lineage transport and the lineage DAG send to, as in the demo
-            url = stack.enter_context(serving(default_events_file(), port=LOCAL_CATALOG_PORT))
-            print(f"Local lineage catalog stand-in on {url}", flush=True)
+            env[CATALOG_URL_ENV] = stack.enter_context(serving(default_events_file()))
+            print(f"Local lineage catalog stand-in on {env[CATALOG_URL_ENV]}", flush=True)
         except OSError as err:
+            env.pop(CATALOG_URL_ENV, None)
             print(f"Local lineage catalog stand-in not started ({err}); events still land in the lake.")
         shared = stack.enter_context(scheduler.running(env, logs))
         print(f"Scheduler and execution API up ({shared['AIRFLOW__CORE__EXECUTION_API_SERVER_URL']})", flush=True)
