@@ -1,7 +1,6 @@
 """Where deployed artifacts live: a local folder (``file://``) or S3 (``s3://``), same layout.
 
-One code path through fsspec (the filesystem of Airflow's ``ObjectStoragePath``, a UPath, as the
-lake code reaches its storage): ``create`` is an exclusive write (``open(..., "xb")``:
+One code path through fsspec (``fsspec.core.url_to_fs``): ``create`` is an exclusive write (``open(..., "xb")``:
 ``O_EXCL`` locally, ``If-None-Match: *`` on S3), so an exact version's object is never replaced
 with different content and two deploys racing for one version cannot both win. ``put`` replaces
 (used for the ``X.Y`` / ``X`` aliases).
@@ -19,17 +18,17 @@ SCHEMES = ("s3://", "file://")
 
 
 class ArtifactStore:
-    """The artifacts under ``root``, through the fsspec filesystem of Airflow's
-    ``ObjectStoragePath`` (a UPath; the lake code's way): on S3 with the credentials, role and
-    endpoint of the AWS connection ``aws_conn_id`` (None: boto's default chain), ``storage_options``
-    for the filesystem (``region_name``: the botocore client's region)."""
+    """The artifacts under ``root`` through its fsspec filesystem (``fsspec.core.url_to_fs``, as
+    the Spark jobs reach the lake); ``storage_options`` for it (S3: ``session``, ``endpoint_url``,
+    ``client_kwargs``; the local filesystem ignores them). A filesystem of its own (not fsspec's
+    instance cache): a store outlives no change of credentials or endpoint."""
 
-    def __init__(self, root: str, aws_conn_id: str | None = None, **storage_options: Any) -> None:
-        from airflow.sdk import ObjectStoragePath
+    def __init__(self, root: str, **storage_options: Any) -> None:
+        from fsspec.core import url_to_fs
 
         self.root = root.rstrip("/")
-        base = ObjectStoragePath(self.root, conn_id=aws_conn_id, **storage_options)
-        self.fs, self.path = base.fs, base.path.rstrip("/")
+        self.fs, path = url_to_fs(self.root, skip_instance_cache=True, **storage_options)
+        self.path = path.rstrip("/")
         self._folders = "file" in self.fs.protocol  # S3 keys need no folders (and no bucket made)
 
     def uri(self, key: str) -> str:
@@ -70,10 +69,19 @@ class ArtifactStore:
 
 
 def open_store(root: str, *, aws_conn_id: str | None = None, region: str | None = None) -> ArtifactStore:
-    """The store at ``root`` (``s3://bucket/prefix``, ``file:///folder`` or ``/folder``), see
-    :class:`ArtifactStore`; ``region``: the S3 client's region (default: the connection's)."""
+    """The store at ``root`` (``s3://bucket/prefix``, ``file:///folder`` or ``/folder``); S3 in
+    ``region``, with the credentials (a role in its extras included) and endpoint of the Airflow
+    connection ``aws_conn_id`` as the provider's S3 filesystem takes them, else boto's default
+    chain."""
     if not root.startswith((*SCHEMES, "/")):
         raise ArtifactError(
             f"artifacts_root {root!r} must be an s3:// or file:// URI (include/platform/environments.yaml)."
         )
-    return ArtifactStore(root, aws_conn_id, **({"region_name": region} if region else {}))
+    options: dict[str, Any] = {"client_kwargs": {"region_name": region}} if region else {}
+    if aws_conn_id:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        hook = S3Hook(aws_conn_id=aws_conn_id, region_name=region)
+        options["session"] = hook.get_session(deferrable=True)
+        options["endpoint_url"] = hook.conn_config.get_service_endpoint_url(service_name="s3")
+    return ArtifactStore(root, **options)
