@@ -81,7 +81,7 @@ tables:
 class SparkSubmitRunner:
     """spark-submit runs of the platform launcher with the local target's conf of ``cdc_merge``."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, extra_conf: dict[str, str] | None = None) -> None:
         from data_platform.settings import Target
         from data_platform.spark.conf import build_spark_conf
         from data_platform.spark.environments import LocalSparkConfig
@@ -102,6 +102,12 @@ class SparkSubmitRunner:
                 "spark.openlineage.parentRunId": "01900000-0000-7000-8000-000000000000",
             },
         )
+        if extra_conf:  # a setting to try, as a task's conf={...} would give it
+            self.conf = type(self.conf)(
+                {**self.conf.values, **extra_conf},
+                {**self.conf.origins, **dict.fromkeys(extra_conf, "benchmark --conf")},
+                self.conf.dropped,
+            )
         self.master = LocalSparkConfig().master
         self.launcher = work / LAUNCHER.name
         shutil.copyfile(LAUNCHER, self.launcher)
@@ -203,7 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--scale", type=int, default=45, help="x the simulator's rows and changes per batch")
     parser.add_argument("--runs", type=int, default=1, help="timed runs of the job (the best is reported)")
+    parser.add_argument(
+        "--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting to try (repeatable)"
+    )
     args = parser.parse_args(argv if argv is not None else [])
+    extra_conf = dict(item.split("=", 1) for item in args.conf)
 
     from data_platform.paths import INCLUDE_PATH_ENV_VAR, REPO_ROOT
 
@@ -217,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{(time.perf_counter() - begun) / 60:5.1f} min] {message}", flush=True)
 
     try:
-        runner = SparkSubmitRunner(work)
+        runner = SparkSubmitRunner(work, extra_conf)
         configs = work / "configs"
         configs.mkdir()
         (configs / "shop.yaml").write_text(_CONFIG)
@@ -239,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = _check_summary(figures[0]["stdout"], "small batch")
         changes = {t["table_id"]: t["inserted"] + t["updated"] + t["deleted"] for t in summary["tables"]}
 
-        def probe(name: str, conf: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        def probe_job(name: str, conf: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
             """A timed run of the probe on a fresh copy of the lake, and the probe's record."""
             shutil.copytree(work / "lake", work / f"lake-{name}")
             out = work / f"{name}.json"
@@ -248,9 +258,9 @@ def main(argv: list[str] | None = None) -> int:
             return run, json.loads(out.read_text())
 
         progress("probe run: the same job with phase timers ...")
-        probe_run, probe = probe("probe")
+        probe_run, probe = probe_job("probe")
         progress("the same probe without the OpenLineage agent (the agent's share) ...")
-        quiet_run, quiet = probe("probe-no-agent", runner.without_agent())
+        quiet_run, quiet = probe_job("probe-no-agent", runner.without_agent())
         progress("reference: bare session + a 500-row Hudi table + ONE upsert ...")
         reference_out = work / "reference.json"
         reference_load = os.getloadavg()[0]
