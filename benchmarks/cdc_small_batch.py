@@ -197,7 +197,7 @@ def _print_breakdown(title: str, run: dict[str, Any], probe: dict[str, Any]) -> 
             for name, e in sorted(phases.items(), key=lambda item: -item[1]["cpu"])
         ],
         ("driver Python outside these phases (imports, args, ...)", python_rest, python_rest_cpu, "", ""),
-        ("after the driver's last line (JVM shutdown, agent flush)", exit_s, exit_cpu, "", ""),
+        ("launcher JVM of spark-submit, JVM shutdown, agent flush", exit_s, exit_cpu, "", ""),
     ]
     for name, wall, cpu, calls, jobs in rows:
         print(f"  {name:<58}{wall:>8.2f}{cpu:>8.2f}{calls:>7}{jobs:>6}")

@@ -167,6 +167,7 @@ def test_shipped_defaults_give_the_local_target_the_jvm_side_of_emr(spark_includ
         "spark.sql.shuffle.partitions": "4",
         "spark.default.parallelism": "2",
         "spark.ui.enabled": "false",
+        "spark.sql.codegen.wholeStage": "false",
         "spark.jars": ",".join(
             str(jars / name)
             for name in (
