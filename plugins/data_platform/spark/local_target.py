@@ -77,10 +77,11 @@ def submit_environment(spec: JobSpec) -> dict[str, str]:
             # Only the job's package, as on EMR (not the worker's plugins/: jobs never import them).
             "PYTHONPATH": str(spec.source_root),
             "PYTHONUNBUFFERED": "1",
-            # Hudi's defaults file of the local target (EMR: /etc/hudi/conf/hudi-defaults.conf)
-            HUDI_CONF_DIR_ENV_VAR: str(include_file(HUDI_LOCAL_CONF_DIR)),
         }
     )
+    hudi_conf = include_file(HUDI_LOCAL_CONF_DIR)
+    if hudi_conf.is_dir():  # Hudi's defaults of the local target (EMR: /etc/hudi/conf/hudi-defaults.conf)
+        env[HUDI_CONF_DIR_ENV_VAR] = str(hudi_conf)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: no need to resolve the host name
     return env
 
