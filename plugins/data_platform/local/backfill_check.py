@@ -176,7 +176,8 @@ def run_backfill(dag_id: str, from_date: str, to_date: str, env: dict[str, str],
         if line != shown:
             print(f"{line} after {time.monotonic() - started:.0f} s", flush=True)
             shown, last_change = line, time.monotonic()
-        if completed or finished == result.runs:
+        # the next backfill of this DAG is refused until the scheduler marks this one complete
+        if completed or (result.runs == 0 and result.not_created):
             break
         if time.monotonic() - last_change > stall_seconds:
             result.error = f"no run finished for {stall_seconds:.0f} s (scheduler log: {log_file.parent})"

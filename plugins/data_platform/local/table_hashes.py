@@ -98,7 +98,8 @@ def lake_hashes(lake_dir: Path) -> dict[str, TableHash]:
     from spark_jobs.cdc.outputs import read_hudi
 
     hashes: dict[str, TableHash] = {}
-    hudi_roots = sorted(p.parent for p in lake_dir.rglob(".hoodie") if p.is_dir())
+    # a table's own timeline, not the metadata table Hudi keeps inside it (.hoodie/metadata/.hoodie)
+    hudi_roots = sorted(p.parent for p in lake_dir.rglob(".hoodie") if p.is_dir() and ".hoodie" not in p.parent.parts)
     for root in hudi_roots:  # <lake>/cdc/<database>/<table>/hudi (spark_jobs.cdc.layout)
         table = read_hudi(lake_dir.as_uri(), root.parent.parent.name, root.parent.name)
         hashes[str(root.relative_to(lake_dir))] = _rows_hash(_row_hashes(table))
