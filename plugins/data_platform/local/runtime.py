@@ -68,7 +68,9 @@ def default_include_path() -> list[Path]:
 
 def compile_cdc_index(include_path: list[Path], out_dir: Path) -> Path:
     """Validate the CDC table configs of every include folder into ``out_dir/cdc/tables.json``
-    (the index the CDC DAGs read, as the MWAA bundle carries it); exits naming the bad field."""
+    and its cadences ``out_dir/cdc/cadences.json`` (what the CDC DAGs read, as the MWAA bundle
+    carries them); exits naming the bad field. Returns the index's path."""
+    from data_platform.cdc.pipeline import CADENCES_FILE, cadence_file
     from data_platform.cdc.warehouse_files import WarehouseFilesError, check_warehouse_files
     from spark_jobs.cdc.table_config import TableConfigError
     from spark_jobs.cdc.table_index import compile_folders, index_bytes
@@ -79,10 +81,10 @@ def compile_cdc_index(include_path: list[Path], out_dir: Path) -> Path:
         check_warehouse_files(index, include_path)
     except (TableConfigError, WarehouseFilesError) as err:
         raise SystemExit(f"CDC table configs are invalid:\n{err}") from None
-    data = index_bytes(index)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists() or target.read_bytes() != data:
-        target.write_bytes(data)
+    for path, data in ((target, index_bytes(index)), (out_dir / CADENCES_FILE, cadence_file(index))):
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
     return target
 
 
@@ -204,13 +206,15 @@ def run_group(command: list[str], env: dict[str, str], grace_period: float = 30.
         return process.wait()
     except KeyboardInterrupt:
         print(f"\nruntime: stopping {command[-1]} and everything it started...", file=sys.stderr, flush=True)
-        _stop_group(process, grace_period)
+        stop_group(process, grace_period)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _stop_group(process: subprocess.Popen, grace_period: float) -> None:
+def stop_group(process: subprocess.Popen, grace_period: float) -> None:
+    """Stop the process group led by ``process``: SIGTERM, then SIGKILL for what is left after
+    ``grace_period`` seconds (members may outlive their leader)."""
     for sig, wait in ((signal.SIGTERM, grace_period), (signal.SIGKILL, None)):
         try:
             os.killpg(process.pid, sig)
