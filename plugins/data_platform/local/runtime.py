@@ -55,10 +55,10 @@ def lineage_transport(include_path: list[Path], lake_root: str, env: dict[str, s
     return transport_config(read_lineage_config(found[0], "local", env), lake_root)
 
 
-def lineage_client_config() -> Path:
-    """openlineage.yml of the local runtime: the transport for openlineage-python clients that
-    are not Airflow (the Spark jobs' own events, through ``OPENLINEAGE_CONFIG``)."""
-    return local_dir() / "lineage" / "openlineage.yml"
+def lineage_client_config(folder: Path) -> Path:
+    """openlineage.yml of the local runtime in ``folder``: the transport for openlineage-python
+    clients that are not Airflow (the Spark jobs' own events, through ``OPENLINEAGE_CONFIG``)."""
+    return folder / "lineage" / "openlineage.yml"
 
 
 def default_include_path() -> list[Path]:
@@ -95,17 +95,19 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         server = ensure_local_postgres(local_dir() / "postgres", (AIRFLOW_DB, WAREHOUSE_DB))
         env.setdefault(METADATA_CONN_VAR, server.sqlalchemy_uri(AIRFLOW_DB))
         env.setdefault(WAREHOUSE_CONN_VAR, server.airflow_connection_json(WAREHOUSE_DB))
-    compiled = Path(env.get("PLATFORM_LOCAL_DIR") or local_dir()).resolve() / "compiled"
+    # the runtime folder of ``env`` (a caller's base may name another one than this process)
+    folder = Path(env.get("PLATFORM_LOCAL_DIR") or local_dir()).resolve()
+    compiled = folder / "compiled"
     configured = [Path(p) for p in env.get(INCLUDE_PATH_ENV_VAR, "").split(os.pathsep) if p]
     include_path = [p for p in configured if p != compiled] or default_include_path()
     compile_cdc_index(include_path, compiled)
     python_path = [str(PLUGINS_DIR), str(REPO_ROOT), env.get("PYTHONPATH", "")]
-    lake_root = env.get("LAKE_ROOT") or f"file://{local_dir()}/lake"
+    lake_root = env.get("LAKE_ROOT") or f"file://{folder}/lake"
     transport = lineage_transport(include_path, lake_root, env)
     for file_transport in [transport, *transport.get("transports", [])]:
         if file_transport.get("type") == "file":  # the file transport does not create folders
             Path(file_transport["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
-    client_config = lineage_client_config()
+    client_config = lineage_client_config(folder)
     client_config.parent.mkdir(parents=True, exist_ok=True)
     client_config.write_text(yaml.safe_dump({"transport": transport}, sort_keys=True))
     env.update(
