@@ -9,7 +9,7 @@ JVM_STAMP := .jvm/.installed
 # Spark and pod runs and for compiling the bundle); outside make: export the same PYTHONPATH.
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
-.PHONY: demo rerun-check test lint bench install jvm airflow lock clean check-images
+.PHONY: demo rerun-check backfill-check test lint bench install jvm airflow lock clean check-images
 
 # `make demo cdc_hourly jira_ingestion`: the words after `demo` name the DAGs to run (not targets)
 ifeq (demo,$(firstword $(MAKECMDGOALS)))
@@ -24,6 +24,12 @@ demo: install  ## run every pipeline once (or the named ones) through Airflow on
 
 rerun-check: install  ## the demo's runs, the same intervals again, then every table's row hashes compared
 	$(PY) -m data_platform.local.rerun_check
+
+# `make backfill-check DAYS=7 DAGS="cdc_hourly cdc_daily" RUNS="cdc_hourly=24"` (defaults: 7 days,
+# every DAG, every interval: RUNS limits a DAG to its first N intervals)
+DAYS ?= 7
+backfill-check: install  ## every pipeline backfilled over DAYS days by a local scheduler, then again: row hashes compared
+	$(PY) -m data_platform.local.backfill_check --days $(DAYS) $(foreach r,$(RUNS),--runs $(r)) $(DAGS)
 
 test: install  ## lint and type-check, then the whole test suite
 	$(VENV)/bin/ruff check .

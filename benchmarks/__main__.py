@@ -6,7 +6,14 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ("dag_parse", "warehouse_load", "cdc_merge", "satellite_extract", "datadog_logs")
+BENCHMARKS = (
+    "dag_parse",
+    "warehouse_load",
+    "cdc_merge",
+    "cdc_small_batch",
+    "satellite_extract",
+    "datadog_logs",
+)
 
 
 def main(argv: list[str]) -> int:

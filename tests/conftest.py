@@ -22,13 +22,14 @@ FIXTURE_INCLUDE = REPO_ROOT / "tests" / "fixtures" / "include"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from data_platform.cdc.pipeline import CADENCES_FILE, cadence_file
     from spark_jobs.cdc.table_index import compile_folders, index_bytes
 
     compiled = _SESSION_DIR / "compiled"
     (compiled / "cdc").mkdir(parents=True)
-    (compiled / "cdc" / "tables.json").write_bytes(
-        index_bytes(compile_folders([FIXTURE_INCLUDE / "cdc" / "tables"]))
-    )
+    index = compile_folders([FIXTURE_INCLUDE / "cdc" / "tables"])
+    (compiled / "cdc" / "tables.json").write_bytes(index_bytes(index))
+    (compiled / CADENCES_FILE).write_bytes(cadence_file(index))
     os.environ.update(
         {
             "AIRFLOW_HOME": str(_SESSION_DIR / "airflow"),

@@ -78,10 +78,16 @@ class TombstoneStore:
         return self._commit(tombstones, run_id)
 
     def _commit(self, tombstones: DataFrame, run_id: str) -> int:
+        from pyspark.sql import Observation
+        from pyspark.sql import functions as F
+
         version = max([0, *self._versions()]) + 1
         uri = self._version_uri(version)
-        tombstones.coalesce(1).write.mode("overwrite").parquet(uri)
-        count = self.spark.read.parquet(uri).count()
+        written = Observation()  # counted while writing: no second read of the files
+        tombstones.observe(written, F.count(F.lit(1)).alias("rows")).coalesce(1).write.mode(
+            "overwrite"
+        ).parquet(uri)
+        count = int(written.get["rows"])
         write_json_atomic(self.pointer_uri, {"version": version, "run_id": run_id, "row_count": count})
         for number in self._versions():
             if number < version:

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 PRODUCER = "https://github.com/acme/data-platform/spark_jobs"
 NAMESPACE_ENV_VAR = "OPENLINEAGE_NAMESPACE"
+# What PlatformPodOperator passes to a pod's job: the Airflow task run, "<namespace>/<job name>/<run id>"
+# (the OpenLineage provider's lineage_parent_id macro; dbt-ol reads the same variable)
+PARENT_ID_ENV_VAR = "OPENLINEAGE_PARENT_ID"
 DEFAULT_NAMESPACE = "data-platform"
 # What SparkJobOperator passes to the OpenLineage Spark agent: the Airflow task run (parent run facet)
 PARENT_CONF = {
@@ -49,6 +52,22 @@ class ParentRun:
         if not all(values.values()):
             return None
         return cls(namespace=str(values["namespace"]), name=str(values["name"]), run_id=str(values["run_id"]))
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> ParentRun | None:
+        """From ``OPENLINEAGE_PARENT_ID`` (``<namespace>/<job name>/<run id>``; None when unset or
+        malformed, which is logged: lineage never stops a job)."""
+        value = (os.environ if env is None else env).get(PARENT_ID_ENV_VAR, "")
+        if not value:
+            return None
+        namespace, _, rest = value.rpartition("/")
+        namespace, _, name = namespace.rpartition("/")
+        if not (namespace and name and rest):
+            log.warning(
+                "%s=%r is not <namespace>/<job name>/<run id>; events get no parent", PARENT_ID_ENV_VAR, value
+            )
+            return None
+        return cls(namespace=namespace, name=name, run_id=rest)
 
 
 @dataclass(frozen=True)
@@ -157,8 +176,10 @@ class LineageEmitter:
         parent: ParentRun | None = None,
     ) -> LineageEmitter:
         """An emitter configured from ``transport`` (an OpenLineage transport dict) or the env;
-        its events carry ``parent`` as parent run facet (see :meth:`ParentRun.from_spark_conf`)."""
+        its events carry ``parent`` (see :meth:`ParentRun.from_spark_conf`), else the env's
+        (:meth:`ParentRun.from_environment`), as parent run facet."""
         namespace = namespace or os.environ.get(NAMESPACE_ENV_VAR, DEFAULT_NAMESPACE)
+        parent = parent or ParentRun.from_environment()
         if transport is None and not lineage_configured():
             return cls(None, namespace, parent)
         try:

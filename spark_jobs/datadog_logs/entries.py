@@ -195,7 +195,7 @@ class EntryBuilder:
         """The entry of a JSON line of the jobs (``obj``: the line's object) as JSON, the file's
         constant attributes not serialized again; over :data:`MAX_ENTRY_BYTES`: its parts."""
         attributes = self._json_attributes(obj)
-        text = f"{self._head}{line}}},{_ENCODER.encode(attributes)[1:]}"
+        text = f"{self._head}{line}}},{serialize(attributes)[1:]}"
         if len(text) <= MAX_ENTRY_BYTES:
             return [text]
         return self.serialized({**self.base, "emr": {"log_file": self.path, "line": line}, **attributes})
@@ -244,12 +244,24 @@ class EntryBuilder:
         return [serialize(part) for part in split_entry(entry)]
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_iterencode = (
+    None
+    if _c_make_encoder is None
+    # what _ENCODER.encode builds on every call, built once (markers None: entries have no cycles)
+    else _c_make_encoder(None, _ENCODER.default, _encode, None, ":", ",", False, False, False)
+)
 
 
 def serialize(entry: Mapping[str, Any]) -> str:
-    """An entry as compact ASCII JSON (what the request body holds)."""
-    return _ENCODER.encode(entry)
+    """An entry as compact ASCII JSON (what the request body holds): ``_ENCODER.encode(entry)``.
+
+    :raises ValueError: for NaN or infinite numbers (not JSON: the intake would refuse the request).
+    """
+    if _iterencode is None:
+        return _ENCODER.encode(entry)
+    return "".join(_iterencode(entry, 0))
 
 
 def _iso_ms(time_ms: int) -> str:

@@ -151,7 +151,9 @@ class LogsIntake:
         from urllib3.exceptions import HTTPError
 
         compressor = zlib.compressobj(GZIP_LEVEL, wbits=16 + zlib.MAX_WBITS)
-        body = compressor.compress(f"[{','.join(entries)}]".encode()) + compressor.flush()
+        # the JSON array "[e1,e2,...]" (entries are ASCII), compressed without first copying it whole
+        array = (b"[", ",".join(entries).encode(), b"]")
+        body = b"".join([*map(compressor.compress, array), compressor.flush()])
         for attempt in range(1, self.max_attempts + 1):
             with self._counting:
                 self.requests += 1

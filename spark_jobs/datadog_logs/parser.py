@@ -26,6 +26,7 @@ continuation lines included); only JSON lines and Python tracebacks take a line-
 from __future__ import annotations
 
 import json
+import json.scanner
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,7 +49,8 @@ _LOG4J_HEAD = (
 _JAVA_EXCEPTION = r"(?:[a-zA-Z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)[\w$]*(?::[^\n]*)?"
 _CONTINUATION = rf"(?:(?:[ \t]|Caused by:|: |Suppressed:)[^\n]*|{_JAVA_EXCEPTION})?\n"
 """A line that joins an open log4j or plain record: blank, indented, ``Caused by:``..., a Java exception."""
-_LOG4J_RECORD = re.compile(rf"{_LOG4J_HEAD}[^\n]*\n(?:{_CONTINUATION})*")
+LOG4J_RECORD = re.compile(rf"{_LOG4J_HEAD}[^\n]*\n(?:{_CONTINUATION})*")
+"""A log4j record with its continuation lines; group 1 is its head (time, level, thread, logger)."""
 _TEXT_RECORD = re.compile(rf"[^\n]*\n(?:{_CONTINUATION})*")
 _JSON_CONTINUATION = re.compile(r"(?:(?:[ \t][^\n]*)?\n)*")
 """A JSON record takes only blank and indented lines."""
@@ -132,13 +134,14 @@ class LogText:
             chunk = chunk[: chunk.rfind(b"\n") + 1]  # a last line without its newline may still grow
         self.start = start
         self.size = len(chunk)
-        self.ascii = chunk.isascii()
         try:
             self.text = chunk.decode("utf-8")
             self.undecodable = False
         except UnicodeDecodeError:
             self.text = chunk.decode("utf-8", "surrogateescape")
             self.undecodable = True
+        # ASCII, or ASCII and undecodable bytes only (a surrogate per byte): character = byte offsets
+        self.one_byte_chars = len(self.text) == self.size
         if self.text and self.text[-1] != "\n":
             self.text += "\n"
         self._char = 0
@@ -152,7 +155,7 @@ class LogText:
 
     def byte_offset(self, position: int) -> int:
         """Byte offset in the file of character ``position`` (positions asked in increasing order)."""
-        if self.ascii:
+        if self.one_byte_chars:
             return self.start + min(position, self.size)
         if position < self._char:
             self._char = self._byte = 0
@@ -161,14 +164,28 @@ class LogText:
         return self.start + min(self._byte, self.size)
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+_scan_json = json.scanner.make_scanner(json.JSONDecoder(parse_constant=_not_json))  # type: ignore[arg-type]
+"""``json.loads`` without its wrapper (the C scanner): ``(value, end)`` of the JSON value at an index.
+Strict: ``NaN`` / ``Infinity`` (which ``json.loads`` takes) are not JSON, and the intake refuses a
+request holding them (400): such a line is a plain record, kept as written."""
+
+
 def _json_object(line: str) -> dict[str, Any] | None:
-    """The line as a JSON log object of the jobs (a ``message`` string and a ``level``), else None."""
+    """The line (starting with ``{``) as a JSON log object of the jobs (a ``message`` string and a
+    ``level``), else None; what ``json.loads(line)`` accepts (JSON whitespace may follow), except
+    ``NaN`` and ``Infinity``."""
     if line.rstrip()[-1:] != "}":
         return None
     try:
-        obj = json.loads(line)
-    except ValueError:
+        obj, end = _scan_json(line, 0)
+    except (ValueError, StopIteration):
         return None
+    if line[end:].strip(" \t\r"):
+        return None  # json.loads: "Extra data"
     if isinstance(obj, dict) and isinstance(obj.get("message"), str) and "level" in obj:
         return obj
     return None
@@ -203,33 +220,32 @@ def scan_records(log: LogText) -> Iterator[tuple[str, int, int, Any]]:
     text cleaned), or None."""
     text = log.text
     size = len(text)
-    log4j_record = _LOG4J_RECORD.match
-    text_record = _TEXT_RECORD.match
+    log4j_record = LOG4J_RECORD.match
     position = 0
     while position < size:
         match = log4j_record(text, position)
         if match is not None:
             end = match.end()
             yield KIND_LOG4J, position, end, match
-            position = end
-            continue
-        first = text[position]
-        if first == "{":
-            newline = text.index("\n", position)
-            obj = _json_object(log.clean(text[position:newline]))
-            if obj is not None:
-                end = _JSON_CONTINUATION.match(text, newline + 1).end()  # type: ignore[union-attr]
-                yield KIND_JSON, position, end, obj
-                position = end
-                continue
-        elif first == "T" and text.startswith(_TRACEBACK + "\n", position):
-            end = _traceback_end(text, position)
-            yield KIND_TRACEBACK, position, end, None
-            position = end
-            continue
-        end = text_record(text, position).end()  # type: ignore[union-attr]  # any line matches
-        yield KIND_TEXT, position, end, None
+        else:
+            kind, end, detail = other_record(log, position)
+            yield kind, position, end, detail
         position = end
+
+
+def other_record(log: LogText, position: int) -> tuple[str, int, Any]:
+    """``(kind, end, detail)`` (as :func:`scan_records`) of the record at ``position`` that
+    :data:`LOG4J_RECORD` does not match: a JSON line, a Python traceback or a plain record."""
+    text = log.text
+    first = text[position]
+    if first == "{":
+        newline = text.index("\n", position)
+        obj = _json_object(log.clean(text[position:newline]))
+        if obj is not None:
+            return KIND_JSON, _JSON_CONTINUATION.match(text, newline + 1).end(), obj  # type: ignore[union-attr]
+    elif first == "T" and text.startswith(_TRACEBACK + "\n", position):
+        return KIND_TRACEBACK, _traceback_end(text, position), None
+    return KIND_TEXT, _TEXT_RECORD.match(text, position).end(), None  # type: ignore[union-attr]  # any line matches
 
 
 def record_of(log: LogText, kind: str, start: int, end: int, detail: Any, line: int) -> LogRecord:

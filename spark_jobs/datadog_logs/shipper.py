@@ -55,9 +55,10 @@ from spark_jobs.datadog_logs.parser import (
     KIND_JSON,
     KIND_LOG4J,
     KIND_TEXT,
+    LOG4J_RECORD,
     LogText,
+    other_record,
     record_of,
-    scan_records,
 )
 
 log = logging.getLogger(__name__)
@@ -275,45 +276,68 @@ class RunShipper:
 
     def _add_records(self, log: LogText, stream: _FileStream, final: bool, result: ShipResult) -> None:
         """Add the file's new records to its batches: the shipper's hot loop, one pass over the
-        text with no object per log4j or plain record (text -> JSON directly)."""
+        text with no object per log4j or plain record (text -> JSON directly). A log4j record (most
+        lines) takes the regular expression, its entry and its place in the batch inline; the
+        other records come from :func:`~spark_jobs.datadog_logs.parser.other_record`."""
         progress = stream.progress
         log_file, checkpoint = progress.log_file, progress.checkpoint
         builder = EntryBuilder(self.context, log_file, int(self.now.timestamp() * 1000))
         log4j, plain = builder.log4j, builder.text
         text = log.text
-        undecodable = log.undecodable
+        size = len(text)
+        undecodable, clean = log.undecodable, log.clean
+        log4j_record = LOG4J_RECORD.match
         line = checkpoint.lines + 1
         records = 0
         position = 0
-        scanned = scan_records(log) if final else list(scan_records(log))[:-1]  # the last may grow
         batch = stream.batch
         append = batch.entries.append
         room_entries, room_bytes = batch.room()
-        for kind, start, end, detail in scanned:
-            parts: tuple[str] | list[str]
-            if kind is KIND_LOG4J or kind is KIND_TEXT:
-                message = text[start : end - 1]
-                lines = message.count("\n") + 1 if "\n" in message else 1
-                entry = log4j(detail, message, line) if kind is KIND_LOG4J else plain(message, line)
-                # an undecodable byte is a lone surrogate, escaped \udcXX: such records take the
-                # dict path, which cleans them (a false alarm, e.g. an emoji, only costs time)
-                if len(entry) <= MAX_ENTRY_BYTES and not (
-                    undecodable and not message.isascii() and "\\udc" in entry
-                ):
-                    parts = (entry,)
-                else:
-                    parts = builder.serialized(builder.entry(record_of(log, kind, start, end, detail, line)))
-            elif kind is KIND_JSON:
-                lines = text.count("\n", start, end)
+        detail: Any
+        parts: list[str]
+        while position < size:
+            match = log4j_record(text, position)
+            if match is not None:
+                kind, end, detail = KIND_LOG4J, match.end(), match
+            else:
+                kind, end, detail = other_record(log, position)
+            if end == size and not final:
+                break  # the last record may still grow (more stack-trace lines)
+            if kind is KIND_JSON:
+                lines = text.count("\n", position, end)
                 parts = builder.json_line(detail, line)
             else:
-                record = record_of(log, kind, start, end, detail, line)
-                lines = record.lines
-                parts = builder.serialized(builder.entry(record))
+                message = text[position : end - 1]
+                lines = message.count("\n") + 1
+                # an undecodable byte is a lone surrogate (non-ASCII): the message gets U+FFFD
+                unclean = undecodable and not message.isascii()
+                if unclean:
+                    message = clean(message)
+                if kind is KIND_LOG4J:
+                    entry = log4j(detail, message, line)
+                elif kind is KIND_TEXT:
+                    entry = plain(message, line)
+                else:
+                    entry = ""  # a traceback: the dict path
+                # one left in the head (a logger's or thread's name) is escaped \udcXX: the dict
+                # path cleans it (a false alarm, a message holding the text "\udc", only costs time)
+                if entry and len(entry) <= MAX_ENTRY_BYTES and not (unclean and "\\udc" in entry):
+                    entry_size = len(entry) + 1
+                    if room_entries and entry_size <= room_bytes:  # the common case: it fits
+                        append(entry)
+                        room_entries -= 1
+                        room_bytes -= entry_size
+                        records += 1
+                        line += lines
+                        position = end
+                        continue
+                    parts = [entry]
+                else:
+                    parts = builder.serialized(builder.entry(record_of(log, kind, position, end, detail, line)))
             for part in parts:
-                size = len(part) + 1
-                if room_entries == 0 or size > room_bytes:
-                    progress.advance(log.byte_offset(start), checkpoint.records + records, line - 1)
+                entry_size = len(part) + 1
+                if room_entries == 0 or entry_size > room_bytes:
+                    progress.advance(log.byte_offset(position), checkpoint.records + records, line - 1)
                     batch.bytes = MAX_REQUEST_BYTES - room_bytes
                     stream.flush()
                     batch = stream.batch
@@ -321,7 +345,7 @@ class RunShipper:
                     room_entries, room_bytes = batch.room()
                 append(part)
                 room_entries -= 1
-                room_bytes -= size
+                room_bytes -= entry_size
             records += 1
             line += lines
             position = end

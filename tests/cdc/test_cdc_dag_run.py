@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from data_platform.lineage.tasks import process_events
 from data_platform.local.cdc_demo import land_batches
 from data_platform.local.demo import last_run, run_dag
+from data_platform.local.lineage_demo import lineage_graph, walk_to_origin
 from data_platform.settings import get_settings
 from spark_jobs.cdc.layout import TableLayout
 from spark_jobs.cdc.outputs import read_current
@@ -66,3 +68,7 @@ def test_a_broken_table_fails_alone_and_catches_up_after_the_fix(demo_include, a
     assert second["state"] == "success", _failed(second)
     lake_orders = read_current(settings.lake_root, "shop", "orders").num_rows
     assert lake_orders > 0 and _warehouse_count("shop.orders") == lake_orders
+    # the runs' OpenLineage events, processed as the lineage DAG does: the warehouse column walks
+    # back through the lake table to the DMS files' column
+    assert process_events()["events_rejected"] == 0
+    walk_to_origin(lineage_graph(settings), "shop.orders", "amount")

@@ -49,6 +49,17 @@ def test_the_dag_reads_cadences_and_schedules_from_the_compiled_index():
     ]
 
 
+def test_the_dag_parse_reads_the_cadences_file_only(tmp_path, monkeypatch):
+    """Parse time reads ``cdc/cadences.json`` (derived from the index when it is compiled), never
+    the table configs: with the cadences file alone in the include path the schedules are there."""
+    (tmp_path / "cdc").mkdir()
+    (tmp_path / cdc.CADENCES_FILE).write_bytes(cdc.cadence_file(cdc.table_index()))
+    monkeypatch.setenv("PLATFORM_INCLUDE_PATH", str(tmp_path))
+
+    assert cdc.cadences() == {"daily": "0 0 * * *", "hourly": "0 * * * *"}
+    assert not (tmp_path / cdc.INDEX_FILE).exists()
+
+
 def test_plan_arguments_ship_the_cadence_configs_with_the_run(local_dir):
     arguments = cdc.plan_arguments("hourly", RUN_ID)
     settings = get_settings()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from mwaa_layout import FIXTURE_CDC_TABLES
 
+from data_platform.cdc.pipeline import cadence_file
 from data_platform.config import ConfigError
 from data_platform.deploy.bundle import build_bundle
 from data_platform.deploy.environments import assign, load_environments, shares
@@ -53,6 +54,7 @@ def test_every_dag_id_lands_in_exactly_one_environment(bundle):
             dag_ids.setdefault(dag_id, []).append(share.environment.name)
         index = json.loads(share.bundle.dags["include/cdc/tables.json"])
         assert set(index["cadences"]) == {u.removeprefix("cdc:") for u in share.units if u.startswith("cdc:")}
+        assert share.bundle.dags["include/cdc/cadences.json"] == cadence_file(index)
     assert {d: envs for d, envs in dag_ids.items() if len(envs) != 1} == {}
     assert dag_ids == {
         "platform_smoke": ["analytics-a"],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
+import requests
 
 from data_platform.deploy import mwaa
 from data_platform.deploy.bundle import Bundle
@@ -23,12 +23,20 @@ SMALL = Bundle(
 
 
 @pytest.fixture
-def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name=REGION)
-        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        yield client
+def s3(moto_endpoint, monkeypatch):
+    """The source bucket on the session's moto server, reset first (the artifact store's s3fs is
+    not intercepted by moto's in-process mock); AWS_ENDPOINT_URL points boto's chain at it."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+    }.items():
+        monkeypatch.setenv(name, value)
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=30).raise_for_status()
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    return client
 
 
 def _environment(stubber, s3=None):

@@ -52,7 +52,7 @@ def test_no_shipped_module_imports_job_code_or_local_tooling(bundle):
 
 def test_the_dags_folder_holds_no_demo_config(bundle):
     keys = sorted(bundle.dags)
-    assert {"platform_smoke.py", "cdc_pipelines.py", "include/cdc/tables.json"} <= set(keys)
+    assert {"platform_smoke.py", "cdc_pipelines.py", "include/cdc/tables.json", "include/cdc/cadences.json"} <= set(keys)
     assert not [k for k in keys if k.startswith(("include/demo/", "include/local/", "include/mwaa/"))]
     assert not [k for k in keys if any(marker in k for marker in DEMO_MARKERS)]
     assert not [k for k in keys if k.startswith("include/cdc/tables/")], "the index is the one shipped copy"

@@ -8,10 +8,12 @@ import json
 
 import pytest
 
+from data_platform.lineage.tasks import process_events
 from data_platform.local.demo import last_run, run_dag
 from data_platform.local.jira_demo import expected_row
 from data_platform.local.jira_sample import change_issues, seed_issues
 from data_platform.local.jira_server import JiraStandIn, JiraState
+from data_platform.local.lineage_demo import lineage_graph, walk_to_origin
 from data_platform.settings import get_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
@@ -52,3 +54,9 @@ def test_full_then_incremental_sync_leaves_the_warehouse_equal_to_jira(airflow_r
         assert int(changes.deleted[0]) not in actual and int(changes.moved[0]) in actual
         (check,) = second["values"]["check_issues"]
         assert check["checks_passed"] == check["checks_total"] > 0
+    # the runs' OpenLineage events, processed as the lineage DAG does: the curated columns walk
+    # back through the landed records to the Jira REST API fields
+    assert process_events()["events_rejected"] == 0
+    graph = lineage_graph(get_settings())
+    walk_to_origin(graph, "jira.issues", "status")
+    walk_to_origin(graph, "jira.status_history", "to_status")

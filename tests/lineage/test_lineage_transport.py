@@ -69,6 +69,21 @@ def test_unknown_secret_and_push_names_are_refused() -> None:
         LineageConfig(push=("ghost",)).push_catalogs()
 
 
+def test_catalog_urls_from_the_environment() -> None:
+    config = LineageConfig(
+        raw_events="{lake_root}/_lineage/raw",
+        catalogs=(
+            Catalog(name="local", kind="marquez", url="${env:LINEAGE_LOCAL_CATALOG_URL}"),
+            Catalog(name="fixed", kind="datahub", url="https://gms.example"),
+        ),
+    )
+    resolved = config.with_env({"LINEAGE_LOCAL_CATALOG_URL": "http://127.0.0.1:40123"})
+    assert [c.url for c in resolved.catalogs] == ["http://127.0.0.1:40123", "https://gms.example"]
+    assert [c.name for c in config.with_env({}).catalogs] == ["fixed"]  # unset: left out
+    local = load_lineage_config("local")  # this process sets no URL: the lake alone
+    assert local.catalogs == () and local.raw_events == "{lake_root}/_lineage/raw"
+
+
 def test_unknown_environment_names_the_file() -> None:
     with pytest.raises(ConfigError, match="transport.yaml"):
         load_lineage_config("staging")

@@ -46,6 +46,28 @@ def test_observation_columns_are_left_out_of_the_row_hash(local_postgres, wareho
     hook.run("DROP SCHEMA rerun_o CASCADE")
 
 
+def test_names_needing_quotes_are_hashed(local_postgres, warehouse_conn_id, monkeypatch):
+    """Schema, table and column names with capitals, spaces and double quotes (psycopg quotes them)."""
+    from airflow.sdk import BaseHook
+
+    from data_platform.local import table_hashes
+
+    name = 'Rerun Q.say "hi" now'
+    table = '"Rerun Q"."say ""hi"" now"'
+    monkeypatch.setitem(table_hashes.OBSERVATION_COLUMNS, name, ("seen",))
+    hook = BaseHook.get_connection(warehouse_conn_id).get_hook()
+    hook.run(['DROP SCHEMA IF EXISTS "Rerun Q" CASCADE', 'CREATE SCHEMA "Rerun Q"',
+              f'CREATE TABLE {table} ("Word ""x"" y" text, seen text)',
+              f"INSERT INTO {table} VALUES ('a', 'run-1')"])
+    before = warehouse_hashes(hook)
+    assert before[name].rows == 1
+    hook.run(f"UPDATE {table} SET seen = 'run-2'")
+    assert differences(before, warehouse_hashes(hook)) == {}
+    hook.run(f"""UPDATE {table} SET "Word ""x"" y" = 'b'""")
+    assert list(differences(before, warehouse_hashes(hook))) == [name]
+    hook.run('DROP SCHEMA "Rerun Q" CASCADE')
+
+
 def test_lake_hashes_group_partitions_skip_bookkeeping_and_see_changes(tmp_path):
     lake = tmp_path / "lake"
     for part, ids in (("point=a/year=2026", [1, 2]), ("point=b/year=2026", [3])):

@@ -47,6 +47,12 @@ def main(mode: str, *args: str) -> int:
         Path(os.environ["POD_XCOM_RETURN_FILE"]).write_text(json.dumps({"written": 2, "failed_at": "c"}))
         print("wrote the return file, then failed")
         return 1
+    if mode == "lineage":
+        # a job's own OpenLineage event, as spark_jobs.jira.extract sends one
+        from spark_jobs.common.lineage import LineageEmitter
+
+        print(f"lineage_sent={LineageEmitter.from_environment().emit('COMPLETE', 'sample_job', args[0])}")
+        return 0
     raise SystemExit(f"unknown mode {mode!r}")
 
 

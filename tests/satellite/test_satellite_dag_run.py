@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from data_platform.lineage.tasks import process_events
 from data_platform.local.demo import last_run, run_dag
+from data_platform.local.lineage_demo import lineage_graph, walk_to_origin
 from data_platform.local.satellite_sample import SMALL_GRID, day_files, expected_value
 from data_platform.paths import INCLUDE_PATH_ENV_VAR
 from data_platform.settings import get_settings
@@ -84,3 +86,7 @@ def test_an_incomplete_day_is_extracted_reported_and_loaded_exactly(airflow_runt
             expected.add((point.site_id, slots[index].replace(tzinfo=None), *values))
     assert len(rows) == len(expected) == 89 * len(POINTS)
     assert set(rows) == expected
+    # the run's OpenLineage events, processed as the lineage DAG does: the series column walks
+    # back to the netCDF variable
+    assert process_events()["events_rejected"] == 0
+    walk_to_origin(lineage_graph(settings), "satellite.dssf_timeseries", "dssf_tot")

@@ -196,35 +196,37 @@ def test_aliases_only_move_forward_and_pins_resolve_to_exact_versions(tiny_copy,
         resolve_artifact(store, "tinyjob", VersionPin.parse("2"))
 
 
-def test_deploy_and_resolve_on_s3(tiny_copy, tmp_path, monkeypatch):
-    import boto3
-    from moto import mock_aws
+def test_deploy_and_resolve_on_s3(tiny_copy, tmp_path, monkeypatch, moto_endpoint):
+    import uuid
 
+    import boto3
+
+    bucket = f"acme-artifacts-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket="acme-artifacts", CreateBucketConfiguration={"LocationConstraint": REGION})
-        store = open_store("s3://acme-artifacts/spark", region=REGION)
-        deploy_artifact(build_artifact(tiny_copy, tmp_path / "out"), store)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)  # the store has no connection: boto's chain
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    store = open_store(f"s3://{bucket}/spark", region=REGION)
+    deploy_artifact(build_artifact(tiny_copy, tmp_path / "out"), store)
 
-        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="acme-artifacts")["Contents"])
-        assert [k for k in keys if k.endswith("manifest.json")] == [
-            "spark/tinyjob/1.0.0/manifest.json",
-            "spark/tinyjob/1.0/manifest.json",
-            "spark/tinyjob/1/manifest.json",
-        ]
-        tags = s3.get_object_tagging(Bucket="acme-artifacts", Key="spark/tinyjob/1.0.0/tinyjob.zip")["TagSet"]
-        assert {t["Key"]: t["Value"] for t in tags} == {"job": "tinyjob", "version": "1.0.0"}
-        resolved = resolve_artifact(store, "tinyjob", VersionPin.parse("1.0"))
-        assert resolved.uri("tinyjob.zip") == "s3://acme-artifacts/spark/tinyjob/1.0.0/tinyjob.zip"
-        # an exact version's objects are written with If-None-Match: different bytes never replace them
-        with pytest.raises(ArtifactError, match="already exists with different content"):
-            store.create("tinyjob/1.0.0/launcher.py", b"print('other')\n")
-        assert (
-            store.create("tinyjob/1.0.0/launcher.py", (tmp_path / "out" / "launcher.py").read_bytes())
-            is False
-        )
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+    assert [k for k in keys if k.endswith("manifest.json")] == [
+        "spark/tinyjob/1.0.0/manifest.json",
+        "spark/tinyjob/1.0/manifest.json",
+        "spark/tinyjob/1/manifest.json",
+    ]
+    tags = s3.get_object_tagging(Bucket=bucket, Key="spark/tinyjob/1.0.0/tinyjob.zip")["TagSet"]
+    assert {t["Key"]: t["Value"] for t in tags} == {"job": "tinyjob", "version": "1.0.0"}
+    resolved = resolve_artifact(store, "tinyjob", VersionPin.parse("1.0"))
+    assert resolved.uri("tinyjob.zip") == f"s3://{bucket}/spark/tinyjob/1.0.0/tinyjob.zip"
+    # an exact version's objects are written with If-None-Match: different bytes never replace them
+    with pytest.raises(ArtifactError, match="already exists with different content"):
+        store.create("tinyjob/1.0.0/launcher.py", b"print('other')\n")
+    assert (
+        store.create("tinyjob/1.0.0/launcher.py", (tmp_path / "out" / "launcher.py").read_bytes())
+        is False
+    )
 
 
 def test_cli_builds_and_deploys_the_version_of_jobs_yaml(spark_include, tmp_path, monkeypatch, capsys):

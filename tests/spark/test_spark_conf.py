@@ -167,6 +167,7 @@ def test_shipped_defaults_give_the_local_target_the_jvm_side_of_emr(spark_includ
         "spark.sql.shuffle.partitions": "4",
         "spark.default.parallelism": "2",
         "spark.ui.enabled": "false",
+        "spark.sql.codegen.wholeStage": "false",
         "spark.jars": ",".join(
             str(jars / name)
             for name in (
@@ -181,7 +182,9 @@ def test_shipped_defaults_give_the_local_target_the_jvm_side_of_emr(spark_includ
         "spark.hadoop.fs.s3a.endpoint": "http://127.0.0.1:5000",
         "spark.hadoop.fs.s3a.path.style.access": "true",
         "spark.extraListeners": "io.openlineage.spark.agent.OpenLineageSparkListener",
-        "spark.driver.extraJavaOptions": "--add-opens=java.base/java.security=ALL-UNNAMED",
+        "spark.driver.extraJavaOptions": (
+            "--add-opens=java.base/java.security=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+        ),
         "spark.openlineage.transport.type": "file",
         "spark.openlineage.transport.location": f"{local_dir.resolve()}/lake/_lineage/raw/spark/openlineage-spark-events.jsonl",
         "spark.openlineage.namespace": "data-platform-local",

@@ -96,7 +96,8 @@ def test_every_statement_quotes_names_in_both_dialects(dialect):
     statements = [
         create_stage_sql("stage_accounts", columns, dialect),
         merge.lock_sql(table, dialect),
-        merge.duplicate_keys_sql("stage_accounts", ["group"], dialect),
+        merge.staged_rows_sql("stage_accounts", ["group"], dialect),
+        merge.staged_rows_sql("stage_accounts", ["group", "user"], dialect),
         merge.latest_per_key_sql(
             "stage_accounts", "net", ["id", "group"], ["group"], ["user"], types, dialect
         ),

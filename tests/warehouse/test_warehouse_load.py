@@ -318,3 +318,17 @@ def test_a_missing_ddl_file_is_an_error_naming_it_never_skipped():
         loader._ddl(LoadSpec(TableName.parse("demo.evnets"), mode="append"))
     assert loader._ddl(LoadSpec(TableName.parse("demo.events"), mode="append"))  # the audit table's and its own
     assert loader._ddl(LoadSpec(TableName.parse("demo.evnets"), mode="append", create_table=False))
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [([], (6, 0)), (["a"], (6, 4)), (["a", "b"], (6, 1)), (["b"], (6, 2))],
+)
+def test_staged_rows_counts_rows_beyond_the_first_of_each_key(warehouse, key, expected):
+    """One scan gives the staged rows and the repeated ones (the merge's uniqueness check);
+    a key with a NULL column repeats nothing."""
+    from data_platform.warehouse.merge import staged_rows_sql
+
+    rows = "(1, 'x'), (1, 'x'), (1, 'y'), (2, 'y'), (2, NULL), (2, NULL)"
+    sql = staged_rows_sql("staged", key, "postgres")
+    assert warehouse.query(f"WITH staged (a, b) AS (VALUES {rows}) {sql}") == [expected]

@@ -45,8 +45,8 @@ class RecordingCursor:
         self.rowcount = 1
         if sql == COLUMNS_SQL:
             self._result = TARGET_COLUMNS
-        elif sql.startswith('SELECT COUNT(*) FROM "stage_events"'):
-            self._result = [(3,)]
+        elif sql.startswith("SELECT COUNT(*), ") and sql.endswith(' FROM "stage_events"'):
+            self._result = [(3, 0)]  # staged rows, repeated keys
         elif sql.startswith("SELECT MAX(CASE WHEN"):  # one flag per column checked: no value misfits
             self._result = [(0,) * sql.count("MAX(CASE WHEN")]
         else:
@@ -160,7 +160,7 @@ def test_aws_merge_writes_the_manifest_to_s3_and_copies_through_redshift(aws_lak
         'LOCK "demo"."events"',
         'CREATE TEMP TABLE "stage_events" ( "op" VARCHAR(65535), "event_id" BIGINT',
         copy,
-        'SELECT COUNT(*) FROM "stage_events"',
+        'SELECT COUNT(*), 0 FROM "stage_events"',
         'CREATE TEMP TABLE "stage_events_latest" AS',
         'DELETE FROM "demo"."events" USING "stage_events_latest" AS s',
         'UPDATE "demo"."events" SET "user_id" = CAST(s."user_id" AS character varying(64))',

@@ -1,9 +1,10 @@
 """What the CDC DAGs need from the compiled table index and from the merge job's results.
 
-Parse time: :func:`cadences` reads ``cdc/tables.json`` (the index compiled and validated by
-``spark_jobs.cdc.table_index`` when the bundle is built or the local runtime starts) with
-``json`` only: no ``spark_jobs``, YAML or pydantic on the Airflow side, and a cost that does not
-grow with the number of tables.
+Parse time: :func:`cadences` reads ``cdc/cadences.json`` (:func:`cadence_file`, written beside
+the index ``cdc/tables.json`` that ``spark_jobs.cdc.table_index`` compiles and validates when the
+bundle is built or the local runtime starts) with ``json`` only: no ``spark_jobs``, YAML or
+pydantic on the Airflow side, and no table configs, so the cost does not grow with the number of
+tables (benchmarks/dag_parse.py).
 
 Run time, with the target's settings (the only way target-dependent values reach the CDC
 tasks): :func:`plan_arguments` copies the cadence's tables from that same index into the run's
@@ -23,28 +24,44 @@ from data_platform.paths import include_file
 
 INDEX_FILE = "cdc/tables.json"
 INDEX_FORMAT = "cdc-table-index/1"
+CADENCES_FILE = "cdc/cadences.json"
+CADENCES_FORMAT = "cdc-cadences/1"
+
+
+def _compiled(name: str, document_format: str) -> dict[str, Any]:
+    path = include_file(name)
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path} does not exist: the CDC table index and its cadences are compiled from "
+            "cdc/tables/*.yaml by `python -m data_platform.deploy.bundle build` (MWAA) or the local "
+            "runtime (`python -m data_platform.local.runtime ...`); run one of them."
+        ) from None
+    if document.get("format") != document_format:
+        raise ValueError(f"{path} is not a {document_format} file; rebuild it (see the CDC README section).")
+    return document
 
 
 @cache
 def table_index() -> dict[str, Any]:
-    """The compiled index (see ``spark_jobs.cdc.table_index`` for its format)."""
-    path = include_file(INDEX_FILE)
-    try:
-        index = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"{path} does not exist: the CDC table index is compiled from cdc/tables/*.yaml by "
-            "`python -m data_platform.deploy.bundle build` (MWAA) or the local runtime "
-            "(`python -m data_platform.local.runtime ...`); run one of them."
-        ) from None
-    if index.get("format") != INDEX_FORMAT:
-        raise ValueError(f"{path} is not a {INDEX_FORMAT} index; rebuild it (see the CDC README section).")
-    return index
+    """The compiled index (see ``spark_jobs.cdc.table_index`` for its format); run time only."""
+    return _compiled(INDEX_FILE, INDEX_FORMAT)
+
+
+def cadence_file(index: dict[str, Any]) -> bytes:
+    """What the DAG file reads at parse time, derived from the compiled ``index``:
+    ``{"format": "cdc-cadences/1", "cadences": {"hourly": "0 * * * *", ...}}`` (deterministic
+    bytes; every writer of the index writes this file beside it)."""
+    schedules = {name: entry["schedule"] for name, entry in index["cadences"].items()}
+    document = {"format": CADENCES_FORMAT, "cadences": schedules}
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode() + b"\n"
 
 
 def cadences() -> dict[str, str]:
-    """Cadence (one DAG each) -> its cron schedule, e.g. ``{"hourly": "0 * * * *"}``."""
-    return {name: entry["schedule"] for name, entry in sorted(table_index()["cadences"].items())}
+    """Cadence (one DAG each) -> its cron schedule, e.g. ``{"hourly": "0 * * * *"}``, from
+    ``cdc/cadences.json`` (no table configs read)."""
+    return dict(sorted(_compiled(CADENCES_FILE, CADENCES_FORMAT)["cadences"].items()))
 
 
 def table_config(table_id: str) -> dict[str, Any]:

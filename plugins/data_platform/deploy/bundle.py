@@ -7,6 +7,7 @@ What ships where on MWAA (the environment's source bucket)::
                                           registry (include/local/), the startup script
                                           (include/mwaa/) and the CDC YAML sources, plus the
                                           compiled CDC index include/cdc/tables.json
+                                          and its cadences include/cdc/cadences.json
     s3://BUCKET/plugins.zip               plugins/ minus data_platform/local/ (demo and local
                                           stand-ins) and data_platform/deploy/ (this tooling)
                                                                             -> $AIRFLOW_HOME/plugins
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import sys
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -41,6 +43,7 @@ PLUGINS_EXCLUDED = ("data_platform/local/", "data_platform/deploy/")
 INCLUDE_EXCLUDED = ("demo/", "local/", "mwaa/", "cdc/tables/")
 CDC_TABLES = "cdc/tables"
 CDC_INDEX = "cdc/tables.json"
+CDC_CADENCES = "cdc/cadences.json"
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,9 @@ def cdc_index(folders: Sequence[Path], include: Path) -> bytes:
 def dag_files(repo_root: Path = REPO_ROOT, cdc_tables: Sequence[Path] | None = None) -> dict[str, bytes]:
     """Key under ``s3://BUCKET/dags/`` -> bytes: dags/*, the shipped include/ files as
     ``include/...`` and the CDC index compiled from ``cdc_tables`` (default: the product's
-    ``include/cdc/tables``)."""
+    ``include/cdc/tables``) with its cadences (what the CDC DAG file reads at parse time)."""
+    from data_platform.cdc.pipeline import cadence_file
+
     keys = {p.relative_to(repo_root / "dags").as_posix(): p.read_bytes() for p in _files(repo_root / "dags")}
     include = repo_root / "include"
     for path in _files(include):
@@ -107,6 +112,7 @@ def dag_files(repo_root: Path = REPO_ROOT, cdc_tables: Sequence[Path] | None = N
         if not relative.startswith(INCLUDE_EXCLUDED):
             keys[f"include/{relative}"] = path.read_bytes()
     keys[f"include/{CDC_INDEX}"] = cdc_index(cdc_tables or [include / CDC_TABLES], include)
+    keys[f"include/{CDC_CADENCES}"] = cadence_file(json.loads(keys[f"include/{CDC_INDEX}"]))
     return dict(sorted(keys.items()))
 
 

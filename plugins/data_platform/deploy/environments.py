@@ -18,7 +18,7 @@ The units placed are the DAG files of the bundle's dags folder and, for the gene
 (dags/cdc_pipelines.py, one DAG per cadence), each cadence. Pinned units go where they are
 pinned; the others go, largest expected load first, to the balanced environment whose load per
 capacity is lowest (ties: config order), so the split is deterministic. Each environment's
-bundle holds only its DAG files, and its CDC index only its cadences' tables.
+bundle holds only its DAG files, and its CDC index (and cadences file) only its cadences' tables.
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from data_platform.cdc.pipeline import cadence_file
 from data_platform.config import ConfigError, validate_config
-from data_platform.deploy.bundle import CDC_INDEX, Bundle
+from data_platform.deploy.bundle import CDC_CADENCES, CDC_INDEX, Bundle
 
 CDC_DAG_FILE = "cdc_pipelines.py"
 CDC_INDEX_KEY = f"include/{CDC_INDEX}"
+CDC_CADENCES_KEY = f"include/{CDC_CADENCES}"
 
 
 class MwaaEnvironment(BaseModel):
@@ -183,6 +185,7 @@ def environment_bundle(bundle: Bundle, units: list[str]) -> Bundle:
     }
     if CDC_INDEX_KEY in dags:
         dags[CDC_INDEX_KEY] = _cdc_index_for(dags[CDC_INDEX_KEY], cadences)
+        dags[CDC_CADENCES_KEY] = cadence_file(json.loads(dags[CDC_INDEX_KEY]))
     return replace(bundle, dags=dags)
 
 

@@ -6,11 +6,18 @@ One configuration gives the transport of the Airflow OpenLineage provider
 (``/api/v1/lineage``) or DataHub (``/openapi/openlineage/api/v1/lineage``), several at once
 through the ``composite`` transport. API keys never appear in the configuration: a catalog's
 ``secret`` names an Airflow connection whose password :class:`ConnectionTokenProvider` reads when
-an event is sent.
+an event is sent. A catalog's ``url`` may be ``${env:NAME}``, the value of environment variable
+``NAME`` when the configuration is read (the local demo's catalog stand-in listens on a free
+port and sets it); a catalog whose variable is unset is left out, as Spark conf's ``${env:...}``
+values are (include/spark/defaults.yaml).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +33,9 @@ ENDPOINTS = {
     "datahub": "openapi/openlineage/api/v1/lineage",
 }
 RAW_EVENT_PREFIX = "event"
+_ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+log = logging.getLogger(__name__)
 
 
 class Catalog(BaseModel):
@@ -71,14 +81,29 @@ class LineageConfig(BaseModel):
             )
         return tuple(known[name] for name in self.push)
 
+    def with_env(self, env: Mapping[str, str]) -> LineageConfig:
+        """This configuration with each ``${env:NAME}`` of a catalog URL replaced by ``env[NAME]``;
+        a catalog naming an unset (or empty) variable is left out, and logged."""
+        kept: list[Catalog] = []
+        for catalog in self.catalogs:
+            unset = [name for name in _ENV_REFERENCE.findall(catalog.url) if not env.get(name)]
+            if unset:
+                log.info("Lineage catalog %r left out: %s not set", catalog.name, ", ".join(unset))
+                continue
+            url = _ENV_REFERENCE.sub(lambda match: env[match.group(1)], catalog.url)
+            kept.append(catalog.model_copy(update={"url": url}))
+        return self.model_copy(update={"catalogs": tuple(kept)})
 
-def read_lineage_config(path: Path, environment: str) -> LineageConfig:
-    """The block of ``environment`` in the transport file ``path``; a ConfigError names the
-    file and the defined blocks."""
+
+def read_lineage_config(path: Path, environment: str, env: Mapping[str, str] | None = None) -> LineageConfig:
+    """The block of ``environment`` in the transport file ``path``, ``${env:NAME}`` resolved from
+    ``env`` (default: this process's environment); a ConfigError names the file and the defined
+    blocks."""
     blocks: dict[str, Any] = read_yaml(path) or {}
     if environment not in blocks:
         raise ConfigError(f"Environment {environment!r} has no block in {path} (defined: {sorted(blocks)}).")
-    return validate_config(LineageConfig, blocks[environment], f"{path} [{environment}]")
+    config = validate_config(LineageConfig, blocks[environment], f"{path} [{environment}]")
+    return config.with_env(os.environ if env is None else env)
 
 
 def load_lineage_config(environment: str) -> LineageConfig:

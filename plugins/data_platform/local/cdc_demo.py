@@ -3,7 +3,7 @@ tables and the warehouse tables with the simulated source database."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,14 @@ def land_batches(settings: PlatformSettings, run_index: int) -> None:
 
     for batch in BATCHES_PER_RUN[run_index]:
         write_sample_data(settings.landing_root, seed=SEED, only_batch=batch, expected_out=_expected_root())
+
+
+def land_days(settings: PlatformSettings, days: list[date]) -> None:
+    """The DMS files of a backfill over ``days``: the full load, then one CDC batch a day, all
+    landed before the backfill starts (as a DMS task goes on writing while the pipeline is down)."""
+    from data_platform.local.dms_simulator import write_sample_data
+
+    write_sample_data(settings.landing_root, seed=SEED, batches=1 + len(days), expected_out=_expected_root())
 
 
 def _canonical(value: Any) -> Any:

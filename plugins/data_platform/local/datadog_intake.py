@@ -3,10 +3,14 @@
 It answers like the documented API (LogsApi.submit_log; FIELD-NOTES "Datadog logs intake"):
 ``DD-API-KEY`` checked (403 when missing or unknown), ``Content-Encoding: gzip|deflate`` decoded,
 a JSON array (or one object) of entries, 413 above 5 MB uncompressed or 1000 entries, 400 for a
-body that is not JSON entries, 202 ``{}`` when accepted. Accepted entries are recorded (in
-memory and, with ``record_path``, one JSON line each) with ``_request`` (the request's number)
-and two findings of the real intake: ``_truncated`` (entry over 1 MB) and ``_too_old``
-(``timestamp`` more than 18 h in the past: the real intake does not keep those).
+body that is not JSON entries (or not UTF-8), 202 ``{}`` when accepted. Accepted entries are
+recorded (in memory and, with ``record_path``, one JSON line each) with ``_request`` (the
+request's number) and two findings of the real intake: ``_truncated`` (entry over 1 MB) and
+``_too_old`` (``timestamp`` more than 18 h in the past: the real intake does not keep those).
+An intake that keeps no events and no record (``keep_events=False``, no ``record_path``: the
+command line without ``--record``, the benchmark's) only counts them: it checks the body as JSON
+with ``msgspec`` without building the entries (``msgspec.Raw``), several times cheaper than
+``json.loads``, so it takes less of the CPU the shipper it measures runs on.
 
 Faults for tests: :meth:`LocalDatadogIntake.inject` queues answers for the next requests, e.g.
 ``Fault(status=429, retry_after="2")``, ``Fault(status=503)``, ``Fault(status=413)``,
@@ -29,6 +33,8 @@ from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 LOGS_PATH = "/api/v2/logs"
 MAX_PAYLOAD_BYTES = 5 * 1024 * 1024
@@ -170,18 +176,18 @@ class LocalDatadogIntake:
             return 400, {"_error": "body is not valid for its Content-Encoding"}, [], 0
         if len(body) > MAX_PAYLOAD_BYTES:
             return 413, {"_error": f"payload of {len(body)} bytes exceeds {MAX_PAYLOAD_BYTES}"}, [], len(body)
+        counting = not self.keep_events and self.record_path is None
         try:
-            parsed = json.loads(body)
+            entries = _raw_entries(body) if counting else _entries(body)
         except ValueError:
-            return 400, {"_error": "body is not JSON"}, [], len(body)
-        entries = parsed if isinstance(parsed, list) else [parsed]
+            return 400, {"_error": "body is not JSON (UTF-8)"}, [], len(body)
         if len(entries) > MAX_ENTRIES:
             return 413, {"_error": f"{len(entries)} entries exceed {MAX_ENTRIES}"}, [], len(body)
-        if not all(isinstance(e, dict) for e in entries):
+        if not all(e[:1] == b"{" if counting else isinstance(e, dict) for e in entries):
             return 400, {"_error": "entries must be JSON objects"}, [], len(body)
         return 202, {}, entries, len(body)
 
-    def _record(self, entries: list[dict[str, Any]], body_bytes: int) -> None:
+    def _record(self, entries: list[Any], body_bytes: int) -> None:
         self.accepted_entries += len(entries)
         if not self.keep_events and self._record_file is None:
             return  # counted only (the benchmark's intake): no notes to add
@@ -201,6 +207,30 @@ class LocalDatadogIntake:
             self._record_file.flush()
         if self.keep_events:
             self.events.extend(entries)
+
+
+def _entries(body: bytes) -> list[Any]:
+    """The body's entries as JSON values. :raises ValueError: not JSON (UTF-8)."""
+    parsed = json.loads(body)
+    return parsed if isinstance(parsed, list) else [parsed]
+
+
+_RAW_ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
+_RAW = msgspec.json.Decoder(msgspec.Raw)
+
+
+def _raw_entries(body: bytes) -> list[memoryview]:
+    """The body's entries, each its JSON text, checked as JSON without being decoded into objects.
+
+    :raises ValueError: not JSON, or not UTF-8 (what :func:`_entries` refuses).
+    """
+    if not body.isascii():
+        body.decode("utf-8")  # UnicodeDecodeError, a ValueError; msgspec does not check strings
+    try:
+        raws = _RAW_ARRAY.decode(body) if body.lstrip()[:1] == b"[" else [_RAW.decode(body)]
+    except msgspec.DecodeError as err:
+        raise ValueError(str(err)) from err
+    return [memoryview(raw) for raw in raws]
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from data_platform.config import load_yaml
-from data_platform.local.lineage_endpoint import LOCAL_CATALOG_PORT, default_events_file, serving
+from data_platform.local.lineage_endpoint import CATALOG_URL_ENV, default_events_file, serving
 from data_platform.local.runtime import default_include_path, init, local_environment
 from data_platform.paths import INCLUDE_PATH_ENV_VAR, REPO_ROOT, local_dir
 
@@ -230,18 +230,22 @@ def main(argv: list[str]) -> int:
         known = ", ".join(entry["dag_id"] for entry in registry)
         print(f"No demo pipeline named {', '.join(unknown)} (known: {known}).", file=sys.stderr)
         return 2
-    env = local_environment()
-    os.environ.update(env)  # the prepare and verify steps read the local include path
-    print("Preparing the local runtime (embedded PostgreSQL, Airflow metadata DB)...", flush=True)
-    env = init(env, serialize_dags=False)
-    os.environ.update(env)
     outcomes = []
     with ExitStack() as stack:
+        # a free port, so two demos (or a demo and a test run) never collide; the local lineage
+        # transport reads the URL (include/lineage/transport.yaml)
+        stack.callback(os.environ.pop, CATALOG_URL_ENV, None)
         try:
-            url = stack.enter_context(serving(default_events_file(), port=LOCAL_CATALOG_PORT))
-            print(f"Local lineage catalog stand-in on {url}", flush=True)
+            os.environ[CATALOG_URL_ENV] = stack.enter_context(serving(default_events_file()))
+            print(f"Local lineage catalog stand-in on {os.environ[CATALOG_URL_ENV]}", flush=True)
         except OSError as err:
+            os.environ.pop(CATALOG_URL_ENV, None)
             print(f"Local lineage catalog stand-in not started ({err}); events still land in the lake.")
+        env = local_environment()
+        os.environ.update(env)  # the prepare and verify steps read the local include path
+        print("Preparing the local runtime (embedded PostgreSQL, Airflow metadata DB)...", flush=True)
+        env = init(env, serialize_dags=False)
+        os.environ.update(env)
         for entry in registry:
             if only and entry["dag_id"] not in only:
                 continue

@@ -60,6 +60,20 @@ def change_site(settings: PlatformSettings, run_index: int) -> None:
         _DEMO["changes"] = change_issues(_DEMO["server"].state, _DEMO["ids"])
 
 
+def start_site_for_days(settings: PlatformSettings, days: list[date]) -> dict[str, str]:
+    """:func:`start_site`, then one round of changes a day (at 09:00 UTC of each of ``days``, on
+    other issues each day): the stand-in a backfill over ``days`` syncs from."""
+    env = start_site(settings)
+    state: JiraState = _DEMO["server"].state
+    rounds = []
+    for index, day in enumerate(days):
+        state.clock = datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
+        rounds.append(change_issues(state, _DEMO["ids"], offset=5 * index))
+    _DEMO["changes"] = ChangeRound(*(tuple(i for r in rounds for i in getattr(r, kind))
+                                     for kind in ("edited", "created", "moved", "deleted")))
+    return env
+
+
 def _text(document: Any) -> str | None:
     """The paragraphs' text of the stand-in's simple ADF descriptions, one per line."""
     if document is None:

@@ -64,17 +64,19 @@ def seed_issues(state: JiraState, count: int = 24) -> list[str]:
     return ids
 
 
-def change_issues(state: JiraState, ids: list[str]) -> ChangeRound:
-    """Between syncs: edit three issues (one to Done), create two, move one, delete one."""
-    state.edit_issue(ids[2], "u-ana", summary="Issue number 2 (renamed)", priority="Highest")
-    state.edit_issue(ids[3], "u-chen", status="In Progress", assignee="u-chen")
-    state.edit_issue(ids[3], "u-chen", status="Done")
-    state.edit_issue(ids[4], "u-ben", labels=["urgent"], customfield_10100="Search", customfield_10016=13.0)
+def change_issues(state: JiraState, ids: list[str], offset: int = 0) -> ChangeRound:
+    """Between syncs: edit three issues (one to Done), create two, move one, delete one; the
+    issues from ``ids[2 + offset]`` on (a later round takes ``offset`` 5 more, other issues)."""
+    edited, moved, deleted = ids[2 + offset : 5 + offset], ids[5 + offset], ids[6 + offset]
+    state.edit_issue(edited[0], "u-ana", summary=f"Issue number {2 + offset} (renamed)", priority="Highest")
+    state.edit_issue(edited[1], "u-chen", status="In Progress", assignee="u-chen")
+    state.edit_issue(edited[1], "u-chen", status="Done")
+    state.edit_issue(edited[2], "u-ben", labels=["urgent"], customfield_10100="Search", customfield_10016=13.0)
     created = (
         state.create_issue("WEB", "u-ben", summary="New checkout bug", issuetype="Bug", priority="Highest",
                            description=adf("Checkout fails.", "Steps: pay."), customfield_10101="squad-9"),
         state.create_issue("OPS", "u-chen", summary="New ops task", parent=ids[0]),
     )  # fmt: skip
-    state.move_issue(ids[5], "WEB", "u-ana")
-    state.delete_issue(ids[6])
-    return ChangeRound(edited=(ids[2], ids[3], ids[4]), created=created, moved=(ids[5],), deleted=(ids[6],))
+    state.move_issue(moved, "WEB", "u-ana")
+    state.delete_issue(deleted)
+    return ChangeRound(edited=tuple(edited), created=created, moved=(moved,), deleted=(deleted,))

@@ -3,8 +3,11 @@
 Accepts ``POST /api/v1/lineage`` (Marquez) and ``POST /openapi/openlineage/api/v1/lineage``
 (DataHub) with a JSON event, appends it as one line to the events file and answers ``201``
 (``400`` for a body that is not a JSON object, ``404`` for another path). Never deployed.
+It listens on a free port (several demos or test runs at once never collide); the ``local``
+block of include/lineage/transport.yaml reads its URL from ``LINEAGE_LOCAL_CATALOG_URL``, which
+``make demo`` sets (run by hand: export the URL it prints before starting Airflow).
 
-    python -m data_platform.local.lineage_endpoint [--port 5055] [--events .local/lineage/catalog/events.jsonl]
+    python -m data_platform.local.lineage_endpoint [--port 0] [--events .local/lineage/catalog/events.jsonl]
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from data_platform.lineage.transport import ENDPOINTS
 from data_platform.paths import local_dir
 
 PATHS = {"/" + endpoint for endpoint in ENDPOINTS.values()}
-LOCAL_CATALOG_PORT = 5055  # the `local` block of include/lineage/transport.yaml names it
+CATALOG_URL_ENV = "LINEAGE_LOCAL_CATALOG_URL"  # the `local` block of include/lineage/transport.yaml names it
 
 
 def default_events_file() -> Path:
@@ -72,14 +75,14 @@ def serving(events_file: Path, port: int = 0) -> Iterator[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=LOCAL_CATALOG_PORT)
+    parser.add_argument("--port", type=int, default=0, help="0 (default): a free port")
     parser.add_argument("--events", type=Path, default=None)
     args = parser.parse_args(argv)
     events_file = args.events or default_events_file()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler(events_file, threading.Lock()))
-    print(
-        f"recording OpenLineage events posted to http://127.0.0.1:{args.port}{sorted(PATHS)} in {events_file}"
-    )
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    print(f"recording OpenLineage events posted to {url}{sorted(PATHS)} in {events_file}")
+    print(f"export {CATALOG_URL_ENV}={url}  # before starting Airflow (make airflow)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -43,21 +43,22 @@ def airflow_home() -> Path:
     return local_dir() / "airflow"
 
 
-def lineage_transport(include_path: list[Path], lake_root: str) -> dict[str, Any]:
+def lineage_transport(include_path: list[Path], lake_root: str, env: dict[str, str]) -> dict[str, Any]:
     """The OpenLineage transport of the ``local`` block of include/lineage/transport.yaml
-    (the first include folder holding it): raw events in the lake, the local catalog stand-in."""
+    (the first include folder holding it, ``${env:NAME}`` from ``env``): raw events in the lake,
+    the local catalog stand-in when it runs (``make demo`` sets its URL)."""
     from data_platform.lineage.transport import TRANSPORT_FILE, read_lineage_config, transport_config
 
     found = [folder / TRANSPORT_FILE for folder in include_path if (folder / TRANSPORT_FILE).is_file()]
     if not found:
         raise SystemExit(f"No {TRANSPORT_FILE} in the include folders {[str(p) for p in include_path]}.")
-    return transport_config(read_lineage_config(found[0], "local"), lake_root)
+    return transport_config(read_lineage_config(found[0], "local", env), lake_root)
 
 
-def lineage_client_config() -> Path:
-    """openlineage.yml of the local runtime: the transport for openlineage-python clients that
-    are not Airflow (the Spark jobs' own events, through ``OPENLINEAGE_CONFIG``)."""
-    return local_dir() / "lineage" / "openlineage.yml"
+def lineage_client_config(folder: Path) -> Path:
+    """openlineage.yml of the local runtime in ``folder``: the transport for openlineage-python
+    clients that are not Airflow (the Spark jobs' own events, through ``OPENLINEAGE_CONFIG``)."""
+    return folder / "lineage" / "openlineage.yml"
 
 
 def default_include_path() -> list[Path]:
@@ -67,7 +68,9 @@ def default_include_path() -> list[Path]:
 
 def compile_cdc_index(include_path: list[Path], out_dir: Path) -> Path:
     """Validate the CDC table configs of every include folder into ``out_dir/cdc/tables.json``
-    (the index the CDC DAGs read, as the MWAA bundle carries it); exits naming the bad field."""
+    and its cadences ``out_dir/cdc/cadences.json`` (what the CDC DAGs read, as the MWAA bundle
+    carries them); exits naming the bad field. Returns the index's path."""
+    from data_platform.cdc.pipeline import CADENCES_FILE, cadence_file
     from data_platform.cdc.warehouse_files import WarehouseFilesError, check_warehouse_files
     from spark_jobs.cdc.table_config import TableConfigError
     from spark_jobs.cdc.table_index import compile_folders, index_bytes
@@ -78,10 +81,10 @@ def compile_cdc_index(include_path: list[Path], out_dir: Path) -> Path:
         check_warehouse_files(index, include_path)
     except (TableConfigError, WarehouseFilesError) as err:
         raise SystemExit(f"CDC table configs are invalid:\n{err}") from None
-    data = index_bytes(index)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists() or target.read_bytes() != data:
-        target.write_bytes(data)
+    for path, data in ((target, index_bytes(index)), (out_dir / CADENCES_FILE, cadence_file(index))):
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
     return target
 
 
@@ -92,17 +95,19 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         server = ensure_local_postgres(local_dir() / "postgres", (AIRFLOW_DB, WAREHOUSE_DB))
         env.setdefault(METADATA_CONN_VAR, server.sqlalchemy_uri(AIRFLOW_DB))
         env.setdefault(WAREHOUSE_CONN_VAR, server.airflow_connection_json(WAREHOUSE_DB))
-    compiled = Path(env.get("PLATFORM_LOCAL_DIR") or local_dir()).resolve() / "compiled"
+    # the runtime folder of ``env`` (a caller's base may name another one than this process)
+    folder = Path(env.get("PLATFORM_LOCAL_DIR") or local_dir()).resolve()
+    compiled = folder / "compiled"
     configured = [Path(p) for p in env.get(INCLUDE_PATH_ENV_VAR, "").split(os.pathsep) if p]
     include_path = [p for p in configured if p != compiled] or default_include_path()
     compile_cdc_index(include_path, compiled)
     python_path = [str(PLUGINS_DIR), str(REPO_ROOT), env.get("PYTHONPATH", "")]
-    lake_root = env.get("LAKE_ROOT") or f"file://{local_dir()}/lake"
-    transport = lineage_transport(include_path, lake_root)
+    lake_root = env.get("LAKE_ROOT") or f"file://{folder}/lake"
+    transport = lineage_transport(include_path, lake_root, env)
     for file_transport in [transport, *transport.get("transports", [])]:
         if file_transport.get("type") == "file":  # the file transport does not create folders
             Path(file_transport["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
-    client_config = lineage_client_config()
+    client_config = lineage_client_config(folder)
     client_config.parent.mkdir(parents=True, exist_ok=True)
     client_config.write_text(yaml.safe_dump({"transport": transport}, sort_keys=True))
     env.update(
@@ -201,13 +206,15 @@ def run_group(command: list[str], env: dict[str, str], grace_period: float = 30.
         return process.wait()
     except KeyboardInterrupt:
         print(f"\nruntime: stopping {command[-1]} and everything it started...", file=sys.stderr, flush=True)
-        _stop_group(process, grace_period)
+        stop_group(process, grace_period)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _stop_group(process: subprocess.Popen, grace_period: float) -> None:
+def stop_group(process: subprocess.Popen, grace_period: float) -> None:
+    """Stop the process group led by ``process``: SIGTERM, then SIGKILL for what is left after
+    ``grace_period`` seconds (members may outlive their leader)."""
     for sig, wait in ((signal.SIGTERM, grace_period), (signal.SIGKILL, None)):
         try:
             os.killpg(process.pid, sig)

@@ -30,16 +30,21 @@ def _input_root(settings: PlatformSettings) -> Path:
 
 def prepare(settings: PlatformSettings) -> None:
     """Write each day's 96 files (small grid), the corrupt one truncated to half its bytes."""
+    prepare_days(settings, list(DAYS))
+
+
+def prepare_days(settings: PlatformSettings, days: list[date]) -> None:
+    """:func:`prepare` for ``days`` (the corrupt file only when its day is one of them)."""
     from data_platform.local.satellite_sample import day_files
 
-    for day in DAYS:
+    for day in days:
         paths = day_files(_input_root(settings), day)
         if day == CORRUPT_SLOT[0]:
             victim = paths[CORRUPT_SLOT[1]]
             victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
 
 
-def _expected_rows() -> dict[tuple[str, datetime], tuple[float | int | None, ...]]:
+def _expected_rows(days: tuple[date, ...]) -> dict[tuple[str, datetime], tuple[float | int | None, ...]]:
     from data_platform.config import load_yaml
     from data_platform.local.satellite_sample import SMALL_GRID, expected_value
     from data_platform.satellite.pipeline import pipeline_config
@@ -48,7 +53,7 @@ def _expected_rows() -> dict[tuple[str, datetime], tuple[float | int | None, ...
 
     points = parse_points(load_yaml(pipeline_config().points), pipeline_config().points)
     expected: dict[tuple[str, datetime], tuple[float | int | None, ...]] = {}
-    for day in DAYS:
+    for day in days:
         for index, slot in enumerate(product.day_slots(day)):
             if (day, index) == CORRUPT_SLOT:
                 continue
@@ -62,6 +67,21 @@ def _expected_rows() -> dict[tuple[str, datetime], tuple[float | int | None, ...
 
 def verify(settings: PlatformSettings) -> str:
     """Every warehouse row equals the generator's value (nulls where it wrote fill); writes the PNG."""
+    return verify_days(settings, DAYS)
+
+
+def verify_landed(settings: PlatformSettings) -> str:
+    """:func:`verify` for every day that has product files under the input root."""
+    from spark_jobs.satellite import product
+
+    slots = (product.slot_of_name(p.name) for p in _input_root(settings).rglob("NETCDF4_*.nc"))
+    days = tuple(sorted({slot.date() for slot in slots if slot is not None}))
+    assert days, f"no product files under {_input_root(settings)}"
+    return verify_days(settings, days)
+
+
+def verify_days(settings: PlatformSettings, days: tuple[date, ...]) -> str:
+    """Every warehouse row of ``days`` equals the generator's value; writes the PNG."""
     from airflow.sdk import BaseHook
 
     from data_platform.satellite.pipeline import pipeline_config
@@ -69,10 +89,10 @@ def verify(settings: PlatformSettings) -> str:
     hook = BaseHook.get_connection(settings.warehouse_conn_id).get_hook()
     rows = hook.get_records(
         f"SELECT site_id, obs_time, dssf_tot, fraction_diffuse, quality_flag FROM {pipeline_config().warehouse_table} "
-        f"WHERE obs_date BETWEEN '{DAYS[0]}' AND '{DAYS[-1]}' ORDER BY site_id, obs_time"
+        f"WHERE obs_date BETWEEN '{days[0]}' AND '{days[-1]}' ORDER BY site_id, obs_time"
     )
     actual = {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
-    expected = _expected_rows()
+    expected = _expected_rows(days)
     assert len(rows) == len(actual), "duplicate point/slot rows in the warehouse"
     assert actual.keys() == expected.keys(), (
         f"warehouse has {len(actual)} point-slots, expected {len(expected)}: "
@@ -82,9 +102,10 @@ def verify(settings: PlatformSettings) -> str:
     assert not wrong, f"{len(wrong)} values differ, e.g. {wrong[:3]}"
     nulls = sum(value is None for values in actual.values() for value in values)
     plot = plot_series(rows, local_dir() / "demo" / "satellite_timeseries.png")
+    skipped = f", slot {CORRUPT_SLOT[0]} #{CORRUPT_SLOT[1]} skipped as corrupt" if CORRUPT_SLOT[0] in days else ""
     return (
         f"warehouse equals the generated product at every point and slot ({len(rows)} rows, "
-        f"{nulls} nulls from fill values, slot {CORRUPT_SLOT[0]} #{CORRUPT_SLOT[1]} skipped as corrupt); plot: {plot}"
+        f"{nulls} nulls from fill values{skipped}); plot: {plot}"
     )
 
 

@@ -43,7 +43,10 @@ def _rows_hash(row_hashes: list[str]) -> TableHash:
 
 def warehouse_hashes(hook: Any, schemas_excluded: tuple[str, ...] = AUDIT_SCHEMAS) -> dict[str, TableHash]:
     """``{"schema.table": TableHash}`` of every base table of the warehouse behind ``hook`` (a
-    DbApiHook on PostgreSQL) but the system and ``schemas_excluded`` schemas."""
+    DbApiHook on PostgreSQL) but the system and ``schemas_excluded`` schemas. Names are quoted by
+    psycopg (``sql.Identifier``)."""
+    from psycopg import sql
+
     excluded = (*SYSTEM_SCHEMAS, *schemas_excluded)
     tables = hook.get_records(
         "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
@@ -53,17 +56,18 @@ def warehouse_hashes(hook: Any, schemas_excluded: tuple[str, ...] = AUDIT_SCHEMA
     )
     hashes = {}
     for schema, table in tables:
-        row = "t::text"
+        row: sql.Composable = sql.SQL("t::text")
         if f"{schema}.{table}" in OBSERVATION_COLUMNS:
             columns = [c for (c,) in hook.get_records(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
                 "ORDER BY ordinal_position", parameters=(schema, table))
                 if c not in OBSERVATION_COLUMNS[f"{schema}.{table}"]]
-            row = "row(" + ", ".join(f't."{c}"' for c in columns) + ")::text"
-        count, digest = hook.get_records(
-            f'SELECT count(*), md5(coalesce(string_agg(h, \'\' ORDER BY h), \'\')) '
-            f'FROM (SELECT md5({row}) AS h FROM "{schema}"."{table}" t) x'
-        )[0]
+            row = sql.SQL("row({})::text").format(sql.SQL(", ").join(sql.Identifier("t", c) for c in columns))
+        query = sql.SQL(
+            "SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h), '')) "
+            "FROM (SELECT md5({row}) AS h FROM {table} t) x"
+        ).format(row=row, table=sql.Identifier(schema, table))
+        count, digest = hook.get_records(query.as_string())[0]
         hashes[f"{schema}.{table}"] = TableHash(int(count), str(digest))
     return hashes
 
@@ -94,7 +98,8 @@ def lake_hashes(lake_dir: Path) -> dict[str, TableHash]:
     from spark_jobs.cdc.outputs import read_hudi
 
     hashes: dict[str, TableHash] = {}
-    hudi_roots = sorted(p.parent for p in lake_dir.rglob(".hoodie") if p.is_dir())
+    # a table's own timeline, not the metadata table Hudi keeps inside it (.hoodie/metadata/.hoodie)
+    hudi_roots = sorted(p.parent for p in lake_dir.rglob(".hoodie") if p.is_dir() and ".hoodie" not in p.parent.parts)
     for root in hudi_roots:  # <lake>/cdc/<database>/<table>/hudi (spark_jobs.cdc.layout)
         table = read_hudi(lake_dir.as_uri(), root.parent.parent.name, root.parent.name)
         hashes[str(root.relative_to(lake_dir))] = _rows_hash(_row_hashes(table))

@@ -130,6 +130,7 @@ class PlatformPodOperator(KubernetesPodOperator):
             (fail_on_exit_code,) if isinstance(fail_on_exit_code, int) else tuple(fail_on_exit_code)
         )
         self._prepared = False
+        self._prepared_env_vars: list[Any] = []
         self._local_process: LocalProcess | None = None
 
     # -- resolution and validation (run time) -------------------------------------------------
@@ -147,6 +148,7 @@ class PlatformPodOperator(KubernetesPodOperator):
         from data_platform.config import ConfigError
         from data_platform.pod.images import DEFAULT_MAX_AGE_DAYS, get_image
         from data_platform.pod.lineage import check_reference
+        from data_platform.pod.lineage_env import transport_env
         from data_platform.pod.profiles import deep_merge, get_profile, kubernetes_objects
         from data_platform.pod.resources import check_resources, to_kubernetes
         from data_platform.pod.secret_refs import pod_secrets
@@ -159,7 +161,7 @@ class PlatformPodOperator(KubernetesPodOperator):
                 for index, ref in enumerate(refs):
                     check_reference(f"{field}[{index}]", ref)
             secrets = pod_secrets(self.secret_names, settings)
-            env_vars = self._pod_env_vars()
+            env_vars = self._pod_env_vars(transport_env(settings))
             labels = self._pod_labels(profile.name, profile.labels)
             affinity, tolerations = kubernetes_objects(profile)
         except (ConfigError, ValueError) as err:
@@ -192,11 +194,12 @@ class PlatformPodOperator(KubernetesPodOperator):
         self.annotations = {**profile.annotations, **(self.annotations or {})}
         self.name = pod_base_name(self.dag_id, self.task_id)
         self.random_name_suffix = True
-        self.env_vars = env_vars
+        self.env_vars = self._prepared_env_vars = env_vars
         self._prepared = True
 
-    def _pod_env_vars(self) -> list[Any]:
-        """The task's env_vars as ``V1EnvVar``s, checked against the secrets' variables."""
+    def _pod_env_vars(self, lineage: Mapping[str, str]) -> list[Any]:
+        """The task's env_vars as ``V1EnvVar``s, checked against the secrets' variables, plus
+        the OpenLineage transport variables ``lineage`` the task does not set itself."""
         from airflow.providers.cncf.kubernetes.backcompat.backwards_compat_converters import (
             convert_env_vars_or_raise_error,
         )
@@ -221,7 +224,7 @@ class PlatformPodOperator(KubernetesPodOperator):
                 )
         if self.do_xcom_push:
             env_vars.append(k8s.V1EnvVar(name=XCOM_RETURN_ENV, value=POD_XCOM_RETURN_PATH))
-        return env_vars
+        return _with_missing(env_vars, lineage)
 
     def _pod_labels(self, profile_name: str, profile_labels: Mapping[str, str]) -> dict[str, str]:
         required = {
@@ -255,10 +258,15 @@ class PlatformPodOperator(KubernetesPodOperator):
         return plain
 
     def build_pod_request_obj(self, context: Context | None = None, *, dry_run: bool = False):
-        """The pod the provider would create; also works without a cluster (``dry_run=True``)."""
+        """The pod the provider would create; also works without a cluster (``dry_run=True``).
+        Given the run's ``context``, the pod gets the task run as OpenLineage parent
+        (``OPENLINEAGE_PARENT_ID``, data_platform.pod.lineage_env)."""
+        from data_platform.pod.lineage_env import parent_env
         from data_platform.settings import get_settings
 
         self._prepare(get_settings())
+        if context is not None:
+            self.env_vars = _with_missing(self._prepared_env_vars, parent_env(context))
         return super().build_pod_request_obj(context, dry_run=dry_run)
 
     # -- execution ------------------------------------------------------------------------------
@@ -284,13 +292,14 @@ class PlatformPodOperator(KubernetesPodOperator):
 
         from data_platform.config import ConfigError
         from data_platform.paths import REPO_ROOT
+        from data_platform.pod.lineage_env import parent_env
         from data_platform.pod.local_runner import local_command, local_environment
         from data_platform.pod.secret_refs import local_secret_env
         from data_platform.process import LocalProcess
 
         try:
             argv = local_command(self.cmds, self.arguments)
-            task_env = self._plain_env_vars()
+            task_env = {**parent_env(context), **self._plain_env_vars()}
             secret_env = local_secret_env(self.secret_names, settings)
         except (ConfigError, ValueError) as err:
             raise self._fail(err) from None
@@ -399,6 +408,15 @@ class PlatformPodOperator(KubernetesPodOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance):
         return self.get_openlineage_facets_on_start()
+
+
+def _with_missing(env_vars: list[Any], values: Mapping[str, str]) -> list[Any]:
+    """``env_vars`` plus ``values`` as ``V1EnvVar``s, for the names it does not set yet (a
+    task's own value wins, as for Spark conf's injected layers)."""
+    from kubernetes.client import models as k8s
+
+    names = {var.name for var in env_vars}
+    return [*env_vars, *(k8s.V1EnvVar(name=n, value=v) for n, v in values.items() if n not in names)]
 
 
 def _base_container_exit_code(remote_pod: Any, container_name: str) -> int | None:

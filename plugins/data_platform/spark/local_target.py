@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
 
-from data_platform.paths import local_dir
+from data_platform.paths import include_file, local_dir
 from data_platform.process import LocalProcess, child_environment
 from data_platform.settings import Target, get_settings
 from data_platform.spark.conf import SparkConf
@@ -39,6 +39,9 @@ LAUNCHER = Path(__file__).resolve().parent / "launcher.py"
 KILL_GRACE_SECONDS = 10
 TAIL_LINES = 50
 _SUBMIT_OPTIONS = {"spark.driver.memory": "--driver-memory"}
+HUDI_CONF_DIR_ENV_VAR = "HUDI_CONF_DIR"
+HUDI_LOCAL_CONF_DIR = "spark/hudi-local"
+"""Include folder of the local target's ``hudi-defaults.conf`` (Hudi reads ``$HUDI_CONF_DIR``)."""
 
 
 def spark_submit_executable() -> str:
@@ -63,6 +66,24 @@ def spark_submit_command(
     for key, value in sorted(conf.values.items()):
         command += [_SUBMIT_OPTIONS[key], value] if key in _SUBMIT_OPTIONS else ["--conf", f"{key}={value}"]
     return [*command, str(launcher), module, *args]
+
+
+def submit_environment(spec: JobSpec) -> dict[str, str]:
+    """The environment of a local spark-submit of ``spec``'s job (without the task's secrets)."""
+    env = child_environment(
+        {
+            "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_DRIVER_PYTHON": sys.executable,
+            # Only the job's package, as on EMR (not the worker's plugins/: jobs never import them).
+            "PYTHONPATH": str(spec.source_root),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    hudi_conf = include_file(HUDI_LOCAL_CONF_DIR)
+    if hudi_conf.is_dir():  # Hudi's defaults of the local target (EMR: /etc/hudi/conf/hudi-defaults.conf)
+        env[HUDI_CONF_DIR_ENV_VAR] = str(hudi_conf)
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: no need to resolve the host name
+    return env
 
 
 class LocalSparkTarget:
@@ -121,17 +142,8 @@ class LocalSparkTarget:
             module,
             [str(a) for a in operator.job_arguments()],
         )
-        env = child_environment(
-            {
-                "PYSPARK_PYTHON": sys.executable,
-                "PYSPARK_DRIVER_PYTHON": sys.executable,
-                # Only the job's package, as on EMR (not the worker's plugins/: jobs never import them).
-                "PYTHONPATH": str(spec.source_root),
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
+        env = submit_environment(spec)
         env.update(local_secret_env(operator.secrets, get_settings()))
-        env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: no need to resolve the host name
         run_logs = self.run_logs(context)
         operator.log.info("Running: %s", " ".join(command))
         deadline = operator.deadline()

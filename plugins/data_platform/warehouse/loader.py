@@ -161,7 +161,6 @@ class WarehouseLoader:
                 if files:
                     self._uris = [f.uri for f in files]
                     self._stage(cursor, spec.table.stage, columns, files)
-                    result.rows_in = self._count(cursor, quote(spec.table.stage, self.dialect))
                     self._apply(cursor, spec, columns, target_types, result)
                     self._record(cursor, spec, files, run)
             self.connection.commit()
@@ -282,6 +281,9 @@ class WarehouseLoader:
         key = [identifier(k) for k in spec.primary_key]
         _require(staged, [*key, *(identifier(c) for c in spec.order_by)], "the files")
         _require(list(target_types), key, f"table {table}")
+        unique = key if spec.mode == "merge" and not spec.order_by else []
+        cursor.execute(merge.staged_rows_sql(stage, unique, self.dialect))
+        result.rows_in, repeated = (int(value) for value in cursor.fetchone())
         if spec.mode != "procedure":
             self._new_columns(cursor, spec, staged_columns, target_types)
         common = [c for c in target_types if c in staged]
@@ -302,14 +304,12 @@ class WarehouseLoader:
                 cursor.execute(
                     merge.latest_per_key_sql(stage, source, staged, key, order, target_types, self.dialect)
                 )
-            else:
-                cursor.execute(merge.duplicate_keys_sql(stage, key, self.dialect))
-                duplicates = int(cursor.fetchone()[0])
-                if duplicates:
-                    raise ValueError(
-                        f"{duplicates} key(s) of {table} appear more than once in the files; pass "
-                        "order_by=[...] (e.g. the change sequence or commit time) so the latest wins."
-                    )
+            elif repeated:
+                raise ValueError(
+                    f"Keys of {table} appear more than once in the files ({repeated} repeated "
+                    "row(s)); pass order_by=[...] (e.g. the change sequence or commit time) so the "
+                    "latest wins."
+                )
             delete_column = identifier(spec.delete_column) if spec.delete_column else None
             if delete_column:
                 _require(staged, [delete_column], "the files")

@@ -114,10 +114,29 @@ def lock_sql(table: TableName, dialect: str) -> str:
     return f"LOCK TABLE {table.sql(dialect)} IN SHARE ROW EXCLUSIVE MODE"
 
 
-def duplicate_keys_sql(stage: str, key: Sequence[str], dialect: str) -> str:
+def staged_rows_sql(stage: str, key: Sequence[str], dialect: str) -> str:
+    """One scan of the stage: ``(rows, repeated)``, ``repeated`` the rows beyond the first of
+    each ``key`` value (0 when ``key`` is empty: no uniqueness asked). A key with a NULL column
+    repeats nothing (as ``COUNT`` ignores NULL): it never matches a target row by ``=``.
+
+    A one-column key counts ``COUNT(key) - COUNT(DISTINCT key)``: PostgreSQL sorts for a
+    distinct count, about twice as fast as the hash aggregate of a ``GROUP BY`` on a 1M-row
+    stage (benchmarks/warehouse_load.py); a compound key groups by its columns (Redshift has
+    no multi-column ``COUNT(DISTINCT)``).
+    """
     n = _Names(dialect)
-    keys = n.listing(key)
-    return f"SELECT COUNT(*) FROM (SELECT {keys} FROM {n(stage)} GROUP BY {keys} HAVING COUNT(*) > 1) AS d"
+    if not key:
+        repeated = "0"
+    elif len(key) == 1:
+        repeated = f"COUNT({n(key[0])}) - COUNT(DISTINCT {n(key[0])})"
+    else:
+        keys = n.listing(key)
+        repeated = (
+            f"(SELECT COALESCE(SUM(d.dp_rows - 1), 0) FROM (SELECT COUNT(*) AS dp_rows FROM {n(stage)} "
+            f"WHERE {' AND '.join(f'{n(k)} IS NOT NULL' for k in key)} "
+            f"GROUP BY {keys} HAVING COUNT(*) > 1) AS d)"
+        )
+    return f"SELECT COUNT(*), {repeated} FROM {n(stage)}"
 
 
 def latest_per_key_sql(

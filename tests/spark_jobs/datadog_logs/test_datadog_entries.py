@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from datadog_log_files import job_run, write_log
 
-from spark_jobs.datadog_logs.entries import EntryBuilder, RunContext, json_line_of
+from spark_jobs.datadog_logs.entries import EntryBuilder, RunContext, json_line_of, serialize
 from spark_jobs.datadog_logs.layout import LogFile, parse_relative_path
 from spark_jobs.datadog_logs.parser import KIND_JSON, KIND_LOG4J, KIND_TEXT, LogText, record_of, scan_records
 from spark_jobs.datadog_logs.shipper import ship_job_run
@@ -81,3 +81,17 @@ def test_json_lines_come_back_whole_from_their_entries(tmp_path):
     builder = EntryBuilder(CONTEXT, log_file(tmp_path), int(NOW.timestamp() * 1000))
     (entry,) = builder.json_line(detail, 1)
     assert kind == KIND_JSON and json_line_of(json.loads(entry)) == line
+
+
+def test_serialize_is_compact_ascii_json():
+    entry = {
+        "message": 'caf\u00e9 "q" \\ \n\t \U0001f600 \udcff',
+        "n": [1, 2.5, -0.0, 10**20, None, True, False],
+        "nested": {"a": {"b": []}, "e": {}},
+        "big": 1e300,
+        1: "int key",
+    }
+    assert serialize(entry) == json.dumps(entry, separators=(",", ":"))
+    assert serialize(entry).isascii()
+    with pytest.raises(ValueError, match="Out of range"):
+        serialize({"x": float("nan")})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -113,3 +114,26 @@ def test_an_unreachable_intake_is_retried_then_reported(sleeps):
     ):
         client.submit(entries(1))
     assert len(sleeps) == 1
+
+
+@pytest.mark.parametrize("keep_events", [True, False])
+@pytest.mark.parametrize(
+    ("body", "status", "counted"),
+    [
+        (b'[{"message": "a"}, {"message": "b"}]', 202, 2),
+        (b' {"message": "one object"} ', 202, 1),
+        (b'[ {"message": "\xc3\xa9t\xc3\xa9"} ,\n {} ]', 202, 2),
+        (b'[{"message": "a"}, 3]', 400, 0),
+        (b'[{"message": "a"},]', 400, 0),
+        (b'[{"message": "\xff"}]', 400, 0),  # not UTF-8
+        (b"[" + b",".join([b"{}"] * 1001) + b"]", 413, 0),
+    ],
+)
+def test_the_stand_in_checks_bodies_alike_whether_recording_or_counting(keep_events, body, status, counted):
+    """Without events to keep (the benchmark's intake) the body is checked with msgspec, not parsed:
+    the answers must be the ones the recording intake (json.loads) gives."""
+    server = LocalDatadogIntake((API_KEY,), keep_events=keep_events)
+    headers = {"DD-API-KEY": API_KEY, "Content-Encoding": "gzip"}
+    answer, _, _ = server.handle_logs(headers, gzip.compress(body))
+    assert (answer, server.accepted_entries) == (status, counted)
+    assert len(server.events) == (counted if keep_events else 0)

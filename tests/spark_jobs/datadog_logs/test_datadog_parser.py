@@ -127,3 +127,26 @@ def test_truncated_and_concatenated_gzip_streams():
         assert "x/stderr.gz" in str(err)
     else:
         raise AssertionError("a non-gzip file must be reported")
+
+
+def test_a_json_line_is_read_as_json_loads_reads_it():
+    """The parser scans JSON lines with json's C scanner: it takes what json.loads takes, no more."""
+    valid = '{"level": "INFO", "message": "m", "n": [1, {"x": null}]}'
+    lines = {
+        valid: True,
+        valid + "  \r": True,  # JSON whitespace after the object (a CRLF file)
+        valid + " {}": False,  # json.loads: extra data
+        valid + " }": False,
+        '{"level": "INFO", "message": "m",}': False,  # trailing comma
+        '{"level": "INFO", "message": "m", "v": NaN}': False,  # not JSON: the intake would answer 400
+        '{"level": "INFO", "message": "m", "v": -Infinity}': False,
+        '{"message": "no level"}': False,
+    }
+    for line, is_json in lines.items():
+        (record,) = parse_records(line.encode() + b"\n").records
+        assert (record.kind == KIND_JSON) is is_json, line
+        if is_json:
+            assert record.message == "m"
+            assert record.fields == {k: v for k, v in json.loads(line).items() if k not in ("level", "message")}
+        else:
+            assert record.text == line  # a plain record: kept as written

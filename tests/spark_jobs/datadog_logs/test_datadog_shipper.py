@@ -287,3 +287,38 @@ def test_ship_run_reports_the_log_folder_and_the_intake(tmp_path, intake_server,
     assert (intake["namespace"], intake["name"]) == (host, "/api/v2/logs")
     assert events[1]["job"]["name"] == "datadog_logs.ship_run"
     assert API_KEY not in events_file.read_text()
+
+
+@pytest.mark.parametrize("other", ["", "caf\u00e9 \U0001f600\n"], ids=["one-byte-chars", "multi-byte-chars"])
+def test_undecodable_bytes_ship_as_replacement_characters_and_resume_at_byte_offsets(
+    tmp_path, intake, intake_server, other
+):
+    """Records with bytes that are not UTF-8 (in the message, the logger's name, a plain line, a
+    stack trace) ship as decode("utf-8", "replace") gives them, each once, across a file that grows;
+    byte offsets stay exact whether the file's other characters are one byte each or not."""
+    first = (
+        f"{STAMP} ERROR Executor: bad \xff byte\n\tat x.Y.z(Y.java:1) \xfe\n".encode("latin-1")
+        + other.encode()
+        + f"{STAMP} INFO Log\xffger: a logger with a bad byte\n".encode("latin-1")
+        + b"plain \xff with a literal \\udcff text\n"
+    )
+    second = f"{STAMP} WARN Task: after \xfe the growth\n".encode("latin-1") + b"last\n"
+    write_log(tmp_path / "logs", "run-1", "SPARK_DRIVER/stderr.gz", first)
+    ship(tmp_path, intake, final=False)  # the last record is held back: more lines may follow
+    write_log(tmp_path / "logs", "run-1", "SPARK_DRIVER/stderr.gz", first + second)
+    ship(tmp_path, intake, final=True)
+    expected = [
+        f"{STAMP} ERROR Executor: bad \ufffd byte\n\tat x.Y.z(Y.java:1) \ufffd",
+        *([other.rstrip("\n")] if other else []),
+        f"{STAMP} INFO Log\ufffdger: a logger with a bad byte",
+        "plain \ufffd with a literal \\udcff text",
+        f"{STAMP} WARN Task: after \ufffd the growth",
+        "last",
+    ]
+    assert messages(intake_server) == expected
+    assert [e["logger"]["name"] for e in intake_server.events if "logger" in e] == [
+        "Executor", "Log\ufffdger", "Task"
+    ]  # fmt: skip
+    (log_file,) = list_log_files(job_run(tmp_path / "logs", "run-1"))
+    assert read_checkpoint(f"file://{tmp_path}/lake", log_file).offset == len(first + second)
+    assert ship(tmp_path, intake, final=True).entries == 0

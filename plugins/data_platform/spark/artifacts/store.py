@@ -1,131 +1,87 @@
 """Where deployed artifacts live: a local folder (``file://``) or S3 (``s3://``), same layout.
 
-``create`` never replaces an object with different content (exact versions are immutable); on S3
-it is a conditional write (``If-None-Match: *``), so two deploys racing for one version cannot
-both win. ``put`` replaces (used for the ``X.Y`` / ``X`` aliases).
+One code path through fsspec (``fsspec.core.url_to_fs``): ``create`` is an exclusive write (``open(..., "xb")``:
+``O_EXCL`` locally, ``If-None-Match: *`` on S3), so an exact version's object is never replaced
+with different content and two deploys racing for one version cannot both win. ``put`` replaces
+(used for the ``X.Y`` / ``X`` aliases).
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from pathlib import Path
-from urllib.parse import urlparse
+import posixpath
+from typing import Any
+from urllib.parse import urlencode
 
 from data_platform.spark.artifacts.manifest import ArtifactError, sha256
 
+SCHEMES = ("s3://", "file://")
 
-class ArtifactStore(ABC):
-    root: str
+
+class ArtifactStore:
+    """The artifacts under ``root`` through its fsspec filesystem (``fsspec.core.url_to_fs``, as
+    the Spark jobs reach the lake); ``storage_options`` for it (S3: ``session``, ``endpoint_url``,
+    ``client_kwargs``; the local filesystem ignores them). A filesystem of its own (not fsspec's
+    instance cache): a store outlives no change of credentials or endpoint."""
+
+    def __init__(self, root: str, **storage_options: Any) -> None:
+        from fsspec.core import url_to_fs
+
+        self.root = root.rstrip("/")
+        self.fs, path = url_to_fs(self.root, skip_instance_cache=True, **storage_options)
+        self.path = path.rstrip("/")
+        self._folders = "file" in self.fs.protocol  # S3 keys need no folders (and no bucket made)
 
     def uri(self, key: str) -> str:
-        return f"{self.root.rstrip('/')}/{key}"
+        return f"{self.root}/{key}"
 
-    @abstractmethod
     def read(self, key: str) -> bytes | None:
         """The object's bytes, or None when it does not exist."""
+        try:
+            return bytes(self.fs.cat_file(f"{self.path}/{key}"))
+        except FileNotFoundError:
+            return None
 
-    @abstractmethod
+    def _write(self, key: str, data: bytes, tags: dict[str, str] | None, mode: str) -> None:
+        extra = {"Tagging": urlencode(tags)} if tags else {}  # S3 object tags
+        path = f"{self.path}/{key}"
+        if self._folders:
+            self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        with self.fs.open(path, mode, **extra) as handle:
+            handle.write(data)
+
     def put(self, key: str, data: bytes, tags: dict[str, str] | None = None) -> None:
         """Write ``data`` at ``key``, replacing what is there."""
-
-    @abstractmethod
-    def _create_if_absent(self, key: str, data: bytes, tags: dict[str, str] | None) -> bool:
-        """Write only if nothing is at ``key``; False when something already was."""
+        self._write(key, data, tags, "wb")
 
     def create(self, key: str, data: bytes, tags: dict[str, str] | None = None) -> bool:
         """Write ``data`` unless ``key`` exists; True if written, False if the same bytes were there."""
-        if self._create_if_absent(key, data, tags):
-            return True
-        existing = self.read(key)
-        if existing is not None and sha256(existing) == sha256(data):
-            return False
-        raise ArtifactError(
-            f"{self.uri(key)} already exists with different content. Published versions are "
-            "immutable: bump the version in include/spark/jobs.yaml and deploy again."
-        )
-
-
-class LocalArtifactStore(ArtifactStore):
-    def __init__(self, root: str):
-        self.root = root.rstrip("/")
-        self.path = Path(urlparse(root).path if root.startswith("file://") else root)
-
-    def read(self, key: str) -> bytes | None:
-        path = self.path / key
-        return path.read_bytes() if path.is_file() else None
-
-    def put(self, key: str, data: bytes, tags: dict[str, str] | None = None) -> None:
-        path = self.path / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-
-    def _create_if_absent(self, key: str, data: bytes, tags: dict[str, str] | None) -> bool:
-        path = self.path / key
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with path.open("xb") as handle:
-                handle.write(data)
+            self._write(key, data, tags, "xb")
         except FileExistsError:
-            return False
+            existing = self.read(key)
+            if existing is not None and sha256(existing) == sha256(data):
+                return False
+            raise ArtifactError(
+                f"{self.uri(key)} already exists with different content. Published versions are "
+                "immutable: bump the version in include/spark/jobs.yaml and deploy again."
+            ) from None
         return True
 
 
-class S3ArtifactStore(ArtifactStore):
-    def __init__(self, root: str, aws_conn_id: str | None, region: str | None):
+def open_store(root: str, *, aws_conn_id: str | None = None, region: str | None = None) -> ArtifactStore:
+    """The store at ``root`` (``s3://bucket/prefix``, ``file:///folder`` or ``/folder``); S3 in
+    ``region``, with the credentials (a role in its extras included) and endpoint of the Airflow
+    connection ``aws_conn_id`` as the provider's S3 filesystem takes them, else boto's default
+    chain."""
+    if not root.startswith((*SCHEMES, "/")):
+        raise ArtifactError(
+            f"artifacts_root {root!r} must be an s3:// or file:// URI (include/platform/environments.yaml)."
+        )
+    options: dict[str, Any] = {"client_kwargs": {"region_name": region}} if region else {}
+    if aws_conn_id:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        self.root = root.rstrip("/")
-        parsed = urlparse(self.root)
-        self.bucket, self.prefix = parsed.netloc, parsed.path.strip("/")
-        self.hook = S3Hook(aws_conn_id=aws_conn_id, region_name=region)
-
-    def _key(self, key: str) -> str:
-        return f"{self.prefix}/{key}" if self.prefix else key
-
-    def read(self, key: str) -> bytes | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            response = self.hook.conn.get_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as err:
-            if err.response["Error"]["Code"] in ("NoSuchKey", "404"):
-                return None
-            raise
-        return response["Body"].read()
-
-    def _put(self, key: str, data: bytes, tags: dict[str, str] | None, **conditions: str) -> None:
-        from urllib.parse import urlencode
-
-        extra = {"Tagging": urlencode(tags)} if tags else {}
-        self.hook.conn.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **extra, **conditions)
-
-    def put(self, key: str, data: bytes, tags: dict[str, str] | None = None) -> None:
-        self._put(key, data, tags)
-
-    def _create_if_absent(self, key: str, data: bytes, tags: dict[str, str] | None) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            self._put(key, data, tags, IfNoneMatch="*")
-        except ClientError as err:
-            if err.response["Error"]["Code"] in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-                return False
-            raise
-        return True
-
-
-def open_store(
-    root: str,
-    *,
-    aws_conn_id: str | None = None,
-    region: str | None = None,
-) -> ArtifactStore:
-    if root.startswith("s3://"):
-        return S3ArtifactStore(root, aws_conn_id, region)
-    if root.startswith("file://") or root.startswith("/"):
-        return LocalArtifactStore(root)
-    raise ArtifactError(
-        f"artifacts_root {root!r} must be an s3:// or file:// URI (include/platform/environments.yaml)."
-    )
+        hook = S3Hook(aws_conn_id=aws_conn_id, region_name=region)
+        options["session"] = hook.get_session(deferrable=True)
+        options["endpoint_url"] = hook.conn_config.get_service_endpoint_url(service_name="s3")
+    return ArtifactStore(root, **options)
