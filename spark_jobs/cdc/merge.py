@@ -36,12 +36,14 @@ from spark_jobs.cdc.faults import fault_point
 from spark_jobs.cdc.file_inspection import FileProblem, inspect_files
 from spark_jobs.cdc.layout import TableLayout, landing_table_uri
 from spark_jobs.cdc.net_change import (
+    APPLIED_OP,
     LATE_OP,
     TOMBSTONE_OP,
     OrderingTypeError,
     classify_net_change,
     history_rows,
     latest_per_key,
+    mark_applied,
     output_frame,
     sequence_column,
 )
@@ -381,8 +383,34 @@ class _TableMerge:
             changes = classify_net_change(net, existing, self.config, tombstones)
         else:
             changes = history_rows(valid)
+            if sink.exists():
+                held = sink.key_rows(valid.select(*self.config.primary_key))
+                changes = mark_applied(changes, held, self.config)
         changes = self._persist(output_frame(changes, columns))
+        if self.config.storage_mode == "current" and result.full_load and self._table_holds(sink, changes):
+            result.warnings.append(
+                "every row of the full load is in the table already (its files were landed again); "
+                "the table was not rebuilt"
+            )
+            return self._commit(
+                state,
+                pending,
+                [{"name": n, "type": t} for n, t in schema],
+                sink_written=False,
+                rows_before=sink.row_count(),
+            )
         counts = {r[OP_COLUMN]: r["count"] for r in changes.groupBy(OP_COLUMN).count().collect()}
+        applied = counts.pop(APPLIED_OP, 0)
+        if applied:
+            changes = changes.filter(changes[OP_COLUMN] != APPLIED_OP)
+            result.warnings.append(
+                f"{applied} change(s) the table holds already (same key and {SEQ_COLUMN}: the same "
+                "file and row, landed again) were not applied again"
+            )
+            if result.full_load and changes.filter(F.col(SEQ_COLUMN).startswith("0|")).isEmpty():
+                # a historical table's full load applied before: what is new are change rows,
+                # appended (a full load's change set replaces the warehouse table)
+                result.full_load = False
         late = counts.pop(LATE_OP, 0)
         if late:
             changes = changes.filter(changes[OP_COLUMN] != LATE_OP)
@@ -444,6 +472,19 @@ class _TableMerge:
             sink_written=True,
             rows_before=rows_before,
         )
+
+    def _table_holds(self, sink: TableSink, changes: DataFrame) -> bool:
+        """Whether a ``current`` table holds every row of a full load's ``changes`` (same key and
+        ``_cdc_seq``: the same file rows, so the load was applied before and its files landed
+        again). All or nothing: a full load that brings anything new rebuilds the table."""
+        from pyspark.sql import functions as F
+
+        table = sink.read_table() if sink.exists() else None
+        rows = changes.filter(F.col(OP_COLUMN) != TOMBSTONE_OP)
+        if table is None or rows.isEmpty():
+            return False
+        keys = [F.col(f"`{k}`") for k in [*self.config.primary_key, SEQ_COLUMN]]
+        return rows.select(*keys).exceptAll(table.select(*keys)).isEmpty()
 
     def _tombstones(self) -> TombstoneStore:
         return TombstoneStore(self.spark, self.layout, self.config)
