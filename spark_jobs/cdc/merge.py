@@ -20,7 +20,12 @@ set to the table and the tombstones (idempotent: the sinks keep the newer row by
 a change set's tombstones replace those of its keys) and commits the
 state from it, so the change set is never recomputed against a table that already holds it.
 A retry of the same run id returns that result; another run carries the change set into its
-own, so the warehouse gets it either way.
+own (or, with no new files of its own, its result names the crashed run's change set), so the
+warehouse gets it either way.
+
+A change the table holds already (same key and ``_cdc_seq``, i.e. the same file and row: files
+landed again are pending again) is never applied or written to a change set a second time, so
+a rerun or backfill over files landed again writes no change set and no table version.
 """
 
 from __future__ import annotations
@@ -528,12 +533,11 @@ class _TableMerge:
         return changes.unionByName(older, allowMissingColumns=True)
 
     def _carry_only(self, state: TableState) -> TableResult:
-        """No new files, but a crashed run's change set to carry: it becomes this run's."""
+        """No new files, but a crashed run's change set to carry: this run's result names it (its
+        load loads it), not a copy: a run without new files writes no change rows to the lake."""
         carried, result = self.carried, self.result
         assert carried is not None and carried.changes_uri is not None
-        changes = self.spark.read.parquet(carried.changes_uri)
-        result.changes_uri = self.layout.changes_uri(result.run_id)
-        changes.write.mode("overwrite").parquet(result.changes_uri)
+        result.changes_uri = carried.changes_uri
         result.full_load = carried.full_load
         result.sink, result.table_uri = carried.sink, carried.table_uri
         result.inserted, result.updated, result.deleted = carried.inserted, carried.updated, carried.deleted
