@@ -118,7 +118,7 @@ def _write_small_batch(folder: Path, rows: int, changes: int, seed: int) -> None
     batch = pa.table(
         {
             "Op": pa.array(["U"] * changes),
-            "dms_commit_ts": pa.array(["2024-05-01 02:00:00"] * changes),
+            "dms_commit_ts": pa.array(["2024-05-01 02:00:00.000000"] * changes),  # the full load's width
             "id": keys,
             "customer_id": rng.integers(0, 50_000, changes),
             "amount": np.round(rng.random(changes) * 1000, 2),
