@@ -251,9 +251,8 @@ class SnapshotSink:
             ]
             touched = _partition_predicate(parts, values)
             old_touched = old.filter(touched)  # partition pruning: only the touched folders are read
-            files = [
-                r[0] for r in old_touched.select(F.input_file_name().alias(_FILE_COL)).distinct().collect()
-            ]
+            per_file = old_touched.groupBy(F.input_file_name().alias(_FILE_COL)).count().collect()
+            files = [r[_FILE_COL] for r in per_file]
             base = self.layout.version_uri(self._pointer["version"])
             folders = _partition_folders(base, len(parts))
             rewritten = {_folder_of(f, self._pointer["version"]) for f in files}
@@ -273,7 +272,7 @@ class SnapshotSink:
                 run_id,
                 estimate=self.row_count() * share,
                 cloned=cloned,
-                touched=(touched, old_touched.count(), self._index_update(changes, upserts)),
+                touched=(sum(r["count"] for r in per_file), self._index_update(changes, upserts)),
             )
         finally:
             if owned:
@@ -304,12 +303,14 @@ class SnapshotSink:
         run_id: str,
         estimate: float | None = None,
         cloned: list[str] | None = None,
-        touched: tuple[Column, int, tuple[list[int], DataFrame] | None] | None = None,
+        touched: tuple[int, tuple[list[int], DataFrame] | None] | None = None,
     ) -> SinkCommit:
         """Write ``table`` as the next version (plus the files of the ``cloned`` partition
         folders of the current version), its key index (indexed tables) and move the pointer to
-        it. ``touched``: (predicate of the rewritten partitions, their row count before, the key
-        index update) when only those are rewritten: the row count is then computed from them."""
+        it. ``touched``: (the rewritten partitions' row count before, the key index update) when
+        only those are rewritten: the row count is then computed from them and the rows written
+        (counted while writing: no second read)."""
+        from pyspark.sql import Observation
         from pyspark.sql import functions as F
 
         version = max([0, *existing_versions(self.layout)]) + 1
@@ -318,6 +319,8 @@ class SnapshotSink:
         files = max(
             1, math.ceil(((self.row_count() if estimate is None else estimate) + 1) / self.rows_per_file)
         )
+        observed = Observation()
+        table = table.observe(observed, F.count(F.lit(1)).alias("rows"))
         if files == 1:
             table = table.coalesce(1)  # small table: one task writes it (one file per partition), no shuffle
         elif partition_by:
@@ -340,9 +343,9 @@ class SnapshotSink:
         if touched is None:
             rows_after = written.count()
         else:
-            predicate, rows_before, _ = touched
-            rows_after = self.row_count() - rows_before + written.filter(predicate).count()
-        key_index = self._write_index(version, written, touched[2] if touched else None)
+            rows_before, _ = touched
+            rows_after = self.row_count() - rows_before + int(observed.get["rows"])
+        key_index = self._write_index(version, written, touched[1] if touched else None)
         pointer = {
             "format": POINTER_FORMAT,
             "version": version,
