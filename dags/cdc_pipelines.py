@@ -7,7 +7,9 @@ bundle is built). Adding a table is adding config. Each run:
 1. table_configs: the cadence's tables from that index, written to the run's folder in the lake
    (what the planner and the merge jobs read: the configuration this DAG was built from);
 2. plan_batches (pod, the job image built from the cdc_merge artifact): which tables have new
-   DMS files, in batches of the configured size;
+   DMS files, in batches of the configured size; merge_arguments turns the plan into the merge
+   jobs' arguments and is skipped when no table has new files: the rest of the run is skipped
+   with it (no Spark job, no load) and the run succeeds;
 3. merge_batch (Spark on EMR Serverless / local, one job per batch): per table take its lock,
    read the new files, reduce them to the net change per key, write the Hudi / snapshot table,
    then mark the files processed. A failing table never stops the others of its batch;
@@ -42,6 +44,8 @@ def table_configs(cadence: str, run_id: str | None = None) -> list[str]:
 
 @task
 def merge_arguments(plan: dict, run_id: str | None = None) -> list[list[str]]:
+    """One merge job's arguments per batch; skipped (and the rest of the run with it) when no
+    table of the cadence has new DMS files."""
     return cdc.merge_arguments(plan, run_id)
 
 
@@ -103,6 +107,9 @@ for cadence, schedule in cdc.cadences().items():
             arguments=table_configs(cadence),
             do_xcom_push=True,
         )
+        arguments = merge_arguments(plan.output)
+        tables = planned_tables(plan.output)
+        arguments >> tables  # skipped with it when nothing is to merge
         merge = SparkJobOperator.partial(
             task_id="merge_batch",
             job="cdc_merge",
@@ -110,5 +117,5 @@ for cadence, schedule in cdc.cadences().items():
             entry_point="spark_jobs.cdc.merge_job",
             alert_policy=ALERT_POLICY_CRITICAL,
             execution_timeout=timedelta(hours=2),
-        ).expand(args=merge_arguments(plan.output))
-        merge >> load_table.expand(table_id=planned_tables(plan.output))
+        ).expand(args=arguments)
+        merge >> load_table.expand(table_id=tables)

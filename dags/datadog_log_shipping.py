@@ -1,6 +1,8 @@
 """Spark job logs to Datadog: every line once, with the job's tags.
 
-Every hour the ``datadog_logs`` Spark job sweeps the EMR Serverless log location (driver and
+Every hour a small planning pod (``find_logs_to_ship``) checks the checkpoints: when every log
+file is shipped it is skipped and so is the rest of the run (no Spark job started); otherwise
+the ``datadog_logs`` Spark job sweeps the EMR Serverless log location (driver and
 executor stdout/stderr of every job run and attempt, gzip) and ships what no shipper has sent
 yet to the Datadog logs intake, many runs in parallel; per-file checkpoints in the lake make
 reruns and backfills send nothing twice. The sweep's own logs are shipped right after it ends by
@@ -16,7 +18,7 @@ import airflow.providers.cncf.kubernetes.operators.pod  # noqa: F401 - pre-impor
 from airflow.sdk import DAG, task
 
 from data_platform.alerting import ALERT_POLICY_STANDARD
-from data_platform.datadog import ship_spark_job_logs
+from data_platform.datadog import find_logs_to_ship, ship_spark_job_logs
 from data_platform.datadog import sweep_arguments as datadog_sweep_arguments
 from data_platform.spark import SparkJobOperator
 
@@ -45,15 +47,17 @@ with DAG(
         "retry_delay": timedelta(minutes=5),
     },
 ):
+    arguments = sweep_arguments()
     sweep = SparkJobOperator(
         task_id="ship_spark_logs",
         job="datadog_logs",
         version="1",
         entry_point="spark_jobs.datadog_logs.sweep_job",
-        args=sweep_arguments(),
+        args=arguments,
         secrets=["datadog"],
         tags={"team": "data-platform"},
         alert_policy=ALERT_POLICY_STANDARD,
         execution_timeout=timedelta(minutes=50),
     )
+    find_logs_to_ship(arguments) >> sweep
     ship_spark_job_logs(sweep, task_id="ship_sweep_logs")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +17,7 @@ from spark_jobs.datadog_logs.api_key import resolve_connection
 from spark_jobs.datadog_logs.checkpoint import STATE_FOLDER, read_checkpoint
 from spark_jobs.datadog_logs.entries import RunContext
 from spark_jobs.datadog_logs.intake import DEFAULT_CONCURRENT_REQUESTS, IntakeError, LogsIntake
-from spark_jobs.datadog_logs.layout import JobRunLogs, list_log_files
+from spark_jobs.datadog_logs.layout import JobRunLogs, LogFile, list_log_files
 from spark_jobs.datadog_logs.metadata import RunMetadata, load_run_metadata
 from spark_jobs.datadog_logs.shipper import DEFAULT_SETTLE_SECONDS, ship_job_run
 
@@ -111,6 +111,12 @@ def _acquire(lock: LakeLock, options: Mapping[str, Any]) -> Lease | None:
         time.sleep(5)
 
 
+def all_shipped(files: Sequence[LogFile], lake_root: str) -> bool:
+    """Every log file of a run is shipped as it is now (a run with no file yet is not: its logs
+    may still come)."""
+    return bool(files) and all(read_checkpoint(lake_root, f).up_to_date(f) for f in files)
+
+
 def ship_one(
     intake: LogsIntake, run: JobRunLogs, options: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
@@ -120,7 +126,7 @@ def ship_one(
     ``GetJobRun``.
     """
     files = list_log_files(run)
-    if files and all(read_checkpoint(options["lake_root"], f).up_to_date(f) for f in files):
+    if all_shipped(files, options["lake_root"]):
         return {"application_id": run.application_id, "job_run_id": run.job_run_id, "up_to_date": len(files)}
     lock = _lock(options, run)
     lease = _acquire(lock, options)

@@ -87,7 +87,9 @@ def test_merge_arguments_one_list_per_batch_with_the_run_configs(local_dir):
     assert first[first.index("--landing-root") + 1] == settings.landing_root
     assert "--hive-sync" not in first
     assert cdc.planned_tables(plan) == ["erp.accounts", "erp.invoices", "erp.invoice_lines"]
-    assert cdc.merge_arguments({"cadence": "hourly", "batches": []}, RUN_ID) == []
+    empty = {"cadence": "hourly", "batches": [], "tables": {"erp.accounts": {"pending_files": 0}}}
+    with pytest.raises(AirflowSkipException, match="No table of cadence 'hourly' has new DMS files"):
+        cdc.merge_arguments(empty, RUN_ID)
 
 
 def test_merge_arguments_on_aws_use_s3_and_sync_glue(monkeypatch):

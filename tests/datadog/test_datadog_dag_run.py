@@ -21,15 +21,36 @@ API_KEY = "e2e-secret-api-key-7c9a41"
 
 def dag_source() -> str:
     source = (REPO_ROOT / "dags" / "datadog_log_shipping.py").read_text()
-    opening = "\n):\n    sweep = SparkJobOperator("
+    opening = "\n):\n    arguments = sweep_arguments()"
     assert opening in source
-    source = source.replace(opening, "\n) as dag:\n    sweep = SparkJobOperator(")
+    source = source.replace(opening, "\n) as dag:\n    arguments = sweep_arguments()")
     return source + (
         "\n\nif __name__ == '__main__':\n"
         "    from datetime import timezone\n"
         "    run = dag.test(logical_date=datetime(2026, 1, 16, 1, tzinfo=timezone.utc))\n"
         "    print('RUN_STATE ' + str(run.state))\n"
+        "    for ti in run.get_task_instances():\n"
+        "        print(f'TASK_STATE {ti.task_id} {ti.state}')\n"
     )
+
+
+def task_states(output: str) -> dict[str, str]:
+    return {
+        line.split()[1]: line.split()[2] for line in output.splitlines() if line.startswith("TASK_STATE ")
+    }
+
+
+def run_with_intake(tmp_path: Path) -> tuple[str, list[dict]]:
+    with LocalDatadogIntake((API_KEY,)) as intake:
+        connection = json.dumps({"conn_type": "http", "host": intake.url, "password": API_KEY})
+        env = {
+            "PLATFORM_LOCAL_DIR": str(tmp_path / "local"),
+            "PIPELINE_TARGET": "local",
+            "AIRFLOW_CONN_DATADOG_API": connection,
+        }
+        env = {**env, "PIPELINE_ENV": os.environ.get("PIPELINE_ENV", "local")}
+        output = run_dag_file(dag_source(), "datadog_log_shipping", tmp_path, env)
+        return output, list(intake.events)
 
 
 def write_finished_run(log_root: Path) -> None:
@@ -57,20 +78,11 @@ def write_finished_run(log_root: Path) -> None:
 @pytest.mark.e2e
 @pytest.mark.spark
 def test_the_sweep_and_the_post_run_task_ship_every_line_once(tmp_path):
-    local = tmp_path / "local"
-    log_root = local / "spark" / "logs"
+    log_root = tmp_path / "local" / "spark" / "logs"
     write_finished_run(log_root)
-    with LocalDatadogIntake((API_KEY,)) as intake:
-        connection = json.dumps({"conn_type": "http", "host": intake.url, "password": API_KEY})
-        env = {
-            "PLATFORM_LOCAL_DIR": str(local),
-            "PIPELINE_TARGET": "local",
-            "AIRFLOW_CONN_DATADOG_API": connection,
-        }
-        env = {**env, "PIPELINE_ENV": os.environ.get("PIPELINE_ENV", "local")}
-        output = run_dag_file(dag_source(), "datadog_log_shipping", tmp_path, env)
-        events = list(intake.events)
+    output, events = run_with_intake(tmp_path)
     assert "RUN_STATE success" in output, output[-6000:]
+    assert set(task_states(output).values()) == {"success"}, task_states(output)
     counts = compare_with_files(events, f"file://{log_root}")
     assert counts["runs"] == 2 and counts["files"] == 6  # the finished run + the sweep's own driver logs
     by_job = {}
@@ -84,3 +96,21 @@ def test_the_sweep_and_the_post_run_task_ship_every_line_once(tmp_path):
     assert all("team:data-eng" in e["ddtags"] and "env:local" in e["ddtags"] for e in by_job["cdc_merge"])
     assert API_KEY not in output  # masked in task logs, never in arguments or rendered templates
     assert API_KEY not in json.dumps(events)
+
+
+@pytest.mark.e2e
+def test_an_hour_with_nothing_to_ship_skips_the_sweep_and_starts_no_spark_job(tmp_path):
+    """Every file of the log location already shipped (here: no job run at all): the planning
+    pod exits with the skip code, the sweep and the shipping of its logs are skipped, the run
+    succeeds and no Spark job writes logs."""
+    output, events = run_with_intake(tmp_path)
+    assert "RUN_STATE success" in output, output[-6000:]
+    assert task_states(output) == {
+        "sweep_arguments": "success",
+        "find_logs_to_ship": "skipped",
+        "ship_spark_logs": "skipped",
+        "ship_sweep_logs_arguments": "skipped",
+        "ship_sweep_logs": "skipped",
+    }
+    assert events == []
+    assert not (tmp_path / "local" / "spark" / "logs" / "applications").exists()  # no Spark job ran

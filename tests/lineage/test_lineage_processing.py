@@ -196,3 +196,74 @@ def test_spark_runs_of_both_targets(tmp_path) -> None:
         ("cdc_hourly.merge_tables", "backfill__2026-01-15T01:00:00+00:00", 3, "j0"),
         ("jira_ingestion.build_tables", "manual__x", -1, "j1"),
     ]
+
+
+PAYMENTS = ("file", "/lake/cdc/shop/payments")
+PAYMENTS_LANDING = ("file", "/lake/landing/shop/public/payments")
+PAYMENTS_HISTORY = ("postgres://localhost:5432", "warehouse.shop.payments_history")
+CANARY = ("postgres://localhost:5432", "warehouse.canary.events")
+PAYMENT_COLUMNS = ("payment_id", "amount", "status")
+
+
+def _day_of_events(day: int, ran_at: str) -> list[dict]:
+    """One day's runs as a backfill makes them: the merge of the payments lake table, the load
+    of that run's change set (``changes/run=<run>``) into the warehouse, the canary load of the
+    day's partition (``event_day=<day>``); ``ran_at`` makes each event (and run id) new."""
+    run_folder = ("file", f"{PAYMENTS[1]}/changes/run=backfill__2026-01-{day:02d}T00_00_00_00_00")
+    partition = ("file", f"/lake/canary/events/event_day=2026-01-{day:02d}")
+    identity = {c: [(*PAYMENTS_LANDING, c)] for c in PAYMENT_COLUMNS}
+    return [
+        run_event("cdc_merge.shop.payments", [PAYMENTS_LANDING], PAYMENTS, identity, event_time=ran_at),
+        run_event(
+            "cdc_daily.load_table.load",
+            [run_folder],
+            PAYMENTS_HISTORY,
+            {c: [(*run_folder, c)] for c in PAYMENT_COLUMNS},
+            event_time=ran_at,
+        ),
+        run_event(
+            "platform_smoke.load_canary_events",
+            [partition],
+            CANARY,
+            {"event_id": [(*partition, "event_id")]},
+            event_time=ran_at,
+        ),
+    ]
+
+
+def _edge_rows(result) -> set[tuple]:
+    return {
+        tuple(e.as_dict()[c] for c in e.as_dict() if c not in ("run_id", "event_time"))
+        for e in read_edges(result.edges_json_uri)
+    }
+
+
+def test_a_rerun_or_another_day_of_a_backfill_adds_no_edge(tmp_path) -> None:
+    """A backfill reruns each day with new OpenLineage run ids, and each day reads its own
+    partition and run folder: the edges are the tables' column mappings, so they do not multiply."""
+    raw = tmp_path / "lineage" / "raw"
+    raw.mkdir(parents=True)
+
+    def write(name: str, events: list[dict]) -> None:
+        (raw / name).write_text("".join(json.dumps(e) + "\n" for e in events))
+
+    write("pass1-day15.jsonl", _day_of_events(15, "2026-01-16T01:00:00+00:00"))
+    write("pass1-day16.jsonl", _day_of_events(16, "2026-01-17T01:00:00+00:00"))
+    first = process(f"file://{raw}")
+    write("pass2-day15.jsonl", _day_of_events(15, "2026-12-01T03:00:00+00:00"))
+    write("pass2-day16.jsonl", _day_of_events(16, "2026-12-01T03:05:00+00:00"))
+    write("day17.jsonl", _day_of_events(17, "2026-12-01T03:10:00+00:00"))
+    again = process(f"file://{raw}")
+
+    assert first.edges == again.edges == 2 * len(PAYMENT_COLUMNS) + 1
+    assert _edge_rows(first) == _edge_rows(again)
+    loads = {
+        (e.source_name, e.target_name)
+        for e in read_edges(again.edges_json_uri)
+        if e.job_name.endswith("load")
+    }
+    assert loads == {(PAYMENTS[1], PAYMENTS_HISTORY[1])}  # the run folder is the lake table's
+    canary = {e.source_name for e in read_edges(again.edges_json_uri) if e.target_name == CANARY[1]}
+    assert canary == {"/lake/canary/events"}  # the partition is its table's
+    # the observation columns are the newest run's
+    assert {e.event_time for e in read_edges(again.edges_json_uri)} == {"2026-12-01T03:10:00+00:00"}

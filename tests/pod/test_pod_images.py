@@ -106,9 +106,9 @@ def write_images(include, text: str) -> None:
 
 
 def test_cli_passes_fresh_images(include_copy, capsys):
-    assert main(["check"], today=date(2026, 11, 30)) == 0
+    assert main(["check"], today=date(2026, 12, 1)) == 0
     assert (
-        f"OK: all {len(load_images())} images were built within 31 days of 2026-11-30"
+        f"OK: all {len(load_images())} images were built within 31 days of 2026-12-01"
         in capsys.readouterr().out
     )
 

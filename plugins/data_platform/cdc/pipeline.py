@@ -10,7 +10,7 @@ Run time, with the target's settings (the only way target-dependent values reach
 tasks): :func:`plan_arguments` copies the cadence's tables from that same index into the run's
 folder in the lake, so the planner pod and every merge job read exactly the configuration the
 DAG was built from; :func:`merge_arguments` turns the plan into one argument list per Spark
-job; :func:`warehouse_load_for` turns one table's merge result into the arguments of its
+job, or skips the rest of the run when no table has new files; :func:`warehouse_load_for` turns one table's merge result into the arguments of its
 warehouse load, or fails that table alone.
 """
 
@@ -131,8 +131,17 @@ def _require_run_id(run_id: str | None) -> str:
 
 
 def merge_arguments(plan: dict[str, Any], run_id: str | None) -> list[list[str]]:
-    """One ``merge_job`` argument list per planned batch (empty when no table has new files)."""
+    """One ``merge_job`` argument list per planned batch. A plan without batches (no table of
+    the cadence has new DMS files) raises AirflowSkipException: the merges and loads after it are
+    skipped and the run succeeds at once."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
     run_id = _require_run_id(run_id)
+    if not plan["batches"]:
+        raise AirflowSkipException(
+            f"No table of cadence {plan['cadence']!r} has new DMS files "
+            f"({len(plan.get('tables') or {})} tables looked at): nothing to merge or load."
+        )
     from data_platform.settings import get_settings
 
     settings = get_settings()

@@ -5,6 +5,11 @@ runs it through ``SparkJobOperator``; one run's logs right after the run ends go
 code in a pod (:func:`ship_spark_job_logs`).
 """
 
-from data_platform.datadog.tasks import ship_run_arguments, ship_spark_job_logs, sweep_arguments
+from data_platform.datadog.tasks import (
+    find_logs_to_ship,
+    ship_run_arguments,
+    ship_spark_job_logs,
+    sweep_arguments,
+)
 
-__all__ = ["ship_run_arguments", "ship_spark_job_logs", "sweep_arguments"]
+__all__ = ["find_logs_to_ship", "ship_run_arguments", "ship_spark_job_logs", "sweep_arguments"]

@@ -21,6 +21,9 @@ SECRETS_MANAGER_PREFIX = "airflow/connections/"
 IMAGE = "datadog-logs-jobs"
 """The pod image built from the ``datadog_logs`` artifact (include/pod/images.yaml)."""
 SPARK_JOB_XCOM_KEY = "spark_job"
+NOTHING_TO_SHIP_EXIT_CODE = 99
+"""``spark_jobs.datadog_logs.pending``'s exit code when every job run's logs are shipped: the
+planning pod's ``skip_on_exit_code`` (the sweep is skipped, no Spark job started)."""
 
 
 def spark_log_uri(settings: PlatformSettings) -> str:
@@ -74,35 +77,49 @@ def ship_run_arguments(spark_job: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def find_logs_to_ship(arguments: Any, *, task_id: str = "find_logs_to_ship") -> PlatformPodOperator:
+    """The sweep's planning pod (``spark_jobs.datadog_logs.pending``, the sweep's ``arguments``):
+    skipped when every job run's logs are shipped, so the sweep after it is skipped too and starts
+    no Spark job; it succeeds when a run has something to ship. Needs no secret (it reads the log
+    location and the checkpoints only)."""
+    return _shipping_pod(
+        task_id, "spark_jobs.datadog_logs.pending", arguments, skip_on_exit_code=NOTHING_TO_SHIP_EXIT_CODE
+    )
+
+
+def _shipping_pod(task_id: str, module: str, arguments: Any, **kwargs: Any) -> PlatformPodOperator:
+    """A small pod of the ``datadog-logs-jobs`` image running ``python3.11 -m module``."""
+    from data_platform.pod import PlatformPodOperator
+
+    return PlatformPodOperator(
+        task_id=task_id,
+        profile="small",
+        image=IMAGE,
+        cmds=["python3.11", "-m", module],
+        arguments=arguments,
+        **kwargs,
+    )
+
+
 def ship_spark_job_logs(
     spark_task: SparkJobOperator, *, task_id: str | None = None, **kwargs: Any
 ) -> PlatformPodOperator:
     """A pod task after ``spark_task`` that ships its job run's logs to Datadog once it ends.
 
-    It runs whatever the Spark task's outcome (a failed run's logs matter most): a small task
-    (``trigger_rule="all_done"``) turns the Spark task's XCom ``spark_job`` into the shipper's
-    arguments, then the pod (image ``datadog-logs-jobs``) ships with the API key from the
+    It runs whatever the Spark task's outcome (a failed run's logs matter most) unless the Spark
+    task was skipped (no job run, nothing to ship): a small task (``trigger_rule="none_skipped"``)
+    turns the Spark task's XCom ``spark_job`` into the shipper's arguments, then the pod (image ``datadog-logs-jobs``) ships with the API key from the
     ``datadog`` secret. The DAG needs ``team`` / ``pipeline`` in its ``default_args`` (pod
     tasks). For an unmapped Spark task. Returns the pod task.
     """
     from airflow.sdk import TriggerRule, task
 
-    from data_platform.pod import PlatformPodOperator
-
     pod_task_id = task_id or f"ship_{spark_task.task_id}_logs"
 
-    @task(task_id=f"{pod_task_id}_arguments", trigger_rule=TriggerRule.ALL_DONE)
+    @task(task_id=f"{pod_task_id}_arguments", trigger_rule=TriggerRule.NONE_SKIPPED)
     def shipping_arguments(ti: Any = None) -> list[str]:
         return ship_run_arguments(ti.xcom_pull(task_ids=spark_task.task_id, key=SPARK_JOB_XCOM_KEY))
 
     arguments: Any = shipping_arguments()  # an XComArg: the list of strings when the pod runs
     spark_task >> arguments
-    return PlatformPodOperator(
-        task_id=pod_task_id,
-        profile="small",
-        image=IMAGE,
-        cmds=["python3.11", "-m", "spark_jobs.datadog_logs.ship_run"],
-        arguments=arguments,
-        secrets=[SECRET],
-        **kwargs,
-    )
+    return _shipping_pod(pod_task_id, "spark_jobs.datadog_logs.ship_run", arguments, secrets=[SECRET], **kwargs)

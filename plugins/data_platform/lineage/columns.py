@@ -2,15 +2,18 @@
 
 Edges come from the ``columnLineage`` facet of the output datasets of OpenLineage run events
 (``fields.<target field>.inputFields[]``; spec: https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json)
-and from the warehouse SQL (``data_platform.lineage.sql``). The table keeps the latest
-observation of each edge (the one of the newest event), so processing all events again gives
-the same table.
+and from the warehouse SQL (``data_platform.lineage.sql``). Datasets are tables: a lake folder
+read or written as a partition or a run's folder (``event_day=...``, ``changes/run=...``) is the
+table folder it lies under (:func:`table_level`). The table keeps the latest observation of each
+edge (the one of the newest event), so processing all events again, with a rerun's or another
+day's events added, gives the same edges.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 # producers of Spark events: the OpenLineage Spark agent, and the jobs' own events (spark_jobs.common.lineage)
@@ -52,6 +55,71 @@ class ColumnEdge:
 
 
 EDGE_FIELDS = tuple(f.name for f in fields(ColumnEdge))
+
+_FOLDER_NAMESPACES = ("file", "s3://", "gs://", "abfss://", "hdfs://")
+# a Hive-style partition folder at the end of a dataset name: event_day=2026-01-15, run=backfill__...
+_PARTITION_FOLDER = re.compile(r"/[^/=]+=[^/]*$")
+
+
+def is_folder_namespace(namespace: str) -> bool:
+    return namespace.startswith(_FOLDER_NAMESPACES)
+
+
+def table_folder(namespace: str, name: str) -> str:
+    """The name without its trailing ``key=value`` partition folders (as the OpenLineage Spark
+    integration's KeyValueTrimmer names datasets): a lake dataset is its table, not the
+    partition or run folder one task read or wrote."""
+    if not is_folder_namespace(namespace):
+        return name
+    trimmed = name.rstrip("/")
+    while _PARTITION_FOLDER.search(trimmed):
+        trimmed = _PARTITION_FOLDER.sub("", trimmed)
+    return trimmed or name
+
+
+def canonical_datasets(datasets: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+    """Each dataset mapped to its table: the name without partition folders (:func:`table_folder`),
+    then the shortest known dataset of its namespace whose name is a folder holding it (a run's
+    ``changes/run=...`` folder lies under the lake table the same job wrote)."""
+    datasets = set(datasets)
+    trimmed = {d: (d[0], table_folder(*d)) for d in datasets}
+    known = sorted(set(trimmed.values()), key=lambda d: (d[0], len(d[1]), d[1]))
+    parents: dict[tuple[str, str], tuple[str, str]] = {}
+    for namespace, name in known:
+        parent = (namespace, name)
+        if is_folder_namespace(namespace):
+            for other_ns, other in known:
+                if other_ns == namespace and name.startswith(other.rstrip("/") + "/"):
+                    parent = parents.get((other_ns, other), (other_ns, other))
+                    break
+        parents[(namespace, name)] = parent
+    return {d: parents[t] for d, t in trimmed.items()}
+
+
+def table_level(edges: Sequence[ColumnEdge]) -> list[ColumnEdge]:
+    """The edges between tables (:func:`canonical_datasets`): the partitions and run folders a
+    backfill's runs read and write are one dataset, so a rerun or another day adds no edge. An
+    edge from a column to itself (a job rewriting its own table's folders) says nothing and is
+    left out."""
+    canon = canonical_datasets(
+        [(e.source_namespace, e.source_name) for e in edges]
+        + [(e.target_namespace, e.target_name) for e in edges]
+    )
+    found = []
+    for edge in edges:
+        source = canon[(edge.source_namespace, edge.source_name)]
+        target = canon[(edge.target_namespace, edge.target_name)]
+        if (*source, edge.source_field) != (*target, edge.target_field):
+            found.append(
+                replace(
+                    edge,
+                    source_namespace=source[0],
+                    source_name=source[1],
+                    target_namespace=target[0],
+                    target_name=target[1],
+                )
+            )
+    return found
 
 
 def _transformation(input_field: dict[str, Any], info: dict[str, Any]) -> tuple[str, str]:

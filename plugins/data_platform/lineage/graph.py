@@ -2,42 +2,22 @@
 
 Nodes are columns ``(namespace, name, field)``, edges the column lineage table's edges
 (``data_platform.lineage.columns.ColumnEdge``), built with networkx. A lake dataset read or
-written as one of its folders (a partition, a file set) is the table folder it lies under, so
-a load of ``.../cdc/shop/orders/date=2026-01-15`` continues the lineage of ``.../cdc/shop/orders``.
+written as one of its folders (a partition, a file set) is the table folder it lies under
+(``columns.canonical_datasets``, as in the table), so a load of
+``.../cdc/shop/orders/date=2026-01-15`` continues the lineage of ``.../cdc/shop/orders``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
 
-from data_platform.lineage.columns import ColumnEdge
+from data_platform.lineage.columns import ColumnEdge, canonical_datasets
 
 Column = tuple[str, str, str]  # namespace, dataset name, field
-_FOLDER_NAMESPACES = ("file", "s3://", "gs://", "abfss://", "hdfs://")
-
-
-def _is_folder_namespace(namespace: str) -> bool:
-    return namespace.startswith(_FOLDER_NAMESPACES)
-
-
-def canonical_datasets(datasets: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
-    """Each dataset mapped to the shortest known dataset of its namespace whose name is a folder
-    holding it (itself when none)."""
-    known = sorted(set(datasets), key=lambda d: (d[0], len(d[1]), d[1]))
-    mapping: dict[tuple[str, str], tuple[str, str]] = {}
-    for namespace, name in known:
-        parent = (namespace, name)
-        if _is_folder_namespace(namespace):
-            for other_ns, other in known:
-                if other_ns == namespace and name.startswith(other.rstrip("/") + "/"):
-                    parent = mapping.get((other_ns, other), (other_ns, other))
-                    break
-        mapping[(namespace, name)] = parent
-    return mapping
 
 
 def build_graph(edges: Sequence[ColumnEdge]) -> nx.MultiDiGraph:

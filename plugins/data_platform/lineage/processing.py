@@ -7,7 +7,9 @@
    reason, and counted;
 3. collect the column edges of the valid events (a job's own column lineage of a dataset
    replaces the Spark agent's, see ``columns.edges_of_events``) and of the warehouse SQL
-   (stored procedures), keep the newest observation of each edge, write the table as
+   (stored procedures), name each dataset by its table (partition and run folders are the
+   table folder they lie under: ``columns.table_level``), keep the newest observation of each
+   edge, write the table as
    ``<lineage root>/column_lineage/edges-<sha256 of the content>.parquet`` (a new name only
    when the content changed, so a rerun loads nothing new) and ``edges.json`` next to it (what
    the upstream / downstream command reads).
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from data_platform.lake import storage
-from data_platform.lineage.columns import EDGE_FIELDS, ColumnEdge, edges_of_events, latest_edges
+from data_platform.lineage.columns import EDGE_FIELDS, ColumnEdge, edges_of_events, latest_edges, table_level
 from data_platform.lineage.validation import Rejected, parse_events
 
 EDGES_JSON = "column_lineage/edges.json"
@@ -122,7 +124,7 @@ def process(raw_events_uri: str, extra_edges: Sequence[ColumnEdge] = ()) -> Proc
     """One processing run (see the module docstring); ``extra_edges``: e.g. the SQL lineage."""
     root = lineage_root(raw_events_uri)
     events, rejected, files = read_raw_events(raw_events_uri)
-    edges = latest_edges(edges_of_events(events) + list(extra_edges))
+    edges = latest_edges(table_level(edges_of_events(events) + list(extra_edges)))
     edges_uri, json_uri = write_edges(edges, root)
     return ProcessingResult(
         files_read=files,

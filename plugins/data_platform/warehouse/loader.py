@@ -1,9 +1,12 @@
 """One warehouse load: lake Parquet files -> staging table -> target, in ONE transaction.
 
-Steps (all on one connection, committed together or rolled back together):
+Steps (all on one connection):
 
-1. create the audit table and the target from ``include/warehouse/tables/`` if missing;
-2. ``LOCK`` the target (concurrent loads of one table queue up);
+1. create the audit table and the target from ``include/warehouse/tables/`` if missing, in a
+   transaction of their own serialised across sessions (``merge.ddl_lock_sql``): parallel loads
+   (a backfill's runs, two DAGs sharing a schema) would otherwise race on the catalog before any
+   table lock is possible; the statements are idempotent, so committing them alone is safe;
+2. in one transaction, committed together or rolled back together (steps 2-6): ``LOCK`` the target (concurrent loads of one table queue up);
 3. ``append`` only: skip files already recorded in ``dp_audit.load_log`` for this table;
 4. create the temp staging table ``stage_<table>`` shaped after the files, bulk-load it
    (Redshift ``COPY`` from a manifest / PostgreSQL ``COPY FROM STDIN``);
@@ -148,8 +151,7 @@ class WarehouseLoader:
         columns = staging_columns(common_schema([f.uri for f in files]), self.dialect)
         try:
             with closing(self.connection.cursor()) as cursor:
-                for statement in self._ddl(spec):
-                    cursor.execute(statement)
+                self._create_objects(cursor, spec)
                 for statement in merge.session_sql(self.dialect):
                     cursor.execute(statement)
                 cursor.execute(merge.lock_sql(spec.table, self.dialect))
@@ -170,6 +172,15 @@ class WarehouseLoader:
         result.files_loaded = len(files)
         result.loaded_files = [f.uri for f in files]
         return result
+
+    def _create_objects(self, cursor: Any, spec: LoadSpec) -> None:
+        """Step 1 (see the module docstring): the DDL under the DDL lock, committed."""
+        ddl_lock = merge.ddl_lock_sql(self.dialect)
+        if ddl_lock is not None:
+            cursor.execute(ddl_lock)
+        for statement in self._ddl(spec):
+            cursor.execute(statement)
+        self.connection.commit()
 
     def _ddl(self, spec: LoadSpec) -> list[str]:
         statements = ddl_statements(table_ddl_file(LOAD_LOG), self.dialect)

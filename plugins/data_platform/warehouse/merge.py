@@ -107,6 +107,22 @@ def session_sql(dialect: str) -> list[str]:
     return [utc_session_sql(dialect), f"SET LOCAL work_mem = '{POSTGRES_LOAD_WORK_MEM}'"]
 
 
+# Key of the PostgreSQL advisory lock that serialises the loads' DDL (any bigint; the project's own).
+DDL_LOCK_KEY = 0x64705F64646C  # "dp_ddl"
+
+
+def ddl_lock_sql(dialect: str) -> str | None:
+    """Serialise the loads' idempotent DDL (``CREATE SCHEMA / TABLE IF NOT EXISTS``, ``CREATE OR
+    REPLACE PROCEDURE``) across sessions, until the DDL's transaction ends. Without it two loads
+    creating the same schema or table at once both pass ``IF NOT EXISTS`` and the second fails on
+    the catalog's unique index (PostgreSQL: ``duplicate key value violates unique constraint
+    "pg_namespace_nspname_index"``), and ``CREATE OR REPLACE`` fails with ``tuple concurrently
+    updated``. Redshift has no advisory locks: None."""
+    if dialect == "redshift":
+        return None
+    return f"SELECT pg_advisory_xact_lock({DDL_LOCK_KEY})"
+
+
 def lock_sql(table: TableName, dialect: str) -> str:
     """Serialise loads into one table (``LOCK`` has no mode clause on Redshift)."""
     if dialect == "redshift":
