@@ -31,6 +31,13 @@ def _default_edges_uri() -> str:
     return f"{lineage_root(raw)}/{EDGES_JSON}"
 
 
+def _edges_uri(given: str | None) -> str:
+    """``--edges`` as a lake URI: a URI as given, a local path as ``file://`` (absolute)."""
+    if given is None:
+        return _default_edges_uri()
+    return given if "://" in given else Path(given).resolve().as_uri()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m data_platform.lineage", description=__doc__.splitlines()[0]
@@ -63,9 +70,19 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(environment_transport(), sort_keys=True))
         return 0
 
+    from data_platform.lake import storage
     from data_platform.lineage.processing import read_edges
 
-    graph = build_graph(read_edges(args.edges or _default_edges_uri()))
+    edges_uri = _edges_uri(args.edges)
+    if not storage.exists(edges_uri):
+        print(
+            f"No column lineage table at {edges_uri}: it is written by the lineage DAG's processing "
+            "(`python -m data_platform.lineage process`, or `make demo`); run that first, or pass "
+            "--edges with the edges.json of a processing run.",
+            file=sys.stderr,
+        )
+        return 2
+    graph = build_graph(read_edges(edges_uri))
     try:
         starts = find_columns(graph, args.dataset, args.column)
     except LookupError as err:

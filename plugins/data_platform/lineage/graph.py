@@ -47,8 +47,16 @@ def find_columns(graph: nx.MultiDiGraph, dataset: str, field: str) -> list[Colum
     if suffix:
         return sorted(suffix)
     known = sorted({f"{n[0]}/{n[1]}" for n in candidates})
+    named = {
+        (n[0], n[1])
+        for n in graph.nodes
+        if f"{n[0]}/{n[1]}" == dataset or n[1] == dataset or n[1].endswith(("." + dataset, "/" + dataset))
+    }
+    columns = sorted({n[2] for n in graph.nodes if (n[0], n[1]) in named})
+    of_dataset = f"; columns of {dataset!r} in the lineage: {columns}" if named else ""
     raise LookupError(
-        f"No column {field!r} of a dataset {dataset!r} in the lineage (datasets with that column: {known})."
+        f"No column {field!r} of a dataset {dataset!r} in the lineage (datasets with that column: "
+        f"{known}{of_dataset})."
     )
 
 
