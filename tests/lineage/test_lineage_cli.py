@@ -40,7 +40,7 @@ def test_a_missing_lineage_table_says_how_to_make_it(
     assert main(["upstream", "erp.invoices", "amount", "--edges", str(missing)]) == 2
     err = capsys.readouterr().err
     assert f"No column lineage table at {missing.as_uri()}" in err
-    assert "python -m data_platform.lineage process" in err
+    assert "the `lineage` DAG writes it" in err
 
 
 def test_a_wrong_column_lists_the_columns_of_the_dataset(

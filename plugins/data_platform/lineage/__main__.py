@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     edges_uri = _edges_uri(args.edges)
     if not storage.exists(edges_uri):
         print(
-            f"No column lineage table at {edges_uri}: it is written by the lineage DAG's processing "
-            "(`python -m data_platform.lineage process`, or `make demo`); run that first, or pass "
-            "--edges with the edges.json of a processing run.",
+            f"No column lineage table at {edges_uri}: the `lineage` DAG writes it (locally `make demo` "
+            "runs it, or `make demo <the pipelines> lineage`); run it first, or pass --edges with the "
+            "edges.json of a processing run.",
             file=sys.stderr,
         )
         return 2
