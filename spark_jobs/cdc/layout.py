@@ -7,12 +7,12 @@
         versions/v=<n>/[<partition>=<value>/]*.parquet
         hudi/                                     Hudi sink: the Hudi table (base path)
         changes/run=<run_id>/*.parquet            net change of one load, with _cdc_op / _cdc_seq
-        changes/refresh=<run_id>/*.parquet        a superseded run's rerun: current rows of its keys
         tombstones/_current.json, v=<n>/          deleted keys with their delete's _cdc_seq
     <lake>/_state/cdc/<db>/<table>/
         state.json                                processed files, schema, committed runs
         commit.json                               prepared commit (files, change set, result) until state.json holds it
         history/<run_id>.json                     result of each run (ok / noop / locked / failed)
+        refresh/<run_id>/*.parquet                a superseded run's rerun: current rows of its keys
         lock/<generation>.json[.released]         per-table lock
     <lake>/_quarantine/cdc/<db>/<table>/<run_id>/
         reason.json, files/<landing path>, rows/*.parquet
@@ -75,8 +75,9 @@ class TableLayout:
         return join_uri(self.table_root, "changes", f"run={_safe_run_id(run_id)}")
 
     def refresh_uri(self, run_id: str) -> str:
-        """The current rows of the keys a superseded run changed (see ``merge._refresh_superseded``)."""
-        return join_uri(self.table_root, "changes", f"refresh={_safe_run_id(run_id)}")
+        """The current rows of the keys a superseded run changed (see ``merge._refresh_superseded``):
+        what that run's load gets, not change records of the table, so kept with the state."""
+        return join_uri(self.state_root, "refresh", _safe_run_id(run_id))
 
     @property
     def state_root(self) -> str:

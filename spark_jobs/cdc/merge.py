@@ -20,7 +20,12 @@ set to the table and the tombstones (idempotent: the sinks keep the newer row by
 a change set's tombstones replace those of its keys) and commits the
 state from it, so the change set is never recomputed against a table that already holds it.
 A retry of the same run id returns that result; another run carries the change set into its
-own, so the warehouse gets it either way.
+own (or, with no new files of its own, its result names the crashed run's change set), so the
+warehouse gets it either way.
+
+A change the table holds already (same key and ``_cdc_seq``, i.e. the same file and row: files
+landed again are pending again) is never applied or written to a change set a second time, so
+a rerun or backfill over files landed again writes no change set and no table version.
 """
 
 from __future__ import annotations
@@ -36,12 +41,14 @@ from spark_jobs.cdc.faults import fault_point
 from spark_jobs.cdc.file_inspection import FileProblem, inspect_files
 from spark_jobs.cdc.layout import TableLayout, landing_table_uri
 from spark_jobs.cdc.net_change import (
+    APPLIED_OP,
     LATE_OP,
     TOMBSTONE_OP,
     OrderingTypeError,
     classify_net_change,
     history_rows,
     latest_per_key,
+    mark_applied,
     output_frame,
     sequence_column,
 )
@@ -376,13 +383,39 @@ class _TableMerge:
         if self.config.storage_mode == "current":
             net = latest_per_key(valid, self.config)
             fresh = result.full_load or not sink.exists()
-            existing = None if fresh else sink.read_table()
+            existing = None if fresh else sink.key_rows(net.select(*self.config.primary_key))
             tombstones = None if fresh else self._tombstones().read()
             changes = classify_net_change(net, existing, self.config, tombstones)
         else:
             changes = history_rows(valid)
+            if sink.exists():
+                held = sink.key_rows(valid.select(*self.config.primary_key))
+                changes = mark_applied(changes, held, self.config)
         changes = self._persist(output_frame(changes, columns))
+        if self.config.storage_mode == "current" and result.full_load and self._table_holds(sink, changes):
+            result.warnings.append(
+                "every row of the full load is in the table already (its files were landed again); "
+                "the table was not rebuilt"
+            )
+            return self._commit(
+                state,
+                pending,
+                [{"name": n, "type": t} for n, t in schema],
+                sink_written=False,
+                rows_before=sink.row_count(),
+            )
         counts = {r[OP_COLUMN]: r["count"] for r in changes.groupBy(OP_COLUMN).count().collect()}
+        applied = counts.pop(APPLIED_OP, 0)
+        if applied:
+            changes = changes.filter(changes[OP_COLUMN] != APPLIED_OP)
+            result.warnings.append(
+                f"{applied} change(s) the table holds already (same key and {SEQ_COLUMN}: the same "
+                "file and row, landed again) were not applied again"
+            )
+            if result.full_load and changes.filter(F.col(SEQ_COLUMN).startswith("0|")).isEmpty():
+                # a historical table's full load applied before: what is new are change rows,
+                # appended (a full load's change set replaces the warehouse table)
+                result.full_load = False
         late = counts.pop(LATE_OP, 0)
         if late:
             changes = changes.filter(changes[OP_COLUMN] != LATE_OP)
@@ -426,12 +459,13 @@ class _TableMerge:
         changes_uri = self.layout.changes_uri(result.run_id)
         files = max(1, math.ceil(total / self.settings.rows_per_file))
         changes.coalesce(files).write.mode("overwrite").parquet(changes_uri)
+        fault_point("after_change_set")
         result.changes_uri = changes_uri
         result.rows_before = rows_before
         self.fence()
         schema_dicts = [{"name": n, "type": t} for n, t in schema]
         self.tracker.prepare(pending, schema_dicts, result, self.ordering_widths)
-        fault_point("after_change_set")
+        fault_point("after_prepare")
         commit = sink.write(changes, full_load=result.full_load, run_id=result.run_id)
         fault_point("after_table_version")
         self._update_tombstones(changes, result)
@@ -443,6 +477,19 @@ class _TableMerge:
             sink_written=True,
             rows_before=rows_before,
         )
+
+    def _table_holds(self, sink: TableSink, changes: DataFrame) -> bool:
+        """Whether a ``current`` table holds every row of a full load's ``changes`` (same key and
+        ``_cdc_seq``: the same file rows, so the load was applied before and its files landed
+        again). All or nothing: a full load that brings anything new rebuilds the table."""
+        from pyspark.sql import functions as F
+
+        table = sink.read_table() if sink.exists() else None
+        rows = changes.filter(F.col(OP_COLUMN) != TOMBSTONE_OP)
+        if table is None or rows.isEmpty():
+            return False
+        keys = [F.col(f"`{k}`") for k in [*self.config.primary_key, SEQ_COLUMN]]
+        return rows.select(*keys).exceptAll(table.select(*keys)).isEmpty()
 
     def _tombstones(self) -> TombstoneStore:
         return TombstoneStore(self.spark, self.layout, self.config)
@@ -486,12 +533,11 @@ class _TableMerge:
         return changes.unionByName(older, allowMissingColumns=True)
 
     def _carry_only(self, state: TableState) -> TableResult:
-        """No new files, but a crashed run's change set to carry: it becomes this run's."""
+        """No new files, but a crashed run's change set to carry: this run's result names it (its
+        load loads it), not a copy: a run without new files writes no change rows to the lake."""
         carried, result = self.carried, self.result
         assert carried is not None and carried.changes_uri is not None
-        changes = self.spark.read.parquet(carried.changes_uri)
-        result.changes_uri = self.layout.changes_uri(result.run_id)
-        changes.write.mode("overwrite").parquet(result.changes_uri)
+        result.changes_uri = carried.changes_uri
         result.full_load = carried.full_load
         result.sink, result.table_uri = carried.sink, carried.table_uri
         result.inserted, result.updated, result.deleted = carried.inserted, carried.updated, carried.deleted

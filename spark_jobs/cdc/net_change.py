@@ -19,6 +19,11 @@ lower than the row's is late and never applied (an update does not overwrite the
 does not remove it), as Hudi's ordering-aware payloads do with the precombine field. A deleted
 key keeps its delete's ``_cdc_seq`` as a tombstone (:mod:`spark_jobs.cdc.tombstones`): an
 update older than the delete does not re-insert the key, a newer re-insert applies.
+
+Already applied changes: ``_cdc_seq`` names the file and row a change came from, so a change
+whose key the table (or its tombstone) holds with the same ``_cdc_seq`` is that very change,
+applied before (a DMS file landed again, e.g. rewritten with the same rows: a new ETag or mtime
+makes it pending again). It is never applied, written to a change set or loaded a second time.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ _EXISTS_COL = "_cdc_exists"
 _TABLE_SEQ_COL = "_cdc_table_seq"
 LATE_OP = "L"  # classify_net_change: a change older than the table's row (dropped by the caller)
 TOMBSTONE_OP = "X"  # classify_net_change: a delete of a key the table does not hold (tombstone only)
+APPLIED_OP = "A"  # classify_net_change / mark_applied: the table holds this very change (dropped)
 
 
 class OrderingTypeError(ValueError):
@@ -125,7 +131,9 @@ def classify_net_change(
     table, deleted; ``X`` (:data:`TOMBSTONE_OP`): key not in the table, deleted (nothing to
     remove, but its tombstone records the delete); ``L`` (:data:`LATE_OP`): the table's row or
     the key's tombstone has a higher ``_cdc_seq`` than the change (a late change: never
-    applied, so an update older than a delete does not re-insert the key).
+    applied, so an update older than a delete does not re-insert the key); ``A``
+    (:data:`APPLIED_OP`): the table's row or the key's tombstone has the change's ``_cdc_seq``
+    (the same change, applied by an earlier load).
     """
     from pyspark.sql import functions as F
 
@@ -143,9 +151,11 @@ def classify_net_change(
     marked = known[0] if len(known) == 1 else known[0].unionByName(known[1])
     joined = net.join(marked, on=list(config.primary_key), how="left")
     exists = F.coalesce(F.col(_EXISTS_COL), F.lit(False))
+    applied = F.col(_TABLE_SEQ_COL).isNotNull() & (F.col(SEQ_COLUMN) == F.col(_TABLE_SEQ_COL))
     late = F.col(_TABLE_SEQ_COL).isNotNull() & (F.col(SEQ_COLUMN) < F.col(_TABLE_SEQ_COL))
     op = (
-        F.when(late, LATE_OP)
+        F.when(applied, APPLIED_OP)
+        .when(late, LATE_OP)
         .when(deleted & exists, "D")
         .when(deleted, TOMBSTONE_OP)
         .when(exists, "U")
@@ -159,6 +169,20 @@ def history_rows(rows: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
     return rows.withColumn(OP_COLUMN, F.col(SRC_OP_COL))
+
+
+def mark_applied(history: DataFrame, table: DataFrame | None, config: TableConfig) -> DataFrame:
+    """``history`` (a historical table's change rows with ``_cdc_op``) with ``_cdc_op`` set to
+    :data:`APPLIED_OP` where ``table`` (its rows with ``_cdc_seq``; ``None``: none yet) holds
+    the same key and ``_cdc_seq``: rows the table has already."""
+    from pyspark.sql import functions as F
+
+    if table is None:
+        return history
+    keys = [*config.primary_key, SEQ_COLUMN]
+    held = table.select(*[F.col(f"`{k}`") for k in keys]).distinct().withColumn(_EXISTS_COL, F.lit(True))
+    op = F.when(F.col(_EXISTS_COL).isNotNull(), F.lit(APPLIED_OP)).otherwise(F.col(OP_COLUMN))
+    return history.join(held, on=keys, how="left").withColumn(OP_COLUMN, op).drop(_EXISTS_COL)
 
 
 def output_frame(frame: DataFrame, data_columns: list[str]) -> DataFrame:

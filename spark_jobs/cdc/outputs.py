@@ -155,12 +155,17 @@ def read_result(lake_root: str, database: str, table: str, run_id: str) -> dict[
 
 
 def changes_files(lake_root: str, database: str, table: str, run_id: str) -> list[str]:
-    """Parquet files of the change set written by ``run_id`` (``[]`` when it wrote none)."""
-    return _parquet_files(TableLayout(lake_root, database, table).changes_uri(run_id))
+    """Parquet files of the change set the load of ``run_id`` gets (``[]`` when there is none):
+    the one its result names (its own; a crashed run's it carries without new files of its own;
+    a superseded rerun's current rows), else its own folder."""
+    layout = TableLayout(lake_root, database, table)
+    result = read_json(layout.result_uri(run_id)) or {}
+    return _parquet_files(result.get("changes_uri") or layout.changes_uri(run_id))
 
 
 def read_changes(lake_root: str, database: str, table: str, run_id: str) -> pa.Table:
-    """The change set of ``run_id`` as a pyarrow Table (data columns + ``_cdc_op``, ``_cdc_seq``)."""
+    """The change set the load of ``run_id`` gets (see :func:`changes_files`) as a pyarrow Table
+    (data columns + ``_cdc_op``, ``_cdc_seq``)."""
     import pyarrow.dataset as ds
 
     files = changes_files(lake_root, database, table, run_id)

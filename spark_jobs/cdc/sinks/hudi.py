@@ -14,6 +14,14 @@ rule for this payload: "the later write wins"). Keys whose partition value chang
 index with partition-path update): a key is never in two partitions.
 
 Every commit carries the run id in its metadata (``extraMetadata._cdc_run_id``).
+
+Retention is a step of its own after the commit (``hoodie.clean.automatic`` off, then the
+cleaner through Hudi's write client: schedule, execute), as in the snapshot sink: the commit is
+the commit point, the clean only removes file slices older than the retained commits. A crash
+between a clean's schedule and its end leaves ``.clean.requested``/``.clean.inflight``, which
+the next clean executes first (Hudi's rule for pending cleans); a crash inside a commit leaves an
+inflight instant that readers ignore and the next write rolls back (``hoodie.cleaner.policy.
+failed.writes=EAGER``, Hudi's default for a single writer; the table lock makes it one).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from spark_jobs.cdc.faults import armed, fault_point, register_fault_function
 from spark_jobs.cdc.layout import TableLayout
 from spark_jobs.cdc.sinks.snapshot import SinkCommit
 from spark_jobs.cdc.table_config import OP_COLUMN, SEQ_COLUMN, TableConfig
@@ -34,6 +43,7 @@ _COMPLEX_KEYGEN = "org.apache.hudi.keygen.ComplexKeyGenerator"
 _NON_PARTITIONED_KEYGEN = "org.apache.hudi.keygen.NonpartitionedKeyGenerator"
 _MULTI_PART_EXTRACTOR = "org.apache.hudi.hive.MultiPartKeysValueExtractor"
 _NON_PARTITIONED_EXTRACTOR = "org.apache.hudi.hive.NonPartitionedExtractor"
+_SINGLE_RESULT_VALIDATOR = "org.apache.hudi.client.validator.SqlQuerySingleResultPreCommitValidator"
 _ORDERING_AWARE_PAYLOAD = "org.apache.hudi.common.model.DefaultHoodieRecordPayload"
 DELETED_COLUMN = "_hoodie_is_deleted"
 RUN_ID_METADATA_KEY = "_cdc_run_id"
@@ -72,6 +82,7 @@ def hudi_write_options(
         else _NON_PARTITIONED_KEYGEN,
         "hoodie.cleaner.policy": "KEEP_LATEST_COMMITS",
         "hoodie.cleaner.commits.retained": str(config.retention_versions),
+        "hoodie.clean.automatic": "false",  # HudiSink.clean runs it after the commit
     }
     if partition_by and not historical:
         # A key whose partition value changes must move, not be duplicated in a second partition.
@@ -121,6 +132,11 @@ class HudiSink:
         frame = self.spark.read.format("hudi").load(self.table_uri)
         return frame.drop(*[c for c in frame.columns if c.startswith("_hoodie_")])
 
+    def key_rows(self, keys: DataFrame) -> DataFrame | None:
+        """The table's rows, a superset of ``keys``' (Hudi finds a key's file group with its own
+        index); ``None`` before the first commit."""
+        return self.read_table()
+
     def row_count(self) -> int:
         table = self.read_table()
         return 0 if table is None else table.count()
@@ -141,7 +157,43 @@ class HudiSink:
         )
         options = hudi_write_options(self.config, operation, self.hive_sync)
         options[RUN_ID_METADATA_KEY] = run_id
+        if armed("during_table_commit"):
+            # a crash test: the pre-commit validator runs while the instant is inflight with the
+            # data files written; its query calls the function that kills the job
+            options["hoodie.precommit.validators"] = _SINGLE_RESULT_VALIDATOR
+            options["hoodie.precommit.validators.single.value.sql.queries"] = (
+                f"select max({register_fault_function(self.spark)}()) from <TABLE_NAME>#1"
+            )
         frame.write.format("hudi").options(**options).mode(mode).save(self.table_uri)
+
+    def clean(self) -> None:
+        """Hudi's cleaner (``KEEP_LATEST_COMMITS``, ``retention_versions`` commits) run through
+        its write client: schedule a clean (``.clean.requested``, only when something is
+        cleanable), then execute every pending clean, a crashed earlier one included."""
+        jvm = self.spark.sparkContext._jvm  # noqa: SLF001 - py4j gateway to Hudi's write client
+        assert jvm is not None
+        properties = jvm.org.apache.hudi.common.config.TypedProperties()
+        for key, value in hudi_write_options(self.config, "upsert", self.hive_sync).items():
+            properties.setProperty(key, value)
+        config = (
+            jvm.org.apache.hudi.config.HoodieWriteConfig.newBuilder()
+            .withPath(self.table_uri)
+            .withProps(properties)
+            .build()
+        )
+        context = jvm.org.apache.hudi.client.common.HoodieSparkEngineContext(
+            self.spark.sparkContext._jsc  # noqa: SLF001 - the Java context Hudi's client takes
+        )
+        client = jvm.org.apache.hudi.client.SparkRDDWriteClient(context, config)
+        try:
+            client.scheduleTableService(
+                jvm.org.apache.hudi.common.util.Option.empty(),
+                jvm.org.apache.hudi.common.model.TableServiceType.CLEAN,
+            )
+            fault_point("during_retention")
+            client.clean()
+        finally:
+            client.close()
 
     def write(self, changes: DataFrame, *, full_load: bool, run_id: str) -> SinkCommit:
         """One Hudi commit of ``changes`` (output-shaped rows with ``_cdc_op`` / ``_cdc_seq``)."""
@@ -157,4 +209,5 @@ class HudiSink:
         else:
             rows = changes.withColumn(DELETED_COLUMN, F.col(OP_COLUMN) == "D")
             self._save(rows, "upsert", "append", run_id)
+        self.clean()
         return SinkCommit(rows_after=self.row_count(), table_uri=self.table_uri)

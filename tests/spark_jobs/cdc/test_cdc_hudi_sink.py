@@ -34,6 +34,7 @@ def test_current_partitioned_table_options(make_config):
     )
     assert options["hoodie.cleaner.policy"] == "KEEP_LATEST_COMMITS"
     assert options["hoodie.cleaner.commits.retained"] == "5"
+    assert options["hoodie.clean.automatic"] == "false"  # HudiSink.clean runs after the commit
     assert options["hoodie.index.type"] == "GLOBAL_BLOOM"
     assert options["hoodie.datasource.hive_sync.enable"] == "true"
     assert options["hoodie.datasource.hive_sync.mode"] == "hms"
@@ -75,6 +76,9 @@ class CapturingHudiSink(HudiSink):
         rows = frame.collect()
         self.saved.append((operation, mode, sorted((r["_cdc_op"], r["_hoodie_is_deleted"]) for r in rows)))
 
+    def clean(self) -> None:
+        self.saved.append(("clean", "", []))
+
 
 @pytest.mark.spark
 @pytest.mark.parametrize(
@@ -101,5 +105,5 @@ def test_write_operations(spark, lake, make_config, mode, full_load, exists, exp
         spark, TableLayout(lake, "src", "items"), make_config(storage_mode=mode), table_exists=exists
     )
     commit = sink.write(changes, full_load=full_load, run_id="r1")
-    assert sink.saved == expected
+    assert sink.saved == [*expected, ("clean", "", [])]  # retention after every commit
     assert commit.table_uri.endswith("/cdc/src/items/hudi")

@@ -156,6 +156,9 @@ def test_historical_composite_key_keeps_every_change_and_survives_a_crash_before
         (r["id"], r["line"], r["_cdc_op"]) for r in read_changes(lake, "src", "items", "h3").to_pylist()
     )
     assert carried == [(1, 1, "U"), (2, 1, "I")]
+    # named, not copied: a run without new files writes no change rows of its own
+    layout = TableLayout(lake, "src", "items")
+    assert retried.changes_uri == layout.changes_uri("h2") and not exists(layout.changes_uri("h3"))
     rows = sorted(
         (r["id"], r["line"], r["qty"], r["_cdc_op"]) for r in read_current(lake, "src", "items").to_pylist()
     )

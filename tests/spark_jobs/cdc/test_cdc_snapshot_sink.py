@@ -131,3 +131,62 @@ def test_a_load_rewrites_only_the_partitions_it_touches(spark, lake, make_config
     assert current == [(1, "b", 10), (2, "b", 2), (3, "c", 3), (4, None, 4), (6, "d", 6)]
     reread = SnapshotSink(spark, layout, config).read_table()
     assert sorted(r["id"] for r in reread.collect()) == [1, 2, 3, 4, 6]
+
+
+def test_the_key_index_follows_every_load_and_is_read_by_bucket(spark, lake, make_config):
+    """Issue 12, case 6: where a key lives comes from the key index, read only in the changed
+    keys' buckets; it follows keys that move partitions, deletes and late changes, and goes with
+    its version under retention."""
+    from pathlib import Path
+
+    config = make_config(partition_by=["part"], retention_versions=1)
+    layout = TableLayout(lake, "src", "items")
+    rows = [(k, "abcd"[k % 4], k, "I", "1") for k in range(1, 41)]
+    SnapshotSink(spark, layout, config).write(frame(spark, rows), full_load=True, run_id="r1")
+    SnapshotSink(spark, layout, config).write(
+        frame(spark, [(1, "a", 10, "U", "2"), (5, "b", 5, "D", "2")]), full_load=False, run_id="r2"
+    )
+    # key 1 moves again (b -> a -> c); the change of key 2 is older than its row (late: dropped)
+    commit = SnapshotSink(spark, layout, config).write(
+        frame(spark, [(1, "c", 11, "U", "3"), (2, "a", 99, "U", "0"), (41, "d", 41, "I", "3")]),
+        full_load=False,
+        run_id="r3",
+    )
+
+    sink = SnapshotSink(spark, layout, config)
+    table = sorted((r["id"], r["part"], r["_cdc_seq"]) for r in sink.read_table().collect())
+    assert commit.rows_after == len(table) == 40
+    assert (1, "c", "3") in table and (2, "c", "1") in table and not any(r[0] == 5 for r in table)
+    pointer = current_pointer(lake, "src", "items")
+    assert pointer["key_index"] == "key_index/v=3"
+    index = spark.read.parquet(f"{layout.table_root}/key_index/v=3")
+    assert sorted((r["id"], r["part"], r["_cdc_seq"]) for r in index.collect()) == table
+    assert sorted(p.name for p in Path(layout.table_root[len("file://") :], "key_index").iterdir()) == ["v=3"]
+
+    wanted = spark.createDataFrame([(1,), (2,), (999,)], "id long")
+    found = sink.key_rows(wanted)
+    assert sorted((r["id"], r["part"]) for r in found.collect()) == [(1, "c"), (2, "c")]
+    buckets = {f.rsplit("/", 2)[-2] for f in found.inputFiles()}
+    assert buckets and len(buckets) <= 3  # only the wanted keys' buckets were read
+    assert all(b.startswith("_cdc_key_bucket=") for b in buckets)
+
+
+def test_a_partitioned_load_leaves_the_callers_cached_change_set_cached(spark, lake, make_config):
+    """The merge caches its change set and uses it after the table write (tombstones); the
+    sink must not unpersist it, or its recomputation would read the key index retention
+    deleted. A change set the caller did not cache is cached and released by the sink."""
+    config = make_config(partition_by=["part"], retention_versions=1)
+    layout = TableLayout(lake, "src", "items")
+    rows = [(1, "a", 1, "I", "1"), (2, "b", 2, "I", "1")]
+    SnapshotSink(spark, layout, config).write(frame(spark, rows), full_load=True, run_id="r1")
+
+    cached = frame(spark, [(1, "b", 10, "U", "2")]).persist()
+    SnapshotSink(spark, layout, config).write(cached, full_load=False, run_id="r2")
+    assert cached.storageLevel.useMemory
+    cached.unpersist()
+
+    uncached = frame(spark, [(2, "a", 20, "U", "3")])
+    SnapshotSink(spark, layout, config).write(uncached, full_load=False, run_id="r3")
+    assert not uncached.storageLevel.useMemory and not uncached.storageLevel.useDisk
+    current = sorted((r["id"], r["part"], r["qty"]) for r in read_current(lake, "src", "items").to_pylist())
+    assert current == [(1, "b", 10), (2, "a", 20)]
