@@ -45,6 +45,9 @@ class LandedFile:
     file_format: Literal["csv", "parquet"]
     size: int
     fingerprint: str
+    digest: str | None = None
+    """Content identity (``sha256:<hex>``), computed before the file is read for processing
+    (:meth:`spark_jobs.cdc.tracker.FileTracker.with_digests`); ``None`` until then."""
 
     @property
     def name(self) -> str:

@@ -147,6 +147,8 @@ class _TableMerge:
         """A crashed other run's committed change set that this run's change set must carry."""
         self.ordering_widths: dict[str, int] | None = None
         """The table's text ordering widths after this batch (``None``: unchanged)."""
+        self.landed_again: list[LandedFile] = []
+        """Processed files rewritten with the same bytes: not read, their new fingerprint recorded."""
         self._persisted: list[DataFrame] = []
 
     def _persist(self, frame: DataFrame) -> DataFrame:
@@ -202,12 +204,23 @@ class _TableMerge:
                 f"{len(ignored)} object(s) in the landing folder match no DMS file name and were not "
                 f"read: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}"
             )
-        pending = self.tracker.pending_files(state, landed)
+        pending, self.landed_again = self.tracker.split_landed(state, landed)
+        if self.landed_again:
+            names = [f.rel_path for f in self.landed_again]
+            result.warnings.append(
+                f"{len(names)} processed file(s) landed again with the same bytes (same size and "
+                f"digest, new ETag/mtime) were not processed again: {', '.join(names[:5])}"
+                f"{' ...' if len(names) > 5 else ''}"
+            )
         if not pending and self.carried is not None:
             return self._carry_only(state)
         if not pending:
+            if self.landed_again:
+                self.fence()
+                self.tracker.mark_landed_again(state, self.landed_again)
             result.status = STATUS_NOOP
             return result
+        pending = self.tracker.with_digests(pending)
         result.files = [f.rel_path for f in pending]
         result.full_load = any(f.kind == FULL_LOAD for f in pending)
         sink = _sink(self.spark, self.layout, self.config, self.settings)
@@ -517,7 +530,7 @@ class _TableMerge:
         result.status = STATUS_OK
         result.finished_at = utc_now()
         self.fence()
-        self.tracker.commit(state, pending, schema, result, self.ordering_widths)
+        self.tracker.commit(state, pending, schema, result, self.ordering_widths, self.landed_again)
         fault_point("after_tracker")
         self.tracker.clear_prepared()
         return result

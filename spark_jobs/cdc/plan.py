@@ -24,10 +24,13 @@ from spark_jobs.common.task_result import write_task_result
 
 
 def pending_file_count(config: TableConfig, landing_root: str, lake_root: str) -> tuple[int, list[str]]:
-    """(number of files not yet processed, ignored non-DMS paths) for one table."""
+    """(number of files not yet processed or rewritten since, ignored non-DMS paths) for one table.
+
+    A rewritten file counts even if its bytes are the same (no digest here): the merge tells
+    and records its new fingerprint, so it is not counted again."""
     landed, ignored = list_landed_files(landing_table_uri(landing_root, config.landing_folder))
     tracker = FileTracker(TableLayout(lake_root, config.database, config.table))
-    return len(tracker.pending_files(tracker.load_state(), landed)), ignored
+    return len(tracker.changed_files(tracker.load_state(), landed)), ignored
 
 
 def plan_cadence(

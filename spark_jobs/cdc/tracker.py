@@ -1,10 +1,15 @@
 """Which DMS files of a table are new, and the table's processing history, kept in the lake.
 
 ``state.json`` is the commit record: it lists every processed landing file (path, size,
-fingerprint, run id), the schema of the last successful load and the results of the most
+fingerprint, content digest, run id), the schema of the last successful load and the results of the most
 recent committed runs. It is replaced atomically and only after the table write committed,
 so a crash before that leaves the files pending and the next run applies them again (the
 writes are idempotent: upserts by key, history rows deduplicated by key + sequence).
+
+A processed file whose fingerprint (ETag / mtime) changed but whose size and digest are the
+recorded ones was *landed again* (the same bytes rewritten): it is not processed again, only its
+new fingerprint is recorded. Files processed before digests were recorded have none and are
+pending again on any change, as before.
 
 ``history/<run_id>.json`` holds every run's result (ok, noop, locked, failed).
 
@@ -15,13 +20,13 @@ The next run under the lock finishes it (see ``spark_jobs.cdc.merge``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from spark_jobs.cdc.dms_files import LandedFile
 from spark_jobs.cdc.layout import TableLayout
 from spark_jobs.cdc.results import STATUS_OK, TableResult, utc_now
-from spark_jobs.common.lake import delete, list_files, read_json, write_json_atomic
+from spark_jobs.common.lake import delete, file_digest, list_files, read_json, write_json_atomic
 
 STATE_FORMAT = 1
 RECENT_RESULTS_KEPT = 20
@@ -33,7 +38,8 @@ class TableState:
 
     table_id: str
     processed: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Landing path -> {"fingerprint", "size", "run_id"}."""
+    """Landing path -> {"fingerprint", "size", "digest", "run_id"} ("digest" absent or ``None``
+    for files processed before digests were recorded)."""
     schema: list[dict[str, str]] | None = None
     """Data columns of the last successful load: [{"name", "type"}] (Spark SQL types)."""
     loads: int = 0
@@ -71,13 +77,72 @@ class FileTracker:
 
     @staticmethod
     def pending_files(state: TableState, landed: list[LandedFile]) -> list[LandedFile]:
-        """Files never processed, or rewritten since (size or fingerprint changed)."""
-        pending = []
+        """Files never processed, or rewritten since with other bytes (see :meth:`split_landed`)."""
+        return FileTracker.split_landed(state, landed)[0]
+
+    @staticmethod
+    def changed_files(state: TableState, landed: list[LandedFile]) -> list[LandedFile]:
+        """Files never processed or rewritten since (size or fingerprint changed), without reading
+        them: the pending files and the files landed again of :meth:`split_landed`."""
+        return [
+            f
+            for f in landed
+            if (seen := state.processed.get(f.rel_path)) is None
+            or (seen.get("size"), seen.get("fingerprint")) != (f.size, f.fingerprint)
+        ]
+
+    @staticmethod
+    def split_landed(
+        state: TableState, landed: list[LandedFile]
+    ) -> tuple[list[LandedFile], list[LandedFile]]:
+        """(pending, landed again) of ``landed``.
+
+        Pending: never processed, or rewritten since (size or fingerprint changed) with other
+        bytes. Landed again: processed, then rewritten with the same bytes (same size and digest
+        as recorded; the digest is computed only for these candidates), returned with their
+        digest. A file processed without a recorded digest is pending on any change."""
+        pending, again = [], []
         for file in landed:
             seen = state.processed.get(file.rel_path)
-            if seen is None or seen.get("fingerprint") != file.fingerprint or seen.get("size") != file.size:
+            if seen is None or seen.get("size") != file.size:
                 pending.append(file)
-        return pending
+            elif seen.get("fingerprint") != file.fingerprint:
+                recorded = seen.get("digest")
+                digest = file_digest(file.uri) if recorded else None
+                if digest is not None and digest == recorded:
+                    again.append(replace(file, digest=digest))
+                else:
+                    pending.append(file)
+        return pending, again
+
+    @staticmethod
+    def with_digests(files: list[LandedFile]) -> list[LandedFile]:
+        """``files`` with their content digest; compute it before reading them for processing, so
+        that a file rewritten in between is pending again (its recorded digest is older)."""
+        return [f if f.digest is not None else replace(f, digest=file_digest(f.uri)) for f in files]
+
+    def mark_landed_again(self, state: TableState, files: list[LandedFile]) -> TableState:
+        """Record the new fingerprints of files landed again (their bytes were processed by a
+        committed run, which ``run_id`` keeps naming); for a run with nothing else to commit."""
+        new_state = replace(state, processed=self._processed(state, [], files, ""))
+        write_json_atomic(self.layout.state_uri, asdict(new_state))
+        return new_state
+
+    @staticmethod
+    def _processed(
+        state: TableState, files: list[LandedFile], landed_again: list[LandedFile], run_id: str
+    ) -> dict[str, dict[str, Any]]:
+        processed = dict(state.processed)
+        for file in files:
+            processed[file.rel_path] = {
+                "fingerprint": file.fingerprint,
+                "size": file.size,
+                "digest": file.digest,
+                "run_id": run_id,
+            }
+        for file in landed_again:
+            processed[file.rel_path] = {**processed[file.rel_path], "fingerprint": file.fingerprint}
+        return processed
 
     @staticmethod
     def committed_result(state: TableState, run_id: str) -> TableResult | None:
@@ -92,16 +157,12 @@ class FileTracker:
         schema: list[dict[str, str]] | None,
         result: TableResult,
         ordering_widths: dict[str, int] | None = None,
+        landed_again: list[LandedFile] | None = None,
     ) -> TableState:
         """Mark ``files`` processed and record ``result``: call only after the table write committed.
-        ``ordering_widths`` replaces the state's (``None``: kept)."""
-        processed = dict(state.processed)
-        for file in files:
-            processed[file.rel_path] = {
-                "fingerprint": file.fingerprint,
-                "size": file.size,
-                "run_id": result.run_id,
-            }
+        ``ordering_widths`` replaces the state's (``None``: kept); ``landed_again``: files of
+        :meth:`split_landed` whose new fingerprint is recorded too."""
+        processed = self._processed(state, files, landed_again or [], result.run_id)
         recent = {k: v for k, v in state.recent_results.items() if k != result.run_id}
         recent[result.run_id] = result.to_dict()
         while len(recent) > RECENT_RESULTS_KEPT:

@@ -248,6 +248,18 @@ def clone_file(src: str, dst: str) -> None:
         copy_file(src, dst)
 
 
+def file_digest(uri: str, chunk_size: int = 8 << 20) -> str:
+    """``sha256:<hex>`` of the object's stored bytes (not decompressed), streamed in chunks."""
+    import hashlib
+
+    fs, path = filesystem(uri)
+    digest = hashlib.sha256()
+    with fs.open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return f"sha256:{digest.hexdigest()}"
+
+
 def open_file(uri: str, mode: str = "rb") -> Any:
     """An open file object (binary by default); gzip is decompressed when the name ends in .gz."""
     fs, path = filesystem(uri)

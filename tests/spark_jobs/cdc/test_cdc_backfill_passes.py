@@ -50,7 +50,7 @@ def _land(dms: Any, day: int) -> list[Path]:
 
 
 def _land_again(files: list[Path]) -> None:
-    """The same files landed again: same bytes, a newer mtime (a new ETag on S3), so pending."""
+    """The same files landed again: same bytes, a newer mtime (a new ETag on S3)."""
     for path in files:
         data = path.read_bytes()
         path.write_bytes(data)
@@ -106,10 +106,12 @@ def test_a_second_backfill_over_files_landed_again_adds_nothing(spark, dms, land
     second = _backfill(spark, configs, landing, lake, sink, WINDOW)
 
     # the cleared runs reuse their stored results (the first one, superseded, loads the current
-    # rows of its keys); their files stay pending, so the third run merges them
+    # rows of its keys); the plan counts the rewritten files, the third run finds their bytes
+    # processed already (same digests) and records them
     assert all(r["reused"] for run in WINDOW[:2] for r in second[run])
     merged_again = second[WINDOW[2]]
-    assert [r["status"] for r in merged_again] == ["ok", "ok"]
+    assert [r["status"] for r in merged_again] == ["noop", "noop"]
+    assert all(any("landed again with the same bytes" in w for w in r["warnings"]) for r in merged_again)
     assert all(r["changes_uri"] is None for r in merged_again), "no change set: nothing is new"
     assert _lake(lake, sink) == before  # no change rows, no table commit, the same rows
     assert plan_cadence(configs, "hourly", landing, lake)["batches"] == []  # processed again
@@ -120,7 +122,7 @@ def test_a_second_backfill_over_files_landed_again_adds_nothing(spark, dms, land
     (result,) = _backfill(spark, configs, landing, lake, sink, ["backfill__2026-01-18"])["backfill__2026-01-18"]
     assert result["table_id"] == "src.payments" and (result["inserted"], result["updated"]) == (0, 1)
     assert not result["full_load"]  # its full load was applied before: the new row is appended
-    assert any("not applied again" in w for w in result["warnings"])
+    assert any("landed again with the same bytes" in w for w in result["warnings"])
     new = read_changes(lake, "src", "payments", "backfill__2026-01-18").to_pylist()
     assert [(r["id"], r["qty"], r["_cdc_op"]) for r in new] == [(3, 30, "U")]
     history = sorted((r["id"], r["qty"], r["_cdc_op"]) for r in read_current(lake, "src", "payments").to_pylist())

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from spark_jobs.cdc.dms_files import CDC, FULL_LOAD, classify, list_landed_files
 from spark_jobs.cdc.layout import TableLayout, landing_table_uri
 from spark_jobs.cdc.results import TableResult
 from spark_jobs.cdc.tracker import FileTracker
+from spark_jobs.common.lake import local_path
 
 
 @pytest.mark.parametrize(
@@ -66,3 +70,42 @@ def test_pending_files_are_the_unprocessed_or_rewritten_ones(dms, landing, lake)
     assert tracker.committed_result(state, "run-1").status == "ok"
     assert tracker.committed_result(state, "run-2") is None
     assert [r["run_id"] for r in tracker.history()] == ["run-1"]
+
+
+def test_a_processed_file_landed_again_with_the_same_bytes_is_not_pending(dms, landing, lake):
+    dms.raw("LOAD00000001.csv", b"a")
+    dms.raw("20240501-000000001.csv", b"b")
+    tracker = FileTracker(TableLayout(lake, "src", "items"))
+    folder = landing_table_uri(landing, "src/public/items")
+    landed, _ = list_landed_files(folder)
+    result = TableResult("src.items", "run-1", "ok", started_at="t", finished_at="t")
+    state = tracker.commit(tracker.load_state(), tracker.with_digests(landed), None, result)
+    assert tracker.load_state() == state
+
+    def relanded(data: bytes) -> tuple[list[str], list[str]]:
+        path = Path(local_path(folder)) / "LOAD00000001.csv"
+        mtime = path.stat().st_mtime_ns
+        dms.raw("LOAD00000001.csv", data)
+        os.utime(path, ns=(mtime + 10**9, mtime + 10**9))  # a new mtime (ETag on S3)
+        pending, again = tracker.split_landed(state, list_landed_files(folder)[0])
+        return [f.rel_path for f in pending], [f.rel_path for f in again]
+
+    assert relanded(b"a") == ([], ["LOAD00000001.csv"])
+    state = tracker.mark_landed_again(state, tracker.split_landed(state, list_landed_files(folder)[0])[1])
+    assert tracker.split_landed(tracker.load_state(), list_landed_files(folder)[0]) == ([], [])
+    assert state.processed["LOAD00000001.csv"]["run_id"] == "run-1"
+    assert relanded(b"c") == (["LOAD00000001.csv"], [])  # same size, other bytes
+
+
+def test_a_file_processed_before_digests_were_recorded_is_pending_on_any_change(dms, landing, lake):
+    dms.raw("LOAD00000001.csv", b"a")
+    tracker = FileTracker(TableLayout(lake, "src", "items"))
+    folder = landing_table_uri(landing, "src/public/items")
+    landed, _ = list_landed_files(folder)
+    result = TableResult("src.items", "run-1", "ok", started_at="t", finished_at="t")
+    state = tracker.commit(tracker.load_state(), landed, None, result)
+    del state.processed["LOAD00000001.csv"]["digest"]  # a state.json of the version before digests
+    path = Path(local_path(folder)) / "LOAD00000001.csv"
+    mtime = path.stat().st_mtime_ns
+    os.utime(path, ns=(mtime + 10**9, mtime + 10**9))
+    assert tracker.split_landed(state, list_landed_files(folder)[0]) == (list_landed_files(folder)[0], [])
