@@ -100,7 +100,8 @@ class FileTracker:
         Pending: never processed, or rewritten since (size or fingerprint changed) with other
         bytes. Landed again: processed, then rewritten with the same bytes (same size and digest
         as recorded; the digest is computed only for these candidates), returned with their
-        digest. A file processed without a recorded digest is pending on any change."""
+        digest (as is a candidate found pending). A file processed without a recorded digest is
+        pending on any change."""
         pending, again = [], []
         for file in landed:
             seen = state.processed.get(file.rel_path)
@@ -111,8 +112,8 @@ class FileTracker:
                 digest = file_digest(file.uri) if recorded else None
                 if digest is not None and digest == recorded:
                     again.append(replace(file, digest=digest))
-                else:
-                    pending.append(file)
+                else:  # the digest computed here is kept: with_digests does not read it again
+                    pending.append(file if digest is None else replace(file, digest=digest))
         return pending, again
 
     @staticmethod
