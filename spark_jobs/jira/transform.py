@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from spark_jobs.common.lake import list_files, read_bytes, read_json
 from spark_jobs.jira.flatten import STATUS_HISTORY_COLUMNS, FieldMap, flatten_issue, status_changes, utc
+from spark_jobs.jira.jql import parse_jira_datetime
 from spark_jobs.jira.layout import MANIFEST, SiteLayout
 
 if TYPE_CHECKING:
@@ -50,13 +51,16 @@ class CommittedSync:
 
 
 def committed_syncs(layout: SiteLayout) -> list[CommittedSync]:
-    """The committed syncs of the site, oldest first (sync ids start with their UTC start time)."""
+    """The committed syncs of the site in commit order: by the manifest's ``finished_at``
+    (microseconds, UTC), then the sync id. Sync ids start with their start time to the second
+    only, so syncs started within one second (a quick rerun) would sort at random by id alone,
+    and the newest reconciliation could be an older one."""
     syncs = []
     for found in list_files(layout.landing):
         if found.uri.endswith("/" + MANIFEST):
             manifest = read_json(found.uri)
             syncs.append(CommittedSync(manifest["sync_id"], found.uri.rsplit("/", 1)[0], manifest))
-    return sorted(syncs, key=lambda s: s.sync_id)
+    return sorted(syncs, key=lambda s: (parse_jira_datetime(s.manifest["finished_at"]), s.sync_id))
 
 
 def _schema(columns: Iterable[tuple[str, str]]) -> str:

@@ -6,13 +6,14 @@ import json
 from typing import Any
 
 from spark_jobs.common.lake import list_files, read_bytes, read_json
+from spark_jobs.jira.jql import parse_jira_datetime
 from spark_jobs.jira.layout import MANIFEST, SiteLayout
 
 
 def committed_syncs(layout: SiteLayout) -> list[dict[str, Any]]:
     manifests = [f.uri for f in list_files(layout.landing) if f.uri.endswith("/" + MANIFEST)]
     syncs = [{**read_json(uri), "folder": uri.rsplit("/", 1)[0]} for uri in manifests]
-    return sorted(syncs, key=lambda s: s["sync_id"])
+    return sorted(syncs, key=lambda s: (parse_jira_datetime(s["finished_at"]), s["sync_id"]))  # commit order
 
 
 def landed_issues(layout: SiteLayout) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -150,3 +151,26 @@ def test_project_filter_limits_search_and_reconciliation(jira, make_client, layo
     result, _ = _sync(make_client, layout, projects=("WEB",))
     web = [i for i in jira.state.current_issues().values() if i["fields"]["project"]["key"] == "WEB"]
     assert result.jql.startswith('project in ("WEB") AND') and result.issues == result.in_scope == len(web)
+
+
+def test_syncs_started_within_one_second_are_ordered_by_commit(jira, make_client, layout, monkeypatch):
+    """Sync ids carry their start to the second; the transform's newest sync (whose
+    reconciliation decides deletions) must be the last committed even when ids sort otherwise."""
+    from spark_jobs.jira import sync as sync_module
+    from spark_jobs.jira.transform import committed_syncs as transform_syncs
+
+    moments = iter(datetime(2026, 12, 1, 5, 8, 5, n, tzinfo=UTC) for n in range(1000, 100_000, 1000))
+    suffixes = iter(f"{n:08x}" for n in (0xFFFFFFFF, 0x80000000, 0x00000001))  # descending ids
+    fake_uuid = SimpleNamespace(uuid4=lambda: SimpleNamespace(hex=next(suffixes)))
+    monkeypatch.setattr(sync_module, "uuid", fake_uuid)
+    ids = jira.state.seed_ids
+    results = [SiteSync(make_client(), layout, SyncOptions(page_size=PAGE), now=lambda: next(moments)).run()]
+    change_issues(jira.state, ids)
+    results += [SiteSync(make_client(), layout, SyncOptions(page_size=PAGE), now=lambda: next(moments)).run()
+                for _ in range(2)]  # fmt: skip
+
+    assert len({r.sync_id[:16] for r in results}) == 1, "all three started within one second"
+    assert sorted(r.sync_id for r in results) == [r.sync_id for r in reversed(results)]
+    commit_order = [r.sync_id for r in results]
+    assert [s.sync_id for s in transform_syncs(layout)] == commit_order
+    assert [s["sync_id"] for s in committed_syncs(layout)] == commit_order
