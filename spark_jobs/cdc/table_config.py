@@ -18,6 +18,7 @@ parse time. Adding a table = adding an entry; no code changes.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from itertools import groupby
@@ -40,6 +41,8 @@ _MINUTE_CADENCES = (5, 10, 15, 20, 30)
 OP_COLUMN = "_cdc_op"
 SEQ_COLUMN = "_cdc_seq"
 SYSTEM_COLUMNS = (OP_COLUMN, SEQ_COLUMN)
+INDEX_FORMAT = "cdc-table-index/1"  # a compiled index (spark_jobs.cdc.table_index)
+INDEX_DERIVED_FIELDS = ("table_id", "database", "table")  # in the index, not TableConfig fields
 
 
 class TableConfigError(ValueError):
@@ -312,6 +315,31 @@ def parse_table_file(text: str, source: str = "<string>") -> list[TableConfig]:
     return configs
 
 
+def parse_index(text: str, source: str = "<string>") -> list[TableConfig]:
+    """The table configs of an index document (validated again: a job may be older or newer
+    than the index it is given, and must refuse fields it does not know)."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TableConfigError(f"{source}: not valid JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("format") != INDEX_FORMAT:
+        raise TableConfigError(
+            f"{source}: not a CDC table index (expected format {INDEX_FORMAT!r}); compile it with "
+            "python -m spark_jobs.cdc.table_index"
+        )
+    configs: list[TableConfig] = []
+    problems: list[str] = []
+    for table_id, fields in document["tables"].items():
+        values = {k: v for k, v in fields.items() if k not in INDEX_DERIVED_FIELDS}
+        try:
+            configs.append(TableConfig.model_validate(values))
+        except ValidationError as exc:
+            problems.extend(format_error(source, table_id, error) for error in exc.errors())
+    if problems:
+        raise TableConfigError("\n".join(problems))
+    return configs
+
+
 def load_table_configs(path_or_dir: str | Path) -> list[TableConfig]:
     """All table configs of a file or folder (local path, file:// or s3:// URI), sorted by table id.
 
@@ -327,8 +355,6 @@ def load_table_configs(path_or_dir: str | Path) -> list[TableConfig]:
     for source in _config_files(path_or_dir):
         try:
             if source.endswith(".json"):  # a compiled index (spark_jobs.cdc.table_index)
-                from spark_jobs.cdc.table_index import parse_index
-
                 parsed = parse_index(_read_text(source), source)
             else:
                 parsed = parse_table_file(_read_text(source), source)

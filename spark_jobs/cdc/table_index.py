@@ -29,28 +29,24 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from spark_jobs.cdc.table_config import (
+    INDEX_DERIVED_FIELDS,
+    INDEX_FORMAT,
     OP_COLUMN,
     SEQ_COLUMN,
     TableConfig,
     TableConfigError,
     cadence_to_cron,
     cadences,
-    format_error,
     load_table_configs,
 )
-
-INDEX_FORMAT = "cdc-table-index/1"
-_DERIVED = ("table_id", "database", "table")
 
 
 def compile_index(configs: Iterable[TableConfig]) -> dict[str, Any]:
     """The index document of ``configs`` (sorted by table id; deterministic)."""
     ordered = sorted(configs, key=lambda c: c.table_id)
     tables = {
-        c.table_id: {**c.model_dump(mode="json"), **{name: getattr(c, name) for name in _DERIVED}}
+        c.table_id: {**c.model_dump(mode="json"), **{name: getattr(c, name) for name in INDEX_DERIVED_FIELDS}}
         for c in ordered
     }
     return {
@@ -86,31 +82,6 @@ def compile_folders(folders: Sequence[str | Path]) -> dict[str, Any]:
 def index_bytes(index: dict[str, Any]) -> bytes:
     """The index as deterministic, compact JSON bytes (same configs -> same bytes)."""
     return json.dumps(index, sort_keys=True, separators=(",", ":")).encode() + b"\n"
-
-
-def parse_index(text: str, source: str = "<string>") -> list[TableConfig]:
-    """The table configs of an index document (validated again: a job may be older or newer
-    than the index it is given, and must refuse fields it does not know)."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TableConfigError(f"{source}: not valid JSON: {exc}") from None
-    if not isinstance(document, dict) or document.get("format") != INDEX_FORMAT:
-        raise TableConfigError(
-            f"{source}: not a CDC table index (expected format {INDEX_FORMAT!r}); compile it with "
-            "python -m spark_jobs.cdc.table_index"
-        )
-    configs: list[TableConfig] = []
-    problems: list[str] = []
-    for table_id, fields in document["tables"].items():
-        values = {k: v for k, v in fields.items() if k not in _DERIVED}
-        try:
-            configs.append(TableConfig.model_validate(values))
-        except ValidationError as exc:
-            problems.extend(format_error(source, table_id, error) for error in exc.errors())
-    if problems:
-        raise TableConfigError("\n".join(problems))
-    return configs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
