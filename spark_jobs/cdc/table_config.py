@@ -298,16 +298,26 @@ def parse_table_file(text: str, source: str = "<string>") -> list[TableConfig]:
         raise TableConfigError(f"{source}: 'defaults' must be a mapping")
     if not isinstance(tables, list) or not tables:
         raise TableConfigError(f"{source}: 'tables' must be a non-empty list")
-    configs: list[TableConfig] = []
+    entries: list[tuple[str, dict[str, Any]]] = []
     problems: list[str] = []
     for index, entry in enumerate(tables):
         if not isinstance(entry, dict):
             problems.append(f"{source}: tables[{index}] must be a mapping")
             continue
         name = str(entry.get("source_table") or f"tables[{index}]")
-        merged = {**defaults, **entry, "source_db": source_db}
+        entries.append((name, {**defaults, **entry, "source_db": source_db}))
+    return _validated(source, entries, problems)
+
+
+def _validated(
+    source: str, entries: Iterable[tuple[str, dict[str, Any]]], problems: list[str]
+) -> list[TableConfig]:
+    """``TableConfig`` of every (name, values) entry; raises :class:`TableConfigError` listing
+    ``problems`` and every entry's validation errors (file, table, field) when there are any."""
+    configs: list[TableConfig] = []
+    for name, values in entries:
         try:
-            configs.append(TableConfig.model_validate(merged))
+            configs.append(TableConfig.model_validate(values))
         except ValidationError as exc:
             problems.extend(format_error(source, name, error) for error in exc.errors())
     if problems:
@@ -327,17 +337,11 @@ def parse_index(text: str, source: str = "<string>") -> list[TableConfig]:
             f"{source}: not a CDC table index (expected format {INDEX_FORMAT!r}); compile it with "
             "python -m spark_jobs.cdc.table_index"
         )
-    configs: list[TableConfig] = []
-    problems: list[str] = []
-    for table_id, fields in document["tables"].items():
-        values = {k: v for k, v in fields.items() if k not in INDEX_DERIVED_FIELDS}
-        try:
-            configs.append(TableConfig.model_validate(values))
-        except ValidationError as exc:
-            problems.extend(format_error(source, table_id, error) for error in exc.errors())
-    if problems:
-        raise TableConfigError("\n".join(problems))
-    return configs
+    entries = [
+        (table_id, {k: v for k, v in fields.items() if k not in INDEX_DERIVED_FIELDS})
+        for table_id, fields in document["tables"].items()
+    ]
+    return _validated(source, entries, [])
 
 
 def load_table_configs(path_or_dir: str | Path) -> list[TableConfig]:
