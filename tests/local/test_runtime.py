@@ -23,7 +23,7 @@ def runtime_env(airflow_runtime) -> dict[str, str]:
 
 
 def test_environment_uses_local_executor_and_embedded_postgres(runtime_env):
-    assert runtime_env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert runtime_env["AIRFLOW__CORE__EXECUTOR"] == "data_platform.local.executor.PreImportingLocalExecutor"
     assert runtime_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
     assert json.loads(runtime_env["AIRFLOW_CONN_WAREHOUSE"])["schema"] == "warehouse"
     assert runtime_env["PIPELINE_TARGET"] == "local"

@@ -1,7 +1,8 @@
 """The local Airflow runtime: one environment shared by the demo, the CLI and docker compose.
 
 ``local_environment()`` is the single place that decides how a local Airflow process is
-configured: Airflow home inside the checkout (``.local/airflow``), LocalExecutor, the metadata
+configured: Airflow home inside the checkout (``.local/airflow``), LocalExecutor (its workers
+forked with the DAG files' imports loaded: :mod:`data_platform.local.executor`), the metadata
 DB and the warehouse on PostgreSQL (embedded unless already configured, as in docker compose),
 OpenLineage events as include/lineage/transport.yaml's ``local`` block says (raw event files in
 the lake, the local catalog stand-in), and ``PIPELINE_TARGET=local``. Paths are explicit, as on MWAA:
@@ -115,7 +116,7 @@ def local_environment(base: dict[str, str] | None = None) -> dict[str, str]:
             "AIRFLOW_HOME": str(airflow_home()),
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_DIR),
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": "data_platform.local.executor.PreImportingLocalExecutor",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__PARALLELISM": env.get("AIRFLOW__CORE__PARALLELISM", "4"),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
