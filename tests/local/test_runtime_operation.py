@@ -30,7 +30,8 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(") ", 1)[-1][0] != "Z"
 
 
-def test_ctrl_c_stops_the_whole_process_group(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_ctrl_c_or_kill_stops_the_whole_process_group(tmp_path, stop):
     driver = (
         "import sys; from data_platform.local.runtime import run_group; "
         f"sys.exit(run_group([sys.executable, '-c', {SPAWNER!r}], dict(__import__('os').environ), grace_period=5))"
@@ -50,13 +51,33 @@ def test_ctrl_c_stops_the_whole_process_group(tmp_path):
                 break
         time.sleep(0.1)
     assert len(children) == 3, "the command did not start"
-    parent.send_signal(signal.SIGINT)
+    parent.send_signal(stop)
     assert parent.wait(timeout=60) == 130
     assert "stopping" in parent.stderr.read()
     deadline = time.monotonic() + 30
     while any(_alive(p) for p in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [p for p in children if _alive(p)] == [], "processes outlived Ctrl+C"
+
+
+def test_a_killed_backfill_check_stops_what_it_started(tmp_path, monkeypatch, capsys):
+    from data_platform.local import backfill_check
+
+    stopped: list[Path] = []
+
+    def killed_midway(args, registry):
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` while backfills run
+        time.sleep(30)
+        return 0
+
+    monkeypatch.setattr(backfill_check, "check", killed_midway)
+    monkeypatch.setattr(backfill_check, "_own_local_dir", lambda: tmp_path)
+    monkeypatch.setattr(backfill_check, "stop_local_postgres", stopped.append)
+    previous = signal.getsignal(signal.SIGTERM)
+    assert backfill_check.main(["platform_smoke"]) == 130
+    assert stopped == [tmp_path / "postgres"]
+    assert "interrupted" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) is previous
 
 
 def test_init_fingerprint_changes_only_with_what_init_depends_on(tmp_path):

@@ -40,7 +40,13 @@ from data_platform.config import load_yaml
 from data_platform.local.demo import output_to
 from data_platform.local.lineage_endpoint import CATALOG_URL_ENV, default_events_file, serving
 from data_platform.local.postgres import stop_local_postgres
-from data_platform.local.runtime import METADATA_CONN_VAR, init, local_environment, run_airflow
+from data_platform.local.runtime import (
+    METADATA_CONN_VAR,
+    init,
+    local_environment,
+    run_airflow,
+    sigterm_as_interrupt,
+)
 from data_platform.local.table_hashes import differences
 from data_platform.paths import INCLUDE_PATH_ENV_VAR, REPO_ROOT
 
@@ -285,7 +291,11 @@ def main(argv: list[str]) -> int:
         return 2
     own = _own_local_dir()
     try:
-        return check(args, registry)
+        with sigterm_as_interrupt():
+            return check(args, registry)
+    except KeyboardInterrupt:  # Ctrl+C or kill: the scheduler is stopped, PostgreSQL below
+        print("\nBackfill check interrupted; its scheduler and API server are stopped.", file=sys.stderr)
+        return 130
     finally:
         if own is not None:  # its own PostgreSQL: nothing of the check keeps running
             stop_local_postgres(own / "postgres")

@@ -27,6 +27,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -198,17 +200,27 @@ def run_group(command: list[str], env: dict[str, str], grace_period: float = 30.
     group: SIGTERM, then SIGKILL for what is left after ``grace_period`` seconds. Returns the
     exit code (130 when interrupted)."""
     process = subprocess.Popen(command, env=env, cwd=REPO_ROOT, start_new_session=True)
-
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        return process.wait()
+        with sigterm_as_interrupt():
+            return process.wait()
     except KeyboardInterrupt:
         print(f"\nruntime: stopping {command[-1]} and everything it started...", file=sys.stderr, flush=True)
         stop_group(process, grace_period)
         return 130
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM raises ``KeyboardInterrupt`` in the main thread, so a process
+    stopped by ``kill`` (or started in the background, where a shell ignores Ctrl+C's SIGINT for
+    it) unwinds as on Ctrl+C: what the block's context managers started is stopped."""
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
     finally:
         signal.signal(signal.SIGTERM, previous)
 
