@@ -42,9 +42,25 @@ def checkpoint_uri(lake_root: str, log_file: LogFile) -> str:
     )
 
 
+class UnreadableCheckpoint(ValueError):
+    """A checkpoint that is not the JSON :func:`write_checkpoint` writes."""
+
+
 def read_checkpoint(lake_root: str, log_file: LogFile) -> Checkpoint:
-    raw: dict[str, Any] | None = read_json(checkpoint_uri(lake_root, log_file))
-    return Checkpoint(**raw) if raw else Checkpoint()
+    """The file's checkpoint (none yet: its start).
+
+    :raises UnreadableCheckpoint: not a checkpoint (edited, cut short, from another version);
+        its run ships nothing over it, and the message names the file and the way out.
+    """
+    uri = checkpoint_uri(lake_root, log_file)
+    try:
+        raw: dict[str, Any] | None = read_json(uri)
+        return Checkpoint(**raw) if raw else Checkpoint()
+    except (ValueError, TypeError) as err:
+        raise UnreadableCheckpoint(
+            f"The checkpoint {uri} of {log_file.uri} is unreadable ({err}). Restore it, or delete it "
+            "to ship the file again from its start (the lines shipped before are then sent twice)."
+        ) from err
 
 
 def write_checkpoint(lake_root: str, log_file: LogFile, checkpoint: Checkpoint) -> None:
