@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from spark_jobs.common.lake import list_files, read_bytes, read_json
-from spark_jobs.jira.jql import parse_jira_datetime
-from spark_jobs.jira.layout import MANIFEST, SiteLayout
+from spark_jobs.common.lake import read_bytes
+from spark_jobs.jira.layout import SiteLayout
+from spark_jobs.jira.transform import committed_syncs as transform_syncs
 
 
 def committed_syncs(layout: SiteLayout) -> list[dict[str, Any]]:
-    manifests = [f.uri for f in list_files(layout.landing) if f.uri.endswith("/" + MANIFEST)]
-    syncs = [{**read_json(uri), "folder": uri.rsplit("/", 1)[0]} for uri in manifests]
-    return sorted(syncs, key=lambda s: (parse_jira_datetime(s["finished_at"]), s["sync_id"]))  # commit order
+    """Each committed sync's manifest with its ``folder``, in the transform's (commit) order."""
+    return [{**sync.manifest, "folder": sync.folder} for sync in transform_syncs(layout)]
 
 
 def landed_issues(layout: SiteLayout) -> list[dict[str, Any]]:
