@@ -162,7 +162,9 @@ class EntryBuilder:
     def _log4j_head(self, match: re.Match[str]) -> tuple[str, str]:
         time, thread1, level, thread2, logger = match.group("time", "thread1", "level", "thread2", "logger")
         time_ms = log4j_time_ms(time)
-        if time_ms >= self.oldest_ms:
+        if time_ms is None:  # not a calendar time: no timestamp (the intake's time), the text keeps it
+            stamp = ""
+        elif time_ms >= self.oldest_ms:
             stamp = f',"timestamp":{time_ms}'
         else:
             self.late += 1
@@ -171,7 +173,7 @@ class EntryBuilder:
         names = ',"logger":{"name":' + _encode(logger)
         names += (',"thread_name":' + _encode(thread) + "}") if thread is not None else "}"
         known = (_STATUS_MESSAGE[level], stamp + names + "}")
-        if time_ms >= self.oldest_ms:  # a late entry is counted each time
+        if time_ms is None or time_ms >= self.oldest_ms:  # a late entry is counted each time
             if len(self._heads) > 100_000:
                 self._heads.clear()
             self._heads[match["head"]] = known

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import json.scanner
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -87,16 +88,21 @@ class LogRecord:
 _time_cache: dict[str, int] = {}
 
 
-def log4j_time_ms(text: str) -> int:
-    """Milliseconds since the epoch of a log4j time (``yy/MM/dd HH:mm:ss`` or ISO, read as UTC)."""
+def log4j_time_ms(text: str) -> int | None:
+    """Milliseconds since the epoch of a log4j time (``yy/MM/dd HH:mm:ss`` or ISO, read as UTC);
+    None when the digits are not a calendar time (``24/13/45 25:61:00``): the record is kept and
+    the intake stamps it when it arrives."""
     known = _time_cache.get(text)
     if known is not None:
         return known
     seconds, fraction = text[:19], text[20:]
-    if "/" in seconds:
-        parsed = datetime.strptime(seconds, "%y/%m/%d %H:%M:%S")
-    else:
-        parsed = datetime.fromisoformat(seconds.replace("T", " "))
+    try:
+        if "/" in seconds:
+            parsed = datetime.strptime(seconds, "%y/%m/%d %H:%M:%S")
+        else:
+            parsed = datetime.fromisoformat(seconds.replace("T", " "))
+    except ValueError:
+        return None
     value = int(parsed.replace(tzinfo=UTC).timestamp()) * 1000 + (
         int((fraction + "000")[:3]) if fraction else 0
     )
@@ -168,16 +174,24 @@ def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")
 
 
-_scan_json = json.scanner.make_scanner(json.JSONDecoder(parse_constant=_not_json))  # type: ignore[arg-type]
+def _finite(number: str) -> float:
+    value = float(number)
+    if math.isinf(value):
+        raise ValueError(f"{number} is out of a double's range")
+    return value
+
+
+_scan_json = json.scanner.make_scanner(json.JSONDecoder(parse_constant=_not_json, parse_float=_finite))  # type: ignore[arg-type]
 """``json.loads`` without its wrapper (the C scanner): ``(value, end)`` of the JSON value at an index.
-Strict: ``NaN`` / ``Infinity`` (which ``json.loads`` takes) are not JSON, and the intake refuses a
-request holding them (400): such a line is a plain record, kept as written."""
+Strict: ``NaN`` / ``Infinity`` (which ``json.loads`` takes) are not JSON, and a number beyond a
+double's range (``1e999``, which ``json.loads`` reads as infinity) cannot be written back as JSON;
+the intake refuses a request holding them (400): such a line is a plain record, kept as written."""
 
 
 def _json_object(line: str) -> dict[str, Any] | None:
     """The line (starting with ``{``) as a JSON log object of the jobs (a ``message`` string and a
     ``level``), else None; what ``json.loads(line)`` accepts (JSON whitespace may follow), except
-    ``NaN`` and ``Infinity``."""
+    ``NaN``, ``Infinity`` and numbers beyond a double's range."""
     if line.rstrip()[-1:] != "}":
         return None
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -322,3 +323,70 @@ def test_undecodable_bytes_ship_as_replacement_characters_and_resume_at_byte_off
     (log_file,) = list_log_files(job_run(tmp_path / "logs", "run-1"))
     assert read_checkpoint(f"file://{tmp_path}/lake", log_file).offset == len(first + second)
     assert ship(tmp_path, intake, final=True).entries == 0
+
+
+def test_lines_that_only_look_like_log4j_or_json_ship_as_written(tmp_path, intake, intake_server):
+    """A log4j head whose digits are no calendar time, and a JSON line with a number no double
+    holds (``1e999``, which json reads as infinity and cannot write back), used to fail the run."""
+    lines = [
+        "24/13/45 25:61:00 INFO Foo: not a time",
+        "2026-02-30 10:00:00,000 WARN Bar: not a day",
+        '{"level": "INFO", "message": "huge", "n": 1e999}',
+        f"{STAMP} INFO Task: after them",
+    ]
+    write_log(tmp_path / "logs", "run-1", "SPARK_DRIVER/stderr.gz", "\n".join(lines) + "\n")
+    result = ship(tmp_path, intake, final=True)
+    assert result.records == 4 and result.errors == []
+    assert messages(intake_server) == lines
+    no_time, no_day, huge, after = intake_server.events
+    assert "timestamp" not in no_time and no_time["logger"]["name"] == "Foo" and no_time["status"] == "info"
+    assert "timestamp" not in no_day and no_day["status"] == "warning"
+    assert "n" not in huge  # a plain record: its line is its message
+    assert "timestamp" in after
+
+
+PIECES = [
+    f"{STAMP} INFO Task: a \"quoted\" \\ line",
+    f"{STAMP} ERROR Executor: failed",
+    "java.lang.IllegalStateException: boom",
+    "\tat a.B.c(B.java:1)",
+    "Caused by: java.io.IOException: disk",
+    "Traceback (most recent call last):",
+    '  File "job.py", line 1, in <module>',
+    "ValueError: bad",
+    '{"ts": "2026-11-30T10:00:00+00:00", "level": "INFO", "logger": "job", "message": "m", "rows": 3}',
+    "{not json",
+    "",
+    "print output é 💥",
+    "bad \udcff byte",
+    "24/13/45 25:61:00 INFO Foo: not a time",
+]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_file_cut_anywhere_ships_the_same_events_over_two_sweeps_as_in_one(
+    tmp_path, intake, intake_server, seed
+):
+    """Sweeps that read a file while it grows (cut at any byte) send each record once, whole and
+    numbered as one sweep of the whole file does."""
+    rng = random.Random(seed)
+    for case in range(8):
+        data = "\n".join(rng.choice(PIECES) for _ in range(rng.randrange(1, 12))) + "\n"
+        whole = data.encode("utf-8", "surrogateescape")
+        cut = rng.randrange(len(whole) + 1)
+        write_log(tmp_path / "logs", f"one-{case}", "SPARK_DRIVER/stderr.gz", whole)
+        ship(tmp_path, intake, f"one-{case}", final=True)
+        write_log(tmp_path / "logs", f"two-{case}", "SPARK_DRIVER/stderr.gz", whole[:cut], age_seconds=0)
+        ship(tmp_path, intake, f"two-{case}", settle_seconds=600)
+        write_log(tmp_path / "logs", f"two-{case}", "SPARK_DRIVER/stderr.gz", whole, age_seconds=0)
+        ship(tmp_path, intake, f"two-{case}", final=True)
+
+        def events(run_id: str) -> list[tuple]:
+            return [
+                (e["message"], e["emr"]["line"], e["status"], e.get("timestamp"))
+                for e in intake_server.events
+                if e["hostname"] == f"{run_id}-driver"
+            ]
+
+        assert events(f"two-{case}") == events(f"one-{case}"), (data, cut)
+        assert len(events(f"one-{case}")) >= 1
