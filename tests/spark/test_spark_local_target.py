@@ -84,6 +84,7 @@ def test_job_runs_with_spark_submit_and_writes_its_output(spark_include, local_d
         in gzip.decompress((driver / "stderr.gz").read_bytes()).decode()
     )
     assert json.loads((driver.parent / "job_run.json").read_text())["state"] == "SUCCESS"
+    assert list((local_dir / "spark" / "tmp").iterdir()) == []  # the run's scratch space is removed
     out = capsys.readouterr().out
     # the merged conf reached the job: the task override and the local default, the EMR-only key did not
     assert "[spark-submit] tinyjob marker=from-task shuffle=4 rows=3" in out
@@ -112,7 +113,9 @@ def test_execution_timeout_kills_the_spark_submit_process_group(
         supervise(self, process)
 
     monkeypatch.setattr(LocalProcess, "_supervise", supervise_once_the_job_runs)
-    task = make_task(entry_point="tinyjob.sleep", args=[str(marker)], execution_timeout=timedelta(seconds=5))
+    task = make_task(
+        entry_point="tinyjob.sleep", args=[str(marker), "--spark"], execution_timeout=timedelta(seconds=5)
+    )
     with pytest.raises(AirflowTaskTimeout, match="hit execution_timeout"):
         task.execute(run_context(task))
 
@@ -120,3 +123,7 @@ def test_execution_timeout_kills_the_spark_submit_process_group(
     assert "[spark-submit] tinyjob: sleeping" in out
     group = int(re.search(r"spark-submit started \(pid (\d+)\)", out).group(1))
     assert wait_until_no_live_process_in(group), "a process of the spark-submit group survived"
+    # the killed JVM's scratch space (the JVM packages' copies: 400 MB) was the run's, and is gone
+    scratch = Path(re.search(r"tinyjob: scratch (\S+)", out).group(1))
+    assert scratch.is_relative_to(local_dir / "spark" / "tmp") and not scratch.exists()
+    assert list((local_dir / "spark" / "tmp").iterdir()) == []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,16 @@ def submit_environment(spec: JobSpec) -> dict[str, str]:
     return env
 
 
+def spark_scratch(prefix: str) -> Path:
+    """A new folder for one local Spark run's scratch space (``SPARK_LOCAL_DIRS``: Spark's temp
+    folders, the copies of the JVM packages its executors fetch, about 400 MB, shuffle files),
+    under ``<local dir>/spark/tmp``. The run removes it when it ends, whatever the outcome: a
+    killed JVM cannot clean up after itself, and its default place, /tmp, filled up with them."""
+    root = local_dir() / "spark" / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+
+
 class LocalSparkTarget:
     """One spark-submit run of ``operator``'s job from the working tree."""
 
@@ -144,6 +155,8 @@ class LocalSparkTarget:
         )
         env = submit_environment(spec)
         env.update(local_secret_env(operator.secrets, get_settings()))
+        scratch = spark_scratch(f"{ti.dag_id}.{ti.task_id}.")
+        env["SPARK_LOCAL_DIRS"] = str(scratch)
         run_logs = self.run_logs(context)
         operator.log.info("Running: %s", " ".join(command))
         deadline = operator.deadline()
@@ -167,6 +180,7 @@ class LocalSparkTarget:
         finally:
             self.process = None
             run_logs.finish(returncode)
+            shutil.rmtree(scratch, ignore_errors=True)
         if result.timed_out:
             raise AirflowTaskTimeout(
                 f"Spark job {spec.name} ({module}) hit execution_timeout: spark-submit still running at "

@@ -115,6 +115,9 @@ def killed_merge(
             FAULT_POINT_ENV: fault,
             "PYTHONPATH": str(REPO),
             "PYSPARK_SUBMIT_ARGS": shlex.join([*submit, "pyspark-shell"]),
+            # the killed JVM leaves its scratch space (400 MB of JVM package copies) behind: in
+            # the test's folder (pytest keeps the last three runs'), not in /tmp
+            "SPARK_LOCAL_DIRS": str(Path(lake.removeprefix("file://")).parent),
         },
     )
     args = [sys.executable, "-m", "spark_jobs.cdc.merge_job", "--tables", "src.items", "--sink", sink]
