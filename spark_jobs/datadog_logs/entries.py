@@ -23,16 +23,18 @@ record starts.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from spark_jobs.datadog_logs.layout import DRIVER, LogFile
 from spark_jobs.datadog_logs.parser import (
     JSON_RESERVED,
     KIND_TRACEBACK,
+    LOG4J_HEAD_MATCH,
     LogRecord,
     iso_time_ms,
     log4j_time_ms,
@@ -58,9 +60,15 @@ _STATUS = {
 }
 _STATUS_MESSAGE = {level: f'}},"status":"{status}","message":' for level, status in _STATUS.items()}
 """The JSON between an entry's ``emr.line`` and its message, by log4j level."""
-_TEXT_STATUS = '},"status":"info","message":'
+TEXT_STATUS = '},"status":"info","message":'
+"""The JSON between a plain record's ``emr.line`` and its message."""
+_JSON_RESERVED = frozenset(JSON_RESERVED)
 _ENTRY_KEYS = ("ddsource", "ddtags", "hostname", "service", "status", "message", "timestamp", "level",
                "ts", "logger", "error", "emr", "split", "original_timestamp", "fields")  # fmt: skip
+_ENTRY_KEY_SET = frozenset(_ENTRY_KEYS)
+_encode_json = msgspec.json.Encoder().encode
+"""msgspec's JSON encoder (compact, UTF-8; a sixth of ``json``'s time) for the attributes of JSON
+lines, whose values come from a strict JSON decoder (no NaN or infinity, which it would write as null)."""
 
 
 def status_of(level: str | None, kind: str) -> str:
@@ -119,14 +127,14 @@ def hostname_of(log_file: LogFile) -> str:
 
 
 class EntryBuilder:
-    """Builds the entries of one file as JSON texts (ASCII: their length is their size in bytes);
-    ``late`` counts entries that lost their ``timestamp``.
+    """Builds the entries of one file as JSON texts; ``late`` counts entries that lost their ``timestamp``.
 
-    log4j and plain records take :meth:`log4j` / :meth:`text` (pieces of JSON put together, the
-    file's constant attributes serialized once); JSON lines :meth:`json_line` (one ``json``
-    encoder call); the others (and records with undecodable bytes or over :data:`MAX_ENTRY_BYTES`)
-    :meth:`entry`, a dict for :meth:`serialized` (``json.dumps``, split when too large). :meth:`log4j` and :meth:`entry` give
-    the same JSON object for the same record.
+    log4j and plain records are put together column-wise (:mod:`~spark_jobs.datadog_logs.columnar`)
+    from :attr:`prefix` (the file's constant attributes, serialized once), the line number,
+    :meth:`log4j_parts` and the message; JSON lines take :meth:`json_line` (one ``json`` encoder
+    call); the others (and records with undecodable bytes or over :data:`MAX_ENTRY_BYTES`)
+    :meth:`entry`, a dict for :meth:`serialized` (``json.dumps``, ASCII, split when too large).
+    The column-wise JSON and :meth:`entry` hold the same object for the same record.
     """
 
     def __init__(self, context: RunContext, log_file: LogFile, now_ms: int) -> None:
@@ -140,48 +148,42 @@ class EntryBuilder:
             "service": context.service,
         }
         self.late = 0
-        self._head = "{" + "".join(f"{_encode(k)}:{_encode(v)}," for k, v in self.base.items())
-        self._head += '"emr":{"log_file":' + _encode(self.path) + ',"line":'
-        self._heads: dict[str, tuple[str, str]] = {}
+        self.prefix = "{" + "".join(f"{_encode(k)}:{_encode(v)}," for k, v in self.base.items())
+        self.prefix += '"emr":{"log_file":' + _encode(self.path) + ',"line":'
+        """Every entry's JSON up to its ``emr.line``: the file's constant attributes."""
 
-    def text(self, message: str, line: int) -> str:
-        """The entry of a plain record (``message``: its lines, undecodable bytes already U+FFFD)."""
-        return f"{self._head}{line}{_TEXT_STATUS}{_encode(message)}}}"
-
-    def log4j(self, match: re.Match[str], message: str, line: int) -> str:
-        """The entry of a log4j record (``match``: :func:`~spark_jobs.datadog_logs.parser.scan_records`'s).
-
-        What a record's head (time, level, thread, logger) gives is worked out once per distinct
-        head: log lines of the same second and logger share it.
-        """
-        known = self._heads.get(match["head"])
-        if known is None:
-            known = self._log4j_head(match)
-        return f"{self._head}{line}{known[0]}{_encode(message)}{known[1]}"
-
-    def _log4j_head(self, match: re.Match[str]) -> tuple[str, str]:
-        time, thread1, level, thread2, logger = match.group("time", "thread1", "level", "thread2", "logger")
-        time_ms = log4j_time_ms(time)
-        if time_ms is None:  # not a calendar time: no timestamp (the intake's time), the text keeps it
-            stamp = ""
-        elif time_ms >= self.oldest_ms:
-            stamp = f',"timestamp":{time_ms}'
-        else:
-            self.late += 1
-            stamp = f',"original_timestamp":"{_iso_ms(time_ms)}"'
-        thread = thread1 or thread2
-        names = ',"logger":{"name":' + _encode(logger)
-        names += (',"thread_name":' + _encode(thread) + "}") if thread is not None else "}"
-        known = (_STATUS_MESSAGE[level], stamp + names + "}")
-        if time_ms is None or time_ms >= self.oldest_ms:  # a late entry is counted each time
-            if len(self._heads) > 100_000:
-                self._heads.clear()
-            self._heads[match["head"]] = known
-        return known
+    def log4j_parts(self, heads: list[str], counts: list[int]) -> tuple[list[str], list[str]]:
+        """For each distinct log4j head (``time level [thread] logger: ``, ``counts[i]`` records
+        of the file have ``heads[i]``): the JSON of its entries between ``emr.line`` and the
+        message, and after the message (status, timestamp, logger). Records of a head older than
+        the intake accepts count as late."""
+        befores, afters = [], []
+        for head, count in zip(heads, counts, strict=True):
+            match = LOG4J_HEAD_MATCH(head)
+            if match is None:
+                raise ValueError(f"not a log4j head: {head!r}")
+            time, thread1, level, thread2, logger = match.group(
+                "time", "thread1", "level", "thread2", "logger"
+            )
+            time_ms = log4j_time_ms(time)
+            if time_ms is None:  # not a calendar time: no timestamp (the intake's time), the text keeps it
+                stamp = ""
+            elif time_ms >= self.oldest_ms:
+                stamp = f',"timestamp":{time_ms}'
+            else:
+                self.late += count
+                stamp = f',"original_timestamp":"{_iso_ms(time_ms)}"'
+            thread = thread1 or thread2
+            names = ',"logger":{"name":' + _encode(logger)
+            names += (',"thread_name":' + _encode(thread) + "}") if thread is not None else "}"
+            befores.append(_STATUS_MESSAGE[level])
+            afters.append(stamp + names + "}")
+        return befores, afters
 
     def entry(self, record: LogRecord) -> dict[str, Any]:
         """The entry of a log4j, plain or traceback record as a dict."""
         entry = dict(self.base)
+        entry["emr"] = {"log_file": self.path, "line": record.line}  # serialized, it starts as :attr:`prefix`
         entry["status"] = _STATUS.get(record.level, "info") if record.level else status_of(None, record.kind)
         entry["message"] = record.message
         self._add_time(entry, record.timestamp_ms)
@@ -190,16 +192,18 @@ class EntryBuilder:
             if record.thread is not None:
                 logger["thread_name"] = record.thread
             entry["logger"] = logger
-        entry["emr"] = {"log_file": self.path, "line": record.line}
         return entry
 
     def json_line(self, obj: dict[str, Any], line: int) -> list[str]:
         """The entry of a JSON line of the jobs (``obj``: the line's object) as JSON, the file's
         constant attributes not serialized again; over :data:`MAX_ENTRY_BYTES`: its parts."""
         attributes = self._json_attributes(obj)
-        text = f"{self._head}{line}}},{serialize(attributes)[1:]}"
-        if len(text) <= MAX_ENTRY_BYTES:
-            return [text]
+        try:
+            body = _encode_json(attributes)
+        except UnicodeEncodeError:  # a lone surrogate (escaped in the line): ASCII JSON escapes it
+            body = serialize(attributes).encode()
+        if len(self.prefix) + len(body) + 20 <= MAX_ENTRY_BYTES:
+            return [f"{self.prefix}{line}}},{body[1:].decode()}"]
         return self.serialized({**self.base, "emr": {"log_file": self.path, "line": line}, **attributes})
 
     def _json_attributes(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -217,11 +221,11 @@ class EntryBuilder:
         entry["ts"] = ts
         kept_apart = {}
         for key, value in obj.items():
-            if key in JSON_RESERVED:
+            if key in _JSON_RESERVED:
                 continue
             if key == "exception":
                 entry["error"] = {"stack": value}
-            elif key in _ENTRY_KEYS:
+            elif key in _ENTRY_KEY_SET:
                 kept_apart[key] = value
             else:
                 entry[key] = value

@@ -8,10 +8,14 @@ for the rest instead of shipping a half record.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
+from typing import cast
 
-_GZIP = 16 + zlib.MAX_WBITS
+from isal import isal_zlib
+
+_GZIP = 16 + isal_zlib.MAX_WBITS
+_MAGIC = b"\x1f\x8b"
+IsalError = cast(type[Exception], isal_zlib.IsalError)  # its stubs declare an instance
 
 
 class CorruptLogFile(ValueError):
@@ -27,7 +31,8 @@ class Decompressed:
 
 
 def decompress_available(raw: bytes, name: str = "log file") -> Decompressed:
-    """Decompress all gzip members of ``raw`` (concatenated members are one stream, as ``gzip -d``).
+    """Decompress all gzip members of ``raw`` (concatenated members are one stream, as ``gzip -d``),
+    with ISA-L (``isal``: the zlib API, twice zlib's speed).
 
     :raises CorruptLogFile: naming ``name`` when the bytes are not gzip or fail the CRC check.
     """
@@ -36,10 +41,12 @@ def decompress_available(raw: bytes, name: str = "log file") -> Decompressed:
     parts: list[bytes] = []
     remaining = raw
     while remaining:
-        inflater = zlib.decompressobj(_GZIP)
+        inflater = isal_zlib.decompressobj(_GZIP)
         try:
+            if not _MAGIC.startswith(remaining[:2]):  # ISA-L waits for a whole header before it checks
+                raise IsalError("not a gzip member: no 1f 8b magic bytes")
             parts.append(inflater.decompress(remaining))
-        except zlib.error as err:
+        except IsalError as err:
             raise CorruptLogFile(
                 f"{name} is not a readable gzip stream ({err}); move it aside or re-upload it, "
                 "its checkpoint is left as it is."

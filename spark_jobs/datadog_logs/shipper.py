@@ -39,27 +39,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
+
 from spark_jobs.common.lake import read_bytes
 from spark_jobs.datadog_logs.checkpoint import Checkpoint, read_checkpoint, write_checkpoint
-from spark_jobs.datadog_logs.entries import (
-    MAX_ENTRIES_PER_REQUEST,
-    MAX_ENTRY_BYTES,
-    MAX_REQUEST_BYTES,
-    EntryBuilder,
-    RunContext,
-)
+from spark_jobs.datadog_logs.columnar import Batch, batches
+from spark_jobs.datadog_logs.entries import EntryBuilder, RunContext
 from spark_jobs.datadog_logs.gzip_text import CorruptLogFile, decompress_available
 from spark_jobs.datadog_logs.intake import DEFAULT_CONCURRENT_REQUESTS, LogsIntake
 from spark_jobs.datadog_logs.layout import JobRunLogs, LogFile, list_log_files
-from spark_jobs.datadog_logs.parser import (
-    KIND_JSON,
-    KIND_LOG4J,
-    KIND_TEXT,
-    LOG4J_RECORD,
-    LogText,
-    other_record,
-    record_of,
-)
 
 log = logging.getLogger(__name__)
 DEFAULT_SETTLE_SECONDS = 1800
@@ -119,36 +107,24 @@ class _Stopped(Exception):
     """Another file's batch failed: this file sends no new batch (its rerun ships it)."""
 
 
-class _Batch:
-    def __init__(self) -> None:
-        self.entries: list[str] = []
-        """Each entry's JSON (ASCII): ``bytes`` is the request body's exact size."""
-        self.bytes = 2
-
-    def room(self) -> tuple[int, int]:
-        """Entries and bytes that still fit in this request."""
-        return MAX_ENTRIES_PER_REQUEST - len(self.entries), MAX_REQUEST_BYTES - self.bytes
-
-
 class _FileStream:
     """One file's batches: at most one in flight, each sent after the one before it is checkpointed."""
 
     def __init__(self, shipper: RunShipper, progress: _Progress) -> None:
         self.shipper = shipper
         self.progress = progress
-        self.batch = _Batch()
         self.written = progress.checkpoint
         self.in_flight: Future[None] | None = None
 
-    def flush(self) -> None:
-        """Hand the batch and the checkpoint it completes to the senders once the previous one is done."""
-        batch, self.batch = self.batch, _Batch()
+    def send(self, entries: pa.StringArray | None) -> None:
+        """Hand ``entries`` and the checkpoint they complete (the progress so far) to the senders
+        once the previous batch is done; no entries: write that checkpoint if it is new."""
         self.wait()
         if self.shipper.failed.is_set():
             raise _Stopped()
         checkpoint = self.progress.current()
-        if batch.entries:
-            self.in_flight = self.shipper.submit(self, batch.entries, checkpoint)
+        if entries is not None and len(entries):
+            self.in_flight = self.shipper.submit(self, entries, checkpoint)
         elif checkpoint != self.written:  # nothing new to send, but the file is now complete
             self.write(checkpoint)
 
@@ -269,101 +245,47 @@ class RunShipper:
             return
         stream = _FileStream(self, progress)
         try:
-            self._add_records(LogText(data, checkpoint.offset, final), stream, final, result)
-            stream.flush()
+            self._add_records(data, stream, final, result)
         finally:
             stream.wait()
 
-    def _add_records(self, log: LogText, stream: _FileStream, final: bool, result: ShipResult) -> None:
-        """Add the file's new records to its batches: the shipper's hot loop, one pass over the
-        text with no object per log4j or plain record (text -> JSON directly). A log4j record (most
-        lines) takes the regular expression, its entry and its place in the batch inline; the
-        other records come from :func:`~spark_jobs.datadog_logs.parser.other_record`."""
+    def _add_records(self, data: bytes, stream: _FileStream, final: bool, result: ShipResult) -> None:
+        """Send the file's new records in batches (:func:`~spark_jobs.datadog_logs.columnar.batches`),
+        each with the checkpoint it completes; the last one also says the file is complete when
+        ``final``."""
         progress = stream.progress
         log_file, checkpoint = progress.log_file, progress.checkpoint
         builder = EntryBuilder(self.context, log_file, int(self.now.timestamp() * 1000))
-        log4j, plain = builder.log4j, builder.text
-        text = log.text
-        size = len(text)
-        undecodable, clean = log.undecodable, log.clean
-        log4j_record = LOG4J_RECORD.match
-        line = checkpoint.lines + 1
-        records = 0
-        position = 0
-        batch = stream.batch
-        append = batch.entries.append
-        room_entries, room_bytes = batch.room()
-        detail: Any
-        parts: list[str]
-        while position < size:
-            match = log4j_record(text, position)
-            if match is not None:
-                kind, end, detail = KIND_LOG4J, match.end(), match
-            else:
-                kind, end, detail = other_record(log, position)
-            if end == size and not final:
-                break  # the last record may still grow (more stack-trace lines)
-            if kind is KIND_JSON:
-                lines = text.count("\n", position, end)
-                parts = builder.json_line(detail, line)
-            else:
-                message = text[position : end - 1]
-                lines = message.count("\n") + 1
-                # an undecodable byte is a lone surrogate (non-ASCII): the message gets U+FFFD
-                unclean = undecodable and not message.isascii()
-                if unclean:
-                    message = clean(message)
-                if kind is KIND_LOG4J:
-                    entry = log4j(detail, message, line)
-                elif kind is KIND_TEXT:
-                    entry = plain(message, line)
-                else:
-                    entry = ""  # a traceback: the dict path
-                # one left in the head (a logger's or thread's name) is escaped \udcXX: the dict
-                # path cleans it (a false alarm, a message holding the text "\udc", only costs time)
-                if entry and len(entry) <= MAX_ENTRY_BYTES and not (unclean and "\\udc" in entry):
-                    entry_size = len(entry) + 1
-                    if room_entries and entry_size <= room_bytes:  # the common case: it fits
-                        append(entry)
-                        room_entries -= 1
-                        room_bytes -= entry_size
-                        records += 1
-                        line += lines
-                        position = end
-                        continue
-                    parts = [entry]
-                else:
-                    parts = builder.serialized(builder.entry(record_of(log, kind, position, end, detail, line)))
-            for part in parts:
-                entry_size = len(part) + 1
-                if room_entries == 0 or entry_size > room_bytes:
-                    progress.advance(log.byte_offset(position), checkpoint.records + records, line - 1)
-                    batch.bytes = MAX_REQUEST_BYTES - room_bytes
-                    stream.flush()
-                    batch = stream.batch
-                    append = batch.entries.append
-                    room_entries, room_bytes = batch.room()
-                append(part)
-                room_entries -= 1
-                room_bytes -= entry_size
-            records += 1
-            line += lines
-            position = end
-        batch.bytes = MAX_REQUEST_BYTES - room_bytes
-        progress.advance(log.byte_offset(position), checkpoint.records + records, line - 1)
+        last: Batch | None = None
+        for batch in batches(data, checkpoint.offset, checkpoint.lines + 1, final, builder):
+            if last is not None:
+                self._send_batch(stream, last)
+            last = batch
         with self._lock:
-            result.records += records
-            result.lines += line - 1 - checkpoint.lines
+            result.records += last.records if last else 0
+            result.lines += last.lines if last else 0
             result.late_entries += builder.late
         if final:  # every record is in a batch: the file is complete once the intake accepted them
             progress.final_size = (log_file.size, log_file.fingerprint)
+        if last is None:
+            stream.send(None)
+        else:
+            self._send_batch(stream, last)
 
-    def submit(self, stream: _FileStream, entries: list[str], checkpoint: Checkpoint) -> Future[None]:
+    @staticmethod
+    def _send_batch(stream: _FileStream, batch: Batch) -> None:
+        checkpoint = stream.progress.checkpoint
+        stream.progress.advance(
+            batch.offset, checkpoint.records + batch.records, checkpoint.lines + batch.lines
+        )
+        stream.send(batch.entries)
+
+    def submit(self, stream: _FileStream, entries: pa.StringArray, checkpoint: Checkpoint) -> Future[None]:
         """Send ``entries`` on a sender thread, then write ``stream``'s file's ``checkpoint``."""
         assert self._sender is not None
         return self._sender.submit(self._send, stream, entries, checkpoint)
 
-    def _send(self, stream: _FileStream, entries: list[str], checkpoint: Checkpoint) -> None:
+    def _send(self, stream: _FileStream, entries: pa.StringArray, checkpoint: Checkpoint) -> None:
         try:
             self.intake.submit(entries)
             with self._lock:

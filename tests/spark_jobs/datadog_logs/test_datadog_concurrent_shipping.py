@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
 import pytest
 from datadog_log_files import job_run, write_log
 
@@ -70,8 +70,8 @@ class WatchedIntake:
         self.most = 0
         self.calls = 0
 
-    def submit(self, entries: Sequence[str]) -> None:
-        first_entry = json.loads(entries[0])
+    def submit(self, entries: pa.StringArray) -> None:
+        first_entry = json.loads(entries[0].as_py())
         file = first_entry["hostname"] + first_entry["ddtags"]  # worker, attempt and stream
         with self.lock:
             self.calls += 1
@@ -90,7 +90,7 @@ class WatchedIntake:
 
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch):
-    monkeypatch.setattr("spark_jobs.datadog_logs.shipper.MAX_ENTRIES_PER_REQUEST", BATCH)
+    monkeypatch.setattr("spark_jobs.datadog_logs.columnar.MAX_ENTRIES_PER_REQUEST", BATCH)
 
 
 def test_files_ship_concurrently_one_batch_in_flight_per_file(tmp_path, intake, intake_server):

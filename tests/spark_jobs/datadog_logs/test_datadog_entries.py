@@ -1,4 +1,4 @@
-"""Records -> entries: the JSON put together for log4j and plain records is the dict path's JSON."""
+"""Records -> entries: request limits, JSON lines read back whole, compact JSON."""
 
 from __future__ import annotations
 
@@ -10,22 +10,11 @@ from datadog_log_files import job_run, write_log
 
 from spark_jobs.datadog_logs.entries import EntryBuilder, RunContext, json_line_of, serialize
 from spark_jobs.datadog_logs.layout import LogFile, parse_relative_path
-from spark_jobs.datadog_logs.parser import KIND_JSON, KIND_LOG4J, KIND_TEXT, LogText, record_of, scan_records
+from spark_jobs.datadog_logs.parser import KIND_JSON, LogText, scan_records
 from spark_jobs.datadog_logs.shipper import ship_job_run
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 CONTEXT = RunContext("tiny", "tiny", "test", "data, eng", {"owner": 'jane "jd" doe'})
-LINES = [
-    '26/01/15 10:00:01 INFO SparkContext: Running "quoted" \\ back\tslash',
-    "2026-01-15 10:00:03,250 WARN [dispatcher-event-loop-1] org.apache.BlockManager: low memory",
-    "2026-01-15T10:00:03.5 ERROR [main] Executor: failed",
-    "java.lang.IllegalStateException: boom",
-    "\tat a.B.c(B.java:1)",
-    "26/01/13 10:00:01 INFO Old: older than the intake keeps",
-    "printed caf\u00e9 \u20ac \U0001f600",
-    "",
-    '{"ts": "2026-01-15T10:00:04+00:00", "level": "INFO", "logger": "spark_jobs.x", "message": "m", "n": 1}',
-]
 
 
 def log_file(tmp_path) -> LogFile:
@@ -35,31 +24,11 @@ def log_file(tmp_path) -> LogFile:
     )
 
 
-def test_log4j_and_plain_entries_equal_the_dict_path(tmp_path):
-    log = LogText("\n".join(LINES).encode() + b"\n")
-    fast = EntryBuilder(CONTEXT, log_file(tmp_path), int(NOW.timestamp() * 1000))
-    slow = EntryBuilder(CONTEXT, log_file(tmp_path), int(NOW.timestamp() * 1000))
-    line, kinds = 1, []
-    for kind, start, end, detail in scan_records(log):
-        record = record_of(log, kind, start, end, detail, line)
-        if kind == KIND_JSON:
-            (built,) = fast.json_line(detail, line)
-            assert json_line_of(json.loads(built)) == json.loads(LINES[-1])
-        else:
-            message = log.text[start : end - 1]
-            built = fast.log4j(detail, message, line) if kind == KIND_LOG4J else fast.text(message, line)
-            assert built.isascii() and json.loads(built) == slow.entry(record)
-        kinds.append(kind)
-        line += record.lines
-    assert kinds == [KIND_LOG4J] * 3 + [KIND_LOG4J, KIND_TEXT, KIND_JSON]
-    assert fast.late == slow.late == 1
-
-
 @pytest.mark.parametrize("limit", [1500, 4000])
 def test_requests_stay_within_the_byte_limit_and_every_line_arrives_once(
     tmp_path, intake, intake_server, monkeypatch, limit
 ):
-    monkeypatch.setattr("spark_jobs.datadog_logs.shipper.MAX_REQUEST_BYTES", limit)
+    monkeypatch.setattr("spark_jobs.datadog_logs.columnar.MAX_REQUEST_BYTES", limit)
     stamp = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%y/%m/%d %H:%M:%S")
     lines = [f"{stamp} INFO Task: line {i} " + "x" * (i % 200) for i in range(300)]
     write_log(tmp_path / "logs", "run-1", "SPARK_DRIVER/stderr.gz", "\n".join(lines) + "\n")

@@ -7,6 +7,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+import pytest
+
 from spark_jobs.common.logs import configure_json_logging, log_event
 from spark_jobs.datadog_logs.gzip_text import CorruptLogFile, decompress_available
 from spark_jobs.datadog_logs.parser import KIND_JSON, KIND_LOG4J, KIND_TEXT, KIND_TRACEBACK, parse_records
@@ -121,12 +123,10 @@ def test_truncated_and_concatenated_gzip_streams():
     cut = decompress_available((one + two)[:-5])
     assert not cut.complete and cut.data.startswith(b"a\nb\n")
     assert not decompress_available(b"").complete
-    try:
-        decompress_available(b"not gzip at all", "x/stderr.gz")
-    except CorruptLogFile as err:
-        assert "x/stderr.gz" in str(err)
-    else:
-        raise AssertionError("a non-gzip file must be reported")
+    bad_crc = one[:-8] + bytes(4) + one[-4:]
+    for corrupt in (b"not gzip at all", b"short!", bytes(40), one + b"garbage after a member", bad_crc):
+        with pytest.raises(CorruptLogFile, match="x/stderr.gz"):
+            decompress_available(corrupt, "x/stderr.gz")
 
 
 def test_a_json_line_is_read_as_json_loads_reads_it():

@@ -94,7 +94,7 @@ def test_driver_executor_and_attempt_files_ship_once_with_their_tags(tmp_path, i
 def test_a_crash_after_an_accepted_batch_duplicates_at_most_that_batch(
     tmp_path, intake, intake_server, monkeypatch
 ):
-    monkeypatch.setattr("spark_jobs.datadog_logs.shipper.MAX_ENTRIES_PER_REQUEST", 10)
+    monkeypatch.setattr("spark_jobs.datadog_logs.columnar.MAX_ENTRIES_PER_REQUEST", 10)
     write_log(tmp_path / "logs", "run-1", "SPARK_DRIVER/stderr.gz", log4j_lines(35))
 
     def crash_after_second(accepted: int) -> None:

@@ -1,0 +1,342 @@
+"""A log file's new records -> Datadog entries in request-sized batches, column-wise (Apache Arrow).
+
+The shipper's hot path. The rules are the parser's (:mod:`~spark_jobs.datadog_logs.parser`, the
+reference, one record at a time); here they apply to all the lines of a piece of a file at once,
+with Arrow's compute functions (RE2 regular expressions, string joins: passes in C over the
+text, not a Python step per line):
+
+1. The text is cut into lines; each line's byte offset comes from the lines' lengths. A byte
+   that is not UTF-8 is read as ``?`` (one byte for one: offsets stay exact), and the records
+   holding one are built by the parser from their bytes (U+FFFD, as everywhere else).
+2. A line starts a record unless it is a continuation line (:data:`~spark_jobs.datadog_logs.parser.CONTINUATION_LINE`,
+   one regular expression over all lines). JSON lines of the jobs and Python tracebacks, whose
+   records take other continuation lines, are walked in Python: they are few.
+3. A record's message is its lines joined with ``\\n``; log4j and plain records get their entry
+   by concatenating columns: the file's constant attributes, the line number, what the log4j
+   head gives (status, timestamp, logger; worked out once per distinct head by
+   :class:`~spark_jobs.datadog_logs.entries.EntryBuilder`) and the message as a JSON string
+   (escaped column-wise when it is printable ASCII; otherwise by ``json``).
+4. The other records (JSON lines, tracebacks, records with undecodable bytes or whose entry is
+   over :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRY_BYTES`) take the entry builder's
+   record-by-record path.
+5. Entries are cut into batches of at most :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRIES_PER_REQUEST`
+   entries and :data:`~spark_jobs.datadog_logs.entries.MAX_REQUEST_BYTES` bytes, each with the
+   checkpoint that holds once the intake accepted it.
+
+A file is taken in pieces of about :data:`PIECE_BYTES` (cut at a line end), so memory stays
+bounded: a piece's last record waits for the next piece (more continuation lines may follow).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spark_jobs.datadog_logs.entries import (
+    MAX_ENTRIES_PER_REQUEST,
+    MAX_ENTRY_BYTES,
+    MAX_REQUEST_BYTES,
+    TEXT_STATUS,
+    EntryBuilder,
+)
+from spark_jobs.datadog_logs.parser import (
+    CONTINUATION_LINE,
+    LOG4J_HEAD,
+    TRACEBACK,
+    json_object,
+    parse_records,
+    traceback_lines,
+)
+
+PIECE_BYTES = 64 << 20
+"""Decompressed bytes parsed at once (the last record of a piece waits for the next one)."""
+_HEAD = "^" + re.sub(r"\(\?P<(?!head>)\w+>", "(?:", LOG4J_HEAD)
+"""The log4j head with its one group ``head``."""
+_CONTINUATION = f"^{CONTINUATION_LINE}$"
+_BLANK_OR_INDENTED = r"^(?:[ \t]|$)"
+_TO_ESCAPE = r'[\x00-\x1f"\\]'
+"""A character that JSON strings escape."""
+_ODD_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_JSON_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One request's entries and how far the file is shipped once the intake accepted them."""
+
+    entries: pa.StringArray
+    """Each entry's JSON object (UTF-8; ``len`` of the request body = sum of the entries' bytes + commas + 2)."""
+    offset: int
+    """Byte offset in the decompressed file after the last record whose entries are all in this
+    batch or an earlier one."""
+    records: int
+    """Records (of the piece) before ``offset``."""
+    lines: int
+    """Lines (of the piece) before ``offset``."""
+
+
+def _single_string(data: bytes) -> pa.LargeStringArray:
+    """``data`` as a one-element Arrow string array, without copying it (nor checking it is UTF-8)."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    return pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
+
+
+def _lines(data: bytes) -> tuple[pa.StringArray, np.ndarray]:
+    """The lines of ``data`` (which ends with a newline) and the byte offset in ``data`` after each.
+
+    Bytes that are not UTF-8 read as U+FFFD, as ``decode("utf-8", "replace")`` reads them: the
+    lines holding some (only lines with bytes over 0x7f can) are decoded one by one.
+    """
+    text = _single_string(data)
+    fixed: dict[int, str] = {}
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        raw = np.frombuffer(data, np.uint8)
+        newlines = np.flatnonzero(raw == 10)
+        clean = bytearray(data)  # each undecodable byte as "?" (one byte for one) to cut the lines
+        for line in np.unique(np.searchsorted(newlines, np.flatnonzero(raw >= 0x80))).tolist():
+            begin, end = (int(newlines[line - 1]) + 1 if line else 0), int(newlines[line])
+            try:
+                data[begin:end].decode("utf-8")
+            except UnicodeDecodeError:
+                fixed[line] = data[begin:end].decode("utf-8", "replace")
+                clean[begin:end] = (
+                    data[begin:end].decode("utf-8", "surrogateescape").encode("utf-8", "replace")
+                )
+        text = _single_string(bytes(clean))
+    lines = pc.list_flatten(pc.split_pattern(text, "\n")).cast(pa.string())
+    lines = lines.slice(0, len(lines) - 1)  # the text ends with a newline: an empty last piece
+    ends = np.cumsum(pc.binary_length(lines).to_numpy().astype(np.int64) + 1)
+    if fixed:
+        mask = np.zeros(len(lines), dtype=bool)
+        mask[list(fixed)] = True
+        lines = pc.replace_with_mask(lines, pa.array(mask), pa.array([fixed[i] for i in sorted(fixed)]))
+    return lines, ends
+
+
+class _Piece:
+    """Complete lines of a file from byte ``position``: their records (the last one held back
+    unless ``final``) and where each line ends."""
+
+    def __init__(self, data: bytes, position: int, final: bool) -> None:
+        self.data = data
+        self.position = position
+        self.lines, self.line_ends = _lines(data)
+        self.json: dict[int, dict[str, Any]] = {}
+        """JSON records: their first line -> the line's object."""
+        self.tracebacks: set[int] = set()
+        starts = self._record_starts()
+        self.used_lines = len(self.lines)
+        """Lines of the records taken (a held-back record's lines are not)."""
+        if not final and len(starts):
+            self.used_lines = int(starts[-1])
+            starts = starts[:-1]
+        self.starts = starts
+        """Each record's first line (indices into ``lines``)."""
+
+    def line_start(self, index: int) -> int:
+        """Byte offset in the piece of line ``index`` (``len(lines)``: the piece's end)."""
+        return int(self.line_ends[index - 1]) if index else 0
+
+    def line_text(self, index: int) -> str:
+        return self.data[self.line_start(index) : self.line_start(index + 1) - 1].decode("utf-8", "replace")
+
+    def _record_starts(self) -> np.ndarray:
+        """Indices of the lines that start a record (the parser's rules, see the module)."""
+        lines = self.lines
+        count = len(lines)
+        if not count:
+            return np.empty(0, dtype=np.int64)
+        start = np.logical_not(_matches(lines, _CONTINUATION))
+        start[0] = True
+        candidates = pc.indices_nonzero(pc.or_(pc.starts_with(lines, "{"), pc.equal(lines, TRACEBACK)))
+        if not len(candidates):
+            return np.flatnonzero(start)
+        not_json_continuation = np.flatnonzero(np.logical_not(_matches(lines, _BLANK_OR_INDENTED)))
+        indices = candidates.to_numpy()
+        # where a JSON record at each candidate would end: its next line that is not blank or indented
+        json_ends = np.append(not_json_continuation, count)[
+            np.searchsorted(not_json_continuation, indices + 1)
+        ]
+        taken = 0  # lines before it belong to an earlier JSON or traceback record
+        texts = lines.take(candidates).to_pylist()
+        for index, text, json_end in zip(indices.tolist(), texts, json_ends.tolist(), strict=True):
+            if index < taken:
+                continue
+            if text == TRACEBACK:
+                self.tracebacks.add(index)
+                end = index + 1 + traceback_lines(self.line_text(i) for i in range(index + 1, count))
+                start[index + 1 : end] = False
+            else:
+                obj = json_object(text)
+                if obj is None:
+                    continue  # a plain record
+                self.json[index] = obj
+                end = json_end
+            if end < count:
+                start[end] = True
+            taken = end
+        return np.flatnonzero(start)
+
+
+def _matches(strings: pa.StringArray, pattern: str) -> np.ndarray:
+    return pc.match_substring_regex(strings, pattern).to_numpy(zero_copy_only=False)
+
+
+def _escaped(messages: pa.StringArray, blank: np.ndarray) -> tuple[pa.StringArray, np.ndarray]:
+    """``messages`` as JSON string contents (no quotes; empty where ``blank``), and the rows left
+    to the entry builder (control characters other than tab, newline and carriage return).
+    Characters beyond ASCII stay as they are (UTF-8, as JSON allows)."""
+    needs = np.flatnonzero(np.logical_and(_matches(messages, _TO_ESCAPE), np.logical_not(blank)))
+    subset = messages.take(pa.array(needs))
+    odd = needs[_matches(subset, _ODD_CONTROL)]
+    for character, escape in _JSON_ESCAPES:
+        subset = pc.replace_substring(subset, character, escape)
+    # one pass over the messages: escaped rows from the subset, blank rows (and odd ones) ""
+    blank = blank.copy()
+    blank[odd] = True
+    changed = np.zeros(len(messages), dtype=bool)
+    changed[needs] = True
+    changed |= blank
+    rows = np.flatnonzero(changed)
+    from_subset = np.searchsorted(needs, rows)
+    pick = np.where(blank[rows], len(needs), from_subset)
+    values = pa.concat_arrays([subset, pa.array([""], pa.string())]).take(pa.array(pick))
+    return pc.replace_with_mask(messages, pa.array(changed), values), odd
+
+
+def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.StringArray, np.ndarray]:
+    """The piece's entries, and for each the index of its record.
+
+    An entry is ``prefix + line number + before + escaped message + after``: for log4j and plain
+    records ``before`` and ``after`` hold the status, time and logger around the message; for the
+    builder's records ``before`` is the rest of the builder's entry (which starts with the same
+    prefix and number) and the message and ``after`` are empty.
+    """
+    starts, lines = piece.starts, piece.lines
+    count = len(starts)
+    bounds = np.append(starts, piece.used_lines)
+    if count == len(lines):
+        messages = lines
+    else:
+        messages = pc.binary_join(pa.ListArray.from_arrays(pa.array(bounds, pa.int32()), lines), "\n")
+    # records whose entries the builder makes: JSON lines, tracebacks, ...
+    by_builder = np.zeros(count, dtype=bool)
+    by_builder[np.isin(starts, [*piece.json, *piece.tracebacks])] = True
+    heads = pc.struct_field(pc.extract_regex(lines, _HEAD), "head").dictionary_encode()
+    head_of_record = heads.indices.take(pa.array(starts))
+    counts = np.bincount(pc.drop_null(head_of_record).to_numpy(), minlength=len(heads.dictionary))
+    befores, afters = builder.log4j_parts(heads.dictionary.to_pylist(), counts.tolist())
+    before = pc.fill_null(
+        pa.array([b + '"' for b in befores], pa.string()).take(head_of_record), TEXT_STATUS + '"'
+    )
+    after = pc.fill_null(pa.array(['"' + a for a in afters], pa.string()).take(head_of_record), '"}')
+    numbers = pc.cast(pa.array(starts + first_line), pa.string())
+    escaped, odd = _escaped(messages, by_builder)
+    by_builder[odd] = True
+    sizes = len(builder.prefix) + sum(
+        pc.binary_length(c).to_numpy() for c in (numbers, before, escaped, after)
+    )
+    oversize = np.logical_and(sizes > MAX_ENTRY_BYTES, np.logical_not(by_builder))
+    if oversize.any():
+        by_builder |= oversize
+        escaped, _ = _escaped(messages, by_builder)
+    records = np.flatnonzero(by_builder)
+    built = [_built_one_at_a_time(piece, builder, bounds[r], bounds[r + 1], first_line) for r in records]
+    if all(len(entries_of_record) == 1 for entries_of_record in built):
+        skip = len(builder.prefix)
+        rests = [
+            entry[skip + len(str(first_line + starts[r])) :]
+            for r, (entry,) in zip(records, built, strict=True)
+        ]
+        mask = pa.array(by_builder)
+        before = pc.replace_with_mask(before, mask, pa.array(rests, pa.string()))
+        after = pc.replace_with_mask(after, mask, pa.array([""] * len(records), pa.string()))
+        entries = pc.binary_join_element_wise(builder.prefix, numbers, before, escaped, after, "")
+        return entries, np.arange(count)
+    # a record split in parts: its entries take the place of its one
+    entries = pc.binary_join_element_wise(builder.prefix, numbers, before, escaped, after, "")
+    per_record = np.ones(count, dtype=np.int64)
+    per_record[records] = [len(entries_of_record) for entries_of_record in built]
+    record_of = np.repeat(np.arange(count), per_record)
+    kept = entries.filter(pa.array(np.logical_not(by_builder)))
+    from_builder = by_builder[record_of]
+    order = np.empty(len(record_of), dtype=np.int64)
+    order[~from_builder] = np.arange(len(kept))
+    order[from_builder] = len(kept) + np.arange(int(from_builder.sum()))
+    everything = pa.concat_arrays([kept, pa.array([e for es in built for e in es], pa.string())])
+    return everything.take(pa.array(order)), record_of
+
+
+def _built_one_at_a_time(
+    piece: _Piece, builder: EntryBuilder, first: int, end: int, first_line: int
+) -> list[str]:
+    """The entries of the record of lines ``first`` to ``end`` by the entry builder's record path."""
+    first, end = int(first), int(end)
+    line = first_line + first
+    if first in piece.json:
+        return builder.json_line(piece.json[first], line)
+    (record,) = parse_records(piece.data[piece.line_start(first) : piece.line_start(end)], 0, line).records
+    return builder.serialized(builder.entry(record))
+
+
+def _piece_batches(piece: _Piece, builder: EntryBuilder, first_line: int, size: int) -> Iterator[Batch]:
+    """The batches of a piece; offsets are the file's (at most ``size``: a last line without its
+    newline got one), records and lines the piece's."""
+    entries, record_of = _entries(piece, builder, first_line)
+    cumulative = np.cumsum(pc.binary_length(entries).to_numpy().astype(np.int64) + 1)
+    room = MAX_REQUEST_BYTES - 2  # "[" and "]"; each entry adds its bytes and a comma
+    first = 0
+    while first < len(entries):
+        before = int(cumulative[first - 1]) if first else 0
+        end = min(first + MAX_ENTRIES_PER_REQUEST, int(np.searchsorted(cumulative, before + room, "right")))
+        end = max(end, first + 1)
+        if end < len(entries):
+            record = int(record_of[end])  # its entries are not all in this batch: not yet shipped
+            line = int(piece.starts[record])
+        else:
+            record, line = len(piece.starts), piece.used_lines
+        offset = min(size, piece.position + piece.line_start(line))
+        yield Batch(entries.slice(first, end - first), offset, record, line)
+        first = end
+
+
+def batches(data: bytes, start: int, first_line: int, final: bool, builder: EntryBuilder) -> Iterator[Batch]:
+    """The batches of ``data[start:]`` (decompressed file bytes; ``start`` at a record boundary,
+    its first line numbered ``first_line``); ``records`` and ``lines`` count from ``start``.
+
+    With ``final=False`` (the file may still grow) the last record is held back, and so is a
+    last line without its newline; with ``final=True`` such a line is a record.
+    """
+    size = len(data)
+    if not final:
+        size = data.rfind(b"\n", start) + 1
+    position, records, lines = start, 0, 0
+    piece_bytes = PIECE_BYTES
+    while position < size:
+        end = min(size, position + piece_bytes)
+        if end < size:
+            end = data.rfind(b"\n", position, end) + 1 or data.find(b"\n", end) + 1 or size
+        chunk = data[position:end]
+        if not chunk.endswith(b"\n"):
+            chunk += b"\n"  # a final file's last line without its newline
+        piece = _Piece(chunk, position, final and end == size)
+        if not len(piece.starts):  # one record longer than the piece
+            if end == size:
+                return
+            piece_bytes *= 2
+            continue
+        for batch in _piece_batches(piece, builder, first_line + lines, len(data)):
+            yield Batch(batch.entries, batch.offset, records + batch.records, lines + batch.lines)
+        records += len(piece.starts)
+        lines += piece.used_lines
+        position = piece.position + piece.line_start(piece.used_lines)
+        if position >= size or end == size and not final:
+            return
