@@ -131,10 +131,11 @@ class EntryBuilder:
 
     log4j and plain records are put together column-wise (:mod:`~spark_jobs.datadog_logs.columnar`)
     from :attr:`prefix` (the file's constant attributes, serialized once), the line number,
-    :meth:`log4j_parts` and the message; JSON lines take :meth:`json_line` (one ``json`` encoder
-    call); the others (and records with undecodable bytes or over :data:`MAX_ENTRY_BYTES`)
-    :meth:`entry`, a dict for :meth:`serialized` (``json.dumps``, ASCII, split when too large).
-    The column-wise JSON and :meth:`entry` hold the same object for the same record.
+    :meth:`log4j_parts` and the message; JSON lines take :meth:`json_line` (one msgspec encoder
+    call); the others (tracebacks, messages with control characters, entries over
+    :data:`MAX_ENTRY_BYTES`) :meth:`entry`, a dict for :meth:`serialized` (``json``, ASCII, split
+    when too large). Every entry's JSON starts with :attr:`prefix` and the line number, and the
+    column-wise JSON and :meth:`entry` hold the same object for the same record.
     """
 
     def __init__(self, context: RunContext, log_file: LogFile, now_ms: int) -> None:

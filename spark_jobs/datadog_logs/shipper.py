@@ -1,12 +1,14 @@
 """Ship the logs of one job run with an exactly-once effect (per-file checkpoints).
 
 For each ``stdout.gz``/``stderr.gz`` of the run (every attempt and worker): read it, resume
-after its checkpoint, parse records, build entries and add them to the file's current batch (at
-most :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRIES_PER_REQUEST` entries and
+after its checkpoint, and cut its new records into batches of entries
+(:func:`~spark_jobs.datadog_logs.columnar.batches`: at most
+:data:`~spark_jobs.datadog_logs.entries.MAX_ENTRIES_PER_REQUEST` entries and
 :data:`~spark_jobs.datadog_logs.entries.MAX_REQUEST_BYTES` bytes; a batch holds one file's
 records). Checkpoints are per file, so files are independent: up to ``concurrent_requests``
 files ship at once (default :data:`~spark_jobs.datadog_logs.intake.DEFAULT_CONCURRENT_REQUESTS`),
-each with at most one batch in flight, parsing its next batch meanwhile. When the intake accepted
+each with at most one batch in flight (its entries are built ahead, a piece of the file at a
+time, while the batches before them are sent). When the intake accepted
 a file's batch, that file's checkpoint (and only it) advances to the batch's last record; the
 file's next batch is sent after that. So a rerun or a backfill sends only what was not accepted,
 and a crash between the intake's answer and a checkpoint write duplicates at most that file's one
