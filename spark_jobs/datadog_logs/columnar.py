@@ -199,6 +199,8 @@ def _escaped(messages: pa.StringArray, blank: np.ndarray) -> tuple[pa.StringArra
     to the entry builder (control characters other than tab, newline and carriage return).
     Characters beyond ASCII stay as they are (UTF-8, as JSON allows)."""
     needs = np.flatnonzero(np.logical_and(_matches(messages, _TO_ESCAPE), np.logical_not(blank)))
+    if not len(needs) and not blank.any():
+        return messages, needs
     subset = messages.take(pa.array(needs))
     odd = needs[_matches(subset, _ODD_CONTROL)]
     for character, escape in _JSON_ESCAPES:
@@ -236,8 +238,7 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     by_builder[np.isin(starts, [*piece.json, *piece.tracebacks])] = True
     heads = pc.struct_field(pc.extract_regex(lines, _HEAD), "head").dictionary_encode()
     head_of_record = heads.indices.take(pa.array(starts))
-    counts = np.bincount(pc.drop_null(head_of_record).to_numpy(), minlength=len(heads.dictionary))
-    befores, afters = builder.log4j_parts(heads.dictionary.to_pylist(), counts.tolist())
+    befores, afters, late = builder.log4j_parts(heads.dictionary.to_pylist())
     before = pc.fill_null(
         pa.array([b + '"' for b in befores], pa.string()).take(head_of_record), TEXT_STATUS + '"'
     )
@@ -252,6 +253,11 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     if oversize.any():
         by_builder |= oversize
         escaped, _ = _escaped(messages, by_builder)
+    # records of a head older than the intake accepts (the builder counts its own records)
+    head_counts = np.bincount(
+        pc.drop_null(pc.filter(head_of_record, pa.array(~by_builder))).to_numpy(), minlength=len(late)
+    )
+    builder.late += int(head_counts[np.array(late, dtype=bool)].sum())
     records = np.flatnonzero(by_builder)
     built = [_built_one_at_a_time(piece, builder, bounds[r], bounds[r + 1], first_line) for r in records]
     if all(len(entries_of_record) == 1 for entries_of_record in built):
