@@ -173,9 +173,9 @@ class EntryBuilder:
             else:
                 self.late += count
                 stamp = f',"original_timestamp":"{_iso_ms(time_ms)}"'
-            thread = thread1 or thread2
+            thread = thread1 or thread2  # "[]" (empty) is no thread, as for the parser
             names = ',"logger":{"name":' + _encode(logger)
-            names += (',"thread_name":' + _encode(thread) + "}") if thread is not None else "}"
+            names += (',"thread_name":' + _encode(thread) + "}") if thread else "}"
             befores.append(_STATUS_MESSAGE[level])
             afters.append(stamp + names + "}")
         return befores, afters

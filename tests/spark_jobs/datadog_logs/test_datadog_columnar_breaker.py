@@ -1,0 +1,20 @@
+"""Edge cases of the column-wise batches (:mod:`spark_jobs.datadog_logs.columnar`) found by
+hostile inputs: each holds what the parser and the entry builder's record path (the reference)
+give for the same text."""
+
+from __future__ import annotations
+
+from test_datadog_columnar import builder, columnwise, reference
+
+
+def same_as_reference(tmp_path, data: bytes, final: bool = True) -> None:
+    fast, slow = builder(tmp_path), builder(tmp_path)
+    assert columnwise(data, final, fast) == reference(data, final, slow)
+    assert fast.late == slow.late
+
+
+def test_an_empty_thread_in_brackets_is_no_thread_name(tmp_path):
+    """``[]`` after the level (or both before and after) is an empty thread: the reference leaves
+    ``logger.thread_name`` out, as it does for ``[]`` before the level."""
+    for head in ("INFO []", "[] INFO []", "[] INFO"):
+        same_as_reference(tmp_path, f"2026-01-15 10:00:03 {head} Foo: x\n".encode())
