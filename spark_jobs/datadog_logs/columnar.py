@@ -232,8 +232,7 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     by_builder[np.isin(starts, [*piece.json, *piece.tracebacks])] = True
     heads = pc.struct_field(pc.extract_regex(lines, _HEAD), "head").dictionary_encode()
     head_of_record = heads.indices.take(pa.array(starts))
-    counts = np.bincount(pc.drop_null(head_of_record).to_numpy(), minlength=len(heads.dictionary))
-    befores, afters = builder.log4j_parts(heads.dictionary.to_pylist(), counts.tolist())
+    befores, afters, late = builder.log4j_parts(heads.dictionary.to_pylist())
     before = pc.fill_null(
         pa.array([b + '"' for b in befores], pa.string()).take(head_of_record), TEXT_STATUS + '"'
     )
@@ -248,6 +247,9 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     if oversize.any():
         by_builder |= oversize
         escaped, _ = _escaped(messages, by_builder)
+    # late records: those built here (the builder's record path counts its own)
+    heads_built_here = pc.drop_null(head_of_record.filter(pa.array(np.logical_not(by_builder))))
+    builder.late += int(np.array(late, dtype=bool)[heads_built_here.to_numpy()].sum())
     records = np.flatnonzero(by_builder)
     built = [_built_one_at_a_time(piece, builder, bounds[r], bounds[r + 1], first_line) for r in records]
     if all(len(entries_of_record) == 1 for entries_of_record in built):

@@ -152,13 +152,13 @@ class EntryBuilder:
         self.prefix += '"emr":{"log_file":' + _encode(self.path) + ',"line":'
         """Every entry's JSON up to its ``emr.line``: the file's constant attributes."""
 
-    def log4j_parts(self, heads: list[str], counts: list[int]) -> tuple[list[str], list[str]]:
-        """For each distinct log4j head (``time level [thread] logger: ``, ``counts[i]`` records
-        of the file have ``heads[i]``): the JSON of its entries between ``emr.line`` and the
-        message, and after the message (status, timestamp, logger). Records of a head older than
-        the intake accepts count as late."""
-        befores, afters = [], []
-        for head, count in zip(heads, counts, strict=True):
+    def log4j_parts(self, heads: list[str]) -> tuple[list[str], list[str], list[bool]]:
+        """For each distinct log4j head (``time level [thread] logger: ``): the JSON of its entries
+        between ``emr.line`` and the message, after the message (status, timestamp, logger), and
+        whether its time is older than the intake accepts (the caller adds the records it builds
+        from such a head to :attr:`late`: the others take :meth:`entry`, which counts them)."""
+        befores, afters, late = [], [], []
+        for head in heads:
             match = LOG4J_HEAD_MATCH(head)
             if match is None:
                 raise ValueError(f"not a log4j head: {head!r}")
@@ -166,19 +166,19 @@ class EntryBuilder:
                 "time", "thread1", "level", "thread2", "logger"
             )
             time_ms = log4j_time_ms(time)
+            late.append(time_ms is not None and time_ms < self.oldest_ms)
             if time_ms is None:  # not a calendar time: no timestamp (the intake's time), the text keeps it
                 stamp = ""
-            elif time_ms >= self.oldest_ms:
-                stamp = f',"timestamp":{time_ms}'
-            else:
-                self.late += count
+            elif late[-1]:
                 stamp = f',"original_timestamp":"{_iso_ms(time_ms)}"'
+            else:
+                stamp = f',"timestamp":{time_ms}'
             thread = thread1 or thread2  # "[]" (empty) is no thread, as for the parser
             names = ',"logger":{"name":' + _encode(logger)
             names += (',"thread_name":' + _encode(thread) + "}") if thread else "}"
             befores.append(_STATUS_MESSAGE[level])
             afters.append(stamp + names + "}")
-        return befores, afters
+        return befores, afters, late
 
     def entry(self, record: LogRecord) -> dict[str, Any]:
         """The entry of a log4j, plain or traceback record as a dict."""

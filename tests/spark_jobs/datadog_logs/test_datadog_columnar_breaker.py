@@ -18,3 +18,9 @@ def test_an_empty_thread_in_brackets_is_no_thread_name(tmp_path):
     ``logger.thread_name`` out, as it does for ``[]`` before the level."""
     for head in ("INFO []", "[] INFO []", "[] INFO"):
         same_as_reference(tmp_path, f"2026-01-15 10:00:03 {head} Foo: x\n".encode())
+
+
+def test_a_late_record_built_by_the_record_path_counts_once(tmp_path):
+    """A log4j record older than the intake keeps whose message has a control character (left to
+    the record path) is one late entry, not two."""
+    same_as_reference(tmp_path, b"26/01/13 10:00:01 INFO Old: a bell \x07\n")
