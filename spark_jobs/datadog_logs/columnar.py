@@ -6,8 +6,8 @@ with Arrow's compute functions (RE2 regular expressions, string joins: passes in
 text, not a Python step per line):
 
 1. The text is cut into lines; each line's byte offset comes from the lines' lengths. A byte
-   that is not UTF-8 is read as ``?`` (one byte for one: offsets stay exact), and the records
-   holding one are built by the parser from their bytes (U+FFFD, as everywhere else).
+   that is not UTF-8 is read as ``?`` (one byte for one) to cut the lines and count offsets; the
+   lines holding one are then decoded as U+FFFD, as the parser cleans them.
 2. A line starts a record unless it is a continuation line (:data:`~spark_jobs.datadog_logs.parser.CONTINUATION_LINE`,
    one regular expression over all lines). JSON lines of the jobs and Python tracebacks, whose
    records take other continuation lines, are walked in Python: they are few.
@@ -15,10 +15,10 @@ text, not a Python step per line):
    by concatenating columns: the file's constant attributes, the line number, what the log4j
    head gives (status, timestamp, logger; worked out once per distinct head by
    :class:`~spark_jobs.datadog_logs.entries.EntryBuilder`) and the message as a JSON string
-   (escaped column-wise when it is printable ASCII; otherwise by ``json``).
-4. The other records (JSON lines, tracebacks, records with undecodable bytes or whose entry is
-   over :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRY_BYTES`) take the entry builder's
-   record-by-record path.
+   (escaped column-wise; characters beyond ASCII stay UTF-8).
+4. The other records (JSON lines, tracebacks, records with control characters, or whose entry is
+   over :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRY_BYTES` as the builder measures it, in
+   ASCII JSON) take the entry builder's record-by-record path.
 5. Entries are cut into batches of at most :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRIES_PER_REQUEST`
    entries and :data:`~spark_jobs.datadog_logs.entries.MAX_REQUEST_BYTES` bytes, each with the
    checkpoint that holds once the intake accepted it.
@@ -63,6 +63,8 @@ _BLANK_OR_INDENTED = r"^(?:[ \t]|$)"
 _TO_ESCAPE = r'[\x00-\x1f"\\]'
 """A character that JSON strings escape."""
 _ODD_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_BEYOND_ASCII = r"[\x7f-\x{10FFFF}]"
+"""A character that ASCII JSON escapes as ``\\uXXXX`` (and JSON does not have to)."""
 _JSON_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
 
 
@@ -243,7 +245,12 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     sizes = len(builder.prefix) + sum(
         pc.binary_length(c).to_numpy() for c in (numbers, before, escaped, after)
     )
-    oversize = np.logical_and(sizes > MAX_ENTRY_BYTES, np.logical_not(by_builder))
+    # the builder measures an entry as ASCII JSON (up to 6 bytes a character: "\u00e9"), the
+    # columns as UTF-8: a record that may be over MAX_ENTRY_BYTES so measured is left to the builder
+    maybe = np.flatnonzero(np.logical_and(sizes * 6 > MAX_ENTRY_BYTES, np.logical_not(by_builder)))
+    oversize = sizes > MAX_ENTRY_BYTES
+    oversize[maybe[_matches(messages.take(pa.array(maybe, pa.int64())), _BEYOND_ASCII)]] = True
+    oversize &= np.logical_not(by_builder)
     if oversize.any():
         by_builder |= oversize
         escaped, _ = _escaped(messages, by_builder)

@@ -24,3 +24,9 @@ def test_a_late_record_built_by_the_record_path_counts_once(tmp_path):
     """A log4j record older than the intake keeps whose message has a control character (left to
     the record path) is one late entry, not two."""
     same_as_reference(tmp_path, b"26/01/13 10:00:01 INFO Old: a bell \x07\n")
+
+
+def test_a_large_record_beyond_ascii_is_split_as_the_reference_splits_it(tmp_path):
+    """The reference measures an entry as ASCII JSON (``\\u00e9``: 6 bytes); 400,000 ``é`` (800 kB of
+    UTF-8, 2.4 MB as ASCII JSON) are split into parts there, so here too."""
+    same_as_reference(tmp_path, ("\u00e9" * 400_000).encode() + b"\nafter\n")
