@@ -4,7 +4,16 @@ give for the same text."""
 
 from __future__ import annotations
 
-from test_datadog_columnar import builder, columnwise, reference
+import json
+import random
+from itertools import accumulate
+
+import pytest
+from test_datadog_columnar import builder, columnwise, entries_of, reference
+
+from spark_jobs.datadog_logs import columnar
+from spark_jobs.datadog_logs.columnar import batches
+from spark_jobs.datadog_logs.parser import parse_records
 
 
 def same_as_reference(tmp_path, data: bytes, final: bool = True) -> None:
@@ -30,3 +39,132 @@ def test_a_large_record_beyond_ascii_is_split_as_the_reference_splits_it(tmp_pat
     """The reference measures an entry as ASCII JSON (``\\u00e9``: 6 bytes); 400,000 ``é`` (800 kB of
     UTF-8, 2.4 MB as ASCII JSON) are split into parts there, so here too."""
     same_as_reference(tmp_path, ("\u00e9" * 400_000).encode() + b"\nafter\n")
+
+
+HEADS = ["26/01/15 10:00:01", "2026-01-15 10:00:03,250", "2026-01-15T10:00:03.5", "2026-01-15 10:00:03.123456",
+         "2026-01-15 10:00:03Z", "2026-01-15T10:00:03+02:00", "2026-01-15 10:00:03-0530", "26/01/13 10:00:01",
+         "2026-02-30 10:00:00,000", "24/13/45 25:61:00", "0000-01-01 00:00:00"]  # fmt: skip
+LEVELS = ["INFO", "WARN", "WARNING", "ERROR", "FATAL", "CRITICAL", "DEBUG", "TRACE", "info", "NOTICE"]
+THREADS = ["", "[main] ", "[] ", "[pool: 1] ", "[a [b] ", "[\u00a0] ", "[x\udcff] "]
+LOGGERS = ["SparkContext", "org.apache.X", "Log\udcffger", "caf\u00e9", "a\u00a0b", "x\u2028y", "n\u0085l",
+           ":bad", "[br", "Foo:bar", "\x1b[0m", 'q"\\']  # fmt: skip
+MESSAGES = ["msg", "", " lead", "\ttab", 'q"uote \\ back', "cr\r", "nul\x00", "esc\x1b[0m", "del\x7f",
+            "vt\x0b ff\x0c", "caf\u00e9 \u20ac \U0001f600", "\u2028 ls \u0085 nel \u00a0", "bad \udcff byte",
+            "cut \udce2\udc82", "  ", "\udc80\udcc3"]  # fmt: skip
+CONTINUATIONS = ["\tat a.B.c(B.java:1)", "Caused by: java.io.IOException: disk", "\t... 3 more", "Suppressed: x",
+                 "\tSuppressed: java.lang.Exception: y", ": colon", "java.lang.IllegalStateException: boom",
+                 "java.lang.OutOfMemoryError", "com.foo.Bar$BazException: z", "", " ", "\t", "\r", " \r",
+                 "\x0c", "\x0b", "\u00a0indent", "\u3000ideographic"]  # fmt: skip
+PYTHON = ["Traceback (most recent call last):", '  File "job.py", line 1, in <module>', "    raise ValueError('bad')",
+          "ValueError: bad", "During handling of the above exception, another exception occurred:",
+          "The above exception was the direct cause of the following exception:", "KeyError: 'x'",
+          "Traceback (most recent call last):\r", "Traceback (most recent call last): "]  # fmt: skip
+JSON_LINES = [
+    '{"ts": "2026-01-15T10:00:04+00:00", "level": "INFO", "logger": "spark_jobs.x", "message": "m", "n": 1}',
+    '{"level": "ERROR", "message": "caf\u00e9", "exception": "Traceback ...", "status": "kept apart"}',
+    '{"level": "INFO", "message": "huge", "n": 1e999}',
+    '{"level": "INFO", "message": "nan", "n": NaN}',
+    '{"level": "INFO", "message": "big", "n": 123456789012345678901234567890}',
+    '{"level": "INFO", "message": "dup", "message": "dup2", "level": "WARN"}',
+    '{"level": "INFO", "message": "sur \\udcff", "x": "\\ud800"}',
+    '{"level": "INFO", "message": "m", "status": 1, "ddtags": "t", "emr": {}, "fields": [1], "hostname": "h",'
+    ' "service": "s", "split": 1, "timestamp": 5, "original_timestamp": 1, "ts": "2026-01-13T00:00:00"}',
+    '{"level": null, "message": "m", "logger": 5, "thread": null}',
+    '{"level": "INFO", "message": "nested", "a": {"b": [1, {"d": null}]}, "exception": {"x": 1}}',
+    '{"level": "INFO", "message": "m"}   ',
+    '{"level": "INFO", "message": "m"}\r',
+    '{"level": "INFO", "message": "m"}\x0c',
+    '{"level": "INFO", "message": "m"} x',
+    '{"message": "no level"}',
+    '{"level": "INFO", "message": 5}',
+    "{not json",
+    '{"level": "INFO", "message": "bad \udcff raw"}',
+    '{"level":"INFO","message":"ctl \\u0000 \\u001b"}',
+]
+OTHERS = [
+    "printed caf\u00e9",
+    "a bell \x07",
+    "\x00\x00",
+    "\x7f",
+    "plain",
+    "{",
+    "}",
+    "Caused by: at start",
+    "\udcff",
+]
+
+
+def hostile_line(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.35:
+        threads = THREADS if rng.random() < 0.5 else [""]
+        return (
+            f"{rng.choice(HEADS)}{rng.choice([' ', '  '])}{rng.choice(threads)}{rng.choice(LEVELS)} "
+            f"{rng.choice(threads)}{rng.choice(LOGGERS)}{rng.choice([': ', ':', ':  '])}{rng.choice(MESSAGES)}"
+        )
+    if kind < 0.55:
+        return rng.choice(CONTINUATIONS)
+    if kind < 0.7:
+        return rng.choice(PYTHON)
+    if kind < 0.85:
+        return rng.choice(JSON_LINES)
+    return rng.choice(OTHERS) + rng.choice(MESSAGES)
+
+
+def hostile_text(rng: random.Random, lines: int) -> bytes:
+    """Random lines of every kind (undecodable bytes as written by surrogateescape), LF or CRLF."""
+    end = "\r\n" if rng.random() < 0.15 else "\n"
+    text = end.join(hostile_line(rng) for _ in range(lines)) + rng.choice([end, ""])
+    return text.encode("utf-8", "surrogateescape")
+
+
+def checked_batches(tmp_path, data: bytes, start: int, first_line: int, final: bool) -> list[tuple[int, int]]:
+    """Compare the batches of ``data[start:]`` with the reference, batch by batch: each batch's
+    checkpoint is the end of a record of the reference, after all the entries of the records
+    before it; the entries in order are the reference's. Returns each batch's checkpoint
+    (offset, number of the next line)."""
+    fast, slow = builder(tmp_path), builder(tmp_path)
+    parsed = parse_records(data, start, first_line, final)
+    per_record = entries_of(parsed.records, slow)
+    ends = [start, *(r.end for r in parsed.records)]
+    lines = [0, *accumulate(r.lines for r in parsed.records)]
+    entries_before = [0, *accumulate(len(r) for r in per_record)]
+    got: list[dict] = []
+    checkpoints = []
+    for batch in batches(data, start, first_line, final, fast):
+        assert 0 < len(batch.entries) <= columnar.MAX_ENTRIES_PER_REQUEST
+        body = b"[" + b",".join(e.encode() for e in batch.entries.to_pylist()) + b"]"
+        assert len(body) <= columnar.MAX_REQUEST_BYTES or len(batch.entries) == 1
+        got += json.loads(body)
+        k = batch.records
+        assert (batch.offset, batch.lines) == (ends[k], lines[k])
+        assert entries_before[k] <= len(got) <= entries_before[min(k + 1, len(per_record))]
+        checkpoints.append((batch.offset, first_line + batch.lines))
+    assert got == [e for entries in per_record for e in entries]
+    last = (checkpoints[-1][0], checkpoints[-1][1] - first_line) if checkpoints else (start, 0)
+    assert last == (parsed.end, parsed.next_line - first_line) and (
+        not checkpoints or k == len(parsed.records)
+    )
+    assert fast.late == slow.late
+    return checkpoints
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("piece_bytes", [columnar.PIECE_BYTES, 1, 7, 64])
+def test_hostile_texts_resumed_from_every_checkpoint_give_the_references_batches(
+    tmp_path, monkeypatch, seed, piece_bytes
+):
+    """CRLF, control characters, Unicode white space, undecodable bytes, JSON lines that are no
+    log objects (NaN, 1e999, extra data, escaped lone surrogates), every log4j head shape, Python
+    and Java traces; whole (final), cut at a random byte (not final, and final), in pieces of a
+    few bytes, in small requests, and resumed from every checkpoint a first pass gave."""
+    monkeypatch.setattr(columnar, "PIECE_BYTES", piece_bytes)
+    rng = random.Random(seed)
+    monkeypatch.setattr(columnar, "MAX_REQUEST_BYTES", rng.choice([5_000_000, 3000]))
+    monkeypatch.setattr(columnar, "MAX_ENTRIES_PER_REQUEST", rng.choice([1000, 7, 1]))
+    for _ in range(2):
+        data = hostile_text(rng, rng.randrange(0, 40))
+        cut = data[: rng.randrange(len(data) + 1)]
+        for text, final in ((data, True), (cut, False), (cut, True)):
+            for index, (offset, next_line) in enumerate(checked_batches(tmp_path, text, 0, 1, final)):
+                checked_batches(tmp_path, text, offset, next_line, final=index % 2 == 0)
