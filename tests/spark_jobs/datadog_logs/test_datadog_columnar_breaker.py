@@ -9,11 +9,13 @@ import random
 from itertools import accumulate
 
 import pytest
-from test_datadog_columnar import builder, columnwise, entries_of, reference
+from datadog_log_files import job_run, write_log
+from test_datadog_columnar import CONTEXT, builder, columnwise, entries_of, reference
 
-from spark_jobs.datadog_logs import columnar
+from spark_jobs.datadog_logs import columnar, entries
 from spark_jobs.datadog_logs.columnar import batches
 from spark_jobs.datadog_logs.parser import parse_records
+from spark_jobs.datadog_logs.shipper import ShipResult, ship_job_run
 
 
 def same_as_reference(tmp_path, data: bytes, final: bool = True) -> None:
@@ -168,3 +170,107 @@ def test_hostile_texts_resumed_from_every_checkpoint_give_the_references_batches
         for text, final in ((data, True), (cut, False), (cut, True)):
             for index, (offset, next_line) in enumerate(checked_batches(tmp_path, text, 0, 1, final)):
                 checked_batches(tmp_path, text, offset, next_line, final=index % 2 == 0)
+
+
+LIMIT = 6000
+LONG_UNITS = [
+    "x",
+    "\u00e9",
+    "\u20ac",
+    "\U0001f600",
+    "\x7f",
+    '"',
+    "\\",
+    "\t",
+    "a\u00e9",
+    "\x07",
+    "\udcff",
+    "\r",
+]
+
+
+def long_line(rng: random.Random) -> str:
+    """A line near the entry limit as UTF-8 or as ASCII JSON (``\\u00e9``: 6 bytes), or past both."""
+    unit = rng.choice(LONG_UNITS)
+    size = rng.choice(
+        [LIMIT // 6 - 200, LIMIT // 6, LIMIT // 3, LIMIT // 2 - 250, LIMIT - 300, LIMIT, 2 * LIMIT]
+    )
+    return unit * max(1, size // len(unit))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_records_near_the_entry_limit_are_split_as_the_reference_splits_them(tmp_path, monkeypatch, seed):
+    """Plain, log4j, stack-trace and JSON records of characters that ASCII JSON escapes (or not)
+    around :data:`MAX_ENTRY_BYTES` (made small), in pieces and requests of a few entries."""
+    monkeypatch.setattr(entries, "MAX_ENTRY_BYTES", LIMIT)
+    monkeypatch.setattr(columnar, "MAX_ENTRY_BYTES", LIMIT)
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(rng.randrange(1, 8)):
+        kind = rng.random()
+        if kind < 0.3:
+            lines.append(long_line(rng))
+        elif kind < 0.5:
+            lines.append(f"{rng.choice(HEADS)} INFO Foo: {long_line(rng)}")
+        elif kind < 0.6:
+            message = "\u00e9" * rng.randrange(LIMIT // 3)
+            lines.append(
+                json.dumps({"level": "INFO", "message": message, "exception": "e" * rng.randrange(LIMIT)})
+            )
+        elif kind < 0.7:
+            lines.append("\tat " + long_line(rng))
+        else:
+            lines.append(hostile_line(rng))
+    data = "\n".join(lines).encode("utf-8", "surrogateescape") + b"\n"
+    for piece_bytes in (columnar.PIECE_BYTES, 1000):
+        monkeypatch.setattr(columnar, "PIECE_BYTES", piece_bytes)
+        monkeypatch.setattr(columnar, "MAX_REQUEST_BYTES", rng.choice([3 * LIMIT, LIMIT + 10]))
+        monkeypatch.setattr(columnar, "MAX_ENTRIES_PER_REQUEST", rng.choice([1000, 3, 1]))
+        for offset, next_line in checked_batches(tmp_path, data, 0, 1, True):
+            checked_batches(tmp_path, data, offset, next_line, True)
+
+
+def shipped(server, run_id: str) -> list[tuple]:
+    return [
+        (e["message"], e["emr"]["line"], e["status"], json.dumps([e.get("logger"), e.get("split")]))
+        for e in server.events
+        if e["hostname"] == f"{run_id}-driver"
+    ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hostile_files_growing_over_sweeps_or_crashed_ship_every_record_once(
+    tmp_path, intake, intake_server, monkeypatch, seed
+):
+    """Through the intake: a hostile file shipped in one go, in sweeps while it grows (cut at
+    random bytes, then final), and with a crash after an accepted batch then a rerun, gives the
+    same events; the crash resends at most its one batch."""
+    rng = random.Random(seed)
+    monkeypatch.setattr(columnar, "PIECE_BYTES", rng.choice([columnar.PIECE_BYTES, 1, 64]))
+    monkeypatch.setattr(columnar, "MAX_ENTRIES_PER_REQUEST", 3)
+    data = hostile_text(rng, rng.randrange(10, 50))
+    logs, lake = tmp_path / "logs", f"file://{tmp_path}/lake"
+
+    def ship(run_id: str, **options) -> ShipResult:
+        return ship_job_run(job_run(logs, run_id), lake_root=lake, intake=intake, context=CONTEXT, **options)
+
+    write_log(logs, "one", "SPARK_DRIVER/stderr.gz", data)
+    ship("one", final=True)
+    for cut in sorted(rng.randrange(len(data) + 1) for _ in range(3)):
+        write_log(logs, "grown", "SPARK_DRIVER/stderr.gz", data[:cut], age_seconds=0)
+        ship("grown", settle_seconds=600)
+    write_log(logs, "grown", "SPARK_DRIVER/stderr.gz", data, age_seconds=0)
+    ship("grown", final=True)
+
+    def crash_after_second(accepted: int) -> None:
+        if accepted == 2:
+            raise RuntimeError("worker lost after the intake accepted batch 2")
+
+    write_log(logs, "crashed", "SPARK_DRIVER/stderr.gz", data)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        ship("crashed", final=True, on_batch_accepted=crash_after_second)
+    ship("crashed", final=True)
+    assert ship("crashed", final=True).entries == 0
+    one, crashed = shipped(intake_server, "one"), shipped(intake_server, "crashed")
+    assert len(one) > 6 and shipped(intake_server, "grown") == one
+    assert list(dict.fromkeys(crashed)) == list(dict.fromkeys(one)) and len(crashed) - len(one) <= 3
