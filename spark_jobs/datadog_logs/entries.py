@@ -212,10 +212,12 @@ class EntryBuilder:
         entry["message"] = obj["message"]
         ts = obj.get("ts")
         self._add_time(entry, iso_time_ms(ts))
+        logger = {}
         if obj.get("logger") is not None:
-            logger = {"name": str(obj["logger"])}
-            if obj.get("thread") is not None:
-                logger["thread_name"] = str(obj["thread"])
+            logger["name"] = str(obj["logger"])
+        if obj.get("thread") is not None:  # a thread without a logger is kept too
+            logger["thread_name"] = str(obj["thread"])
+        if logger:
             entry["logger"] = logger
         entry["level"] = level
         entry["ts"] = ts

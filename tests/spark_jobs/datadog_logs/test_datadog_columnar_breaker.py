@@ -14,6 +14,7 @@ from test_datadog_columnar import CONTEXT, builder, columnwise, entries_of, refe
 
 from spark_jobs.datadog_logs import columnar, entries
 from spark_jobs.datadog_logs.columnar import batches
+from spark_jobs.datadog_logs.entries import json_line_of
 from spark_jobs.datadog_logs.parser import parse_records
 from spark_jobs.datadog_logs.shipper import ShipResult, ship_job_run
 
@@ -315,3 +316,14 @@ def test_indented_lines_after_a_json_line_are_not_dropped(tmp_path, intake, inta
     )
     shipped_text = json.dumps(intake_server.events)
     assert "printed after it" in shipped_text and "B.java:1" in shipped_text
+
+
+def test_a_json_lines_thread_without_a_logger_is_kept(tmp_path):
+    """``thread`` is a record key (not a field): with no ``logger`` (or a null one) it was dropped."""
+    for line in (
+        '{"level": "INFO", "message": "m", "thread": "main"}',
+        '{"level": "INFO", "message": "m", "logger": null, "thread": "main"}',
+    ):
+        (entry,) = builder(tmp_path).json_line(json.loads(line), 1)
+        assert json_line_of(json.loads(entry)) == {"level": "INFO", "message": "m", "thread": "main"}
+        same_as_reference(tmp_path, line.encode() + b"\n")
