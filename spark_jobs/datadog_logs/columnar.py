@@ -23,8 +23,9 @@ text, not a Python step per line):
    entries and :data:`~spark_jobs.datadog_logs.entries.MAX_REQUEST_BYTES` bytes, each with the
    checkpoint that holds once the intake accepted it.
 
-A file is taken in pieces of about :data:`PIECE_BYTES` (cut at a line end), so memory stays
-bounded: a piece's last record waits for the next piece (more continuation lines may follow).
+A file is taken in pieces of about :data:`PIECE_BYTES` (cut at a line end), and of at most as many
+lines as :data:`PIECE_ENTRY_BYTES` allows, so memory stays bounded: a piece's last record waits for
+the next piece (more continuation lines may follow).
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ from spark_jobs.datadog_logs.parser import (
 
 PIECE_BYTES = 64 << 20
 """Decompressed bytes parsed at once (the last record of a piece waits for the next one)."""
+PIECE_ENTRY_BYTES = 256 << 20
+"""What a piece's entries may take beyond its text: each line can make an entry that repeats the
+file's attributes (a few hundred bytes), so a piece of short lines (``print(i)`` in a loop: 64 MB
+of them, 20 GB of entries) is cut to fewer lines; an Arrow string array holds at most 2 GiB."""
 _HEAD = "^" + re.sub(r"\(\?P<(?!head>)\w+>", "(?:", LOG4J_HEAD)
 """The log4j head with its one group ``head``."""
 _CONTINUATION = f"^{CONTINUATION_LINE}$"
@@ -329,10 +334,14 @@ def batches(data: bytes, start: int, first_line: int, final: bool, builder: Entr
         size = data.rfind(b"\n", start) + 1
     position, records, lines = start, 0, 0
     piece_bytes = PIECE_BYTES
+    piece_lines = max(1, PIECE_ENTRY_BYTES // (len(builder.prefix) + 100))
     while position < size:
         end = min(size, position + piece_bytes)
         if end < size:
             end = data.rfind(b"\n", position, end) + 1 or data.find(b"\n", end) + 1 or size
+        if data.count(b"\n", position, end) > piece_lines:
+            newlines = np.flatnonzero(np.frombuffer(data, np.uint8, end - position, position) == 10)
+            end = position + int(newlines[piece_lines - 1]) + 1
         chunk = data[position:end]
         if not chunk.endswith(b"\n"):
             chunk += b"\n"  # a final file's last line without its newline
@@ -341,6 +350,7 @@ def batches(data: bytes, start: int, first_line: int, final: bool, builder: Entr
             if end == size:
                 return
             piece_bytes *= 2
+            piece_lines *= 2
             continue
         for batch in _piece_batches(piece, builder, first_line + lines, len(data)):
             yield Batch(batch.entries, batch.offset, records + batch.records, lines + batch.lines)

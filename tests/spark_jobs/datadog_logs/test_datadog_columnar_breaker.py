@@ -8,6 +8,7 @@ import json
 import random
 from itertools import accumulate
 
+import pyarrow.compute as pc
 import pytest
 from datadog_log_files import job_run, write_log
 from test_datadog_columnar import CONTEXT, builder, columnwise, entries_of, reference
@@ -163,6 +164,7 @@ def test_hostile_texts_resumed_from_every_checkpoint_give_the_references_batches
     few bytes, in small requests, and resumed from every checkpoint a first pass gave."""
     monkeypatch.setattr(columnar, "PIECE_BYTES", piece_bytes)
     rng = random.Random(seed)
+    monkeypatch.setattr(columnar, "PIECE_ENTRY_BYTES", rng.choice([columnar.PIECE_ENTRY_BYTES, 1, 4000]))
     monkeypatch.setattr(columnar, "MAX_REQUEST_BYTES", rng.choice([5_000_000, 3000]))
     monkeypatch.setattr(columnar, "MAX_ENTRIES_PER_REQUEST", rng.choice([1000, 7, 1]))
     for _ in range(2):
@@ -327,3 +329,26 @@ def test_a_json_lines_thread_without_a_logger_is_kept(tmp_path):
         (entry,) = builder(tmp_path).json_line(json.loads(line), 1)
         assert json_line_of(json.loads(entry)) == {"level": "INFO", "message": "m", "thread": "main"}
         same_as_reference(tmp_path, line.encode() + b"\n")
+
+
+def test_a_piece_of_short_lines_is_cut_so_that_its_entries_stay_bounded(tmp_path, monkeypatch):
+    """Each line can make an entry of a few hundred bytes (the file's attributes): 6.6 million
+    one-character lines (13 MB, one 64 MB piece) made 2.2 GB of entries, over what an Arrow string
+    array holds (ArrowCapacityError: the file could never ship). A piece takes at most the lines
+    whose entries fit :data:`PIECE_ENTRY_BYTES` (here made small), unless one record needs more."""
+    monkeypatch.setattr(columnar, "PIECE_ENTRY_BYTES", 40_000)
+    piece_entry_bytes = []
+    entries_of_piece = columnar._entries
+
+    def measured(*args):
+        entries, record_of = entries_of_piece(*args)
+        piece_entry_bytes.append(pc.sum(pc.binary_length(entries)).as_py())
+        return entries, record_of
+
+    monkeypatch.setattr(columnar, "_entries", measured)
+    same_as_reference(tmp_path, b"x\n" * 2000)
+    assert len(piece_entry_bytes) > 1 and max(piece_entry_bytes) <= 40_000
+    trace = (
+        b"26/01/15 10:00:01 ERROR Foo: boom\n" + b"\tat a.B.c(B.java:1)\n" * 300
+    )  # more lines than a piece
+    same_as_reference(tmp_path, b"x\n" * 150 + trace + b"x\n" * 150)
