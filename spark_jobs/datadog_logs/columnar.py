@@ -16,9 +16,9 @@ text, not a Python step per line):
    head gives (status, timestamp, logger; worked out once per distinct head by
    :class:`~spark_jobs.datadog_logs.entries.EntryBuilder`) and the message as a JSON string
    (escaped column-wise; characters beyond ASCII stay UTF-8).
-4. The other records (JSON lines, tracebacks, records with control characters, or whose entry is
-   over :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRY_BYTES` as the builder measures it, in
-   ASCII JSON) take the entry builder's record-by-record path.
+4. The other records (JSON lines, tracebacks, and records whose entry may be over
+   :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRY_BYTES` as the builder measures it, in ASCII
+   JSON) take the entry builder's record-by-record path.
 5. Entries are cut into batches of at most :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRIES_PER_REQUEST`
    entries and :data:`~spark_jobs.datadog_logs.entries.MAX_REQUEST_BYTES` bytes, each with the
    checkpoint that holds once the intake accepted it.
@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,10 @@ _ODD_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 _BEYOND_ASCII = r"[\x7f-\x{10FFFF}]"
 """A character that ASCII JSON escapes as ``\\uXXXX`` (and JSON does not have to)."""
 _JSON_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+_CONTROL_ESCAPES = tuple(
+    (c, encode_basestring_ascii(c)[1:-1]) for c in map(chr, range(32)) if c not in "\t\n\r"
+)
+"""The other control characters as ``json`` escapes them (``\\b``, ``\\f``, ``\\u001b``...)."""
 
 
 @dataclass(frozen=True)
@@ -197,18 +202,21 @@ def _matches(strings: pa.StringArray, pattern: str) -> np.ndarray:
     return pc.match_substring_regex(strings, pattern).to_numpy(zero_copy_only=False)
 
 
-def _escaped(messages: pa.StringArray, blank: np.ndarray) -> tuple[pa.StringArray, np.ndarray]:
-    """``messages`` as JSON string contents (no quotes; empty where ``blank``), and the rows left
-    to the entry builder (control characters other than tab, newline and carriage return).
+def _escaped(messages: pa.StringArray, blank: np.ndarray) -> pa.StringArray:
+    """``messages`` as JSON string contents (no quotes; empty where ``blank``), escaped as the
+    entry builder's ASCII JSON escapes them (same lengths: the entry limit is measured alike).
     Characters beyond ASCII stay as they are (UTF-8, as JSON allows)."""
     needs = np.flatnonzero(np.logical_and(_matches(messages, _TO_ESCAPE), np.logical_not(blank)))
-    subset = messages.take(pa.array(needs))
-    odd = needs[_matches(subset, _ODD_CONTROL)]
+    subset = messages.take(pa.array(needs, pa.int64()))
     for character, escape in _JSON_ESCAPES:
         subset = pc.replace_substring(subset, character, escape)
-    # one pass over the messages: escaped rows from the subset, blank rows (and odd ones) ""
-    blank = blank.copy()
-    blank[odd] = True
+    odd = _matches(subset, _ODD_CONTROL)
+    if odd.any():  # ANSI colours and the like: escaped in the few rows that hold some
+        controlled = subset.filter(pa.array(odd))
+        for character, escape in _CONTROL_ESCAPES:
+            controlled = pc.replace_substring(controlled, character, escape)
+        subset = pc.replace_with_mask(subset, pa.array(odd), controlled)
+    # one pass over the messages: escaped rows from the subset, blank rows ""
     changed = np.zeros(len(messages), dtype=bool)
     changed[needs] = True
     changed |= blank
@@ -216,7 +224,7 @@ def _escaped(messages: pa.StringArray, blank: np.ndarray) -> tuple[pa.StringArra
     from_subset = np.searchsorted(needs, rows)
     pick = np.where(blank[rows], len(needs), from_subset)
     values = pa.concat_arrays([subset, pa.array([""], pa.string())]).take(pa.array(pick))
-    return pc.replace_with_mask(messages, pa.array(changed), values), odd
+    return pc.replace_with_mask(messages, pa.array(changed), values)
 
 
 def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.StringArray, np.ndarray]:
@@ -245,8 +253,7 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     )
     after = pc.fill_null(pa.array(['"' + a for a in afters], pa.string()).take(head_of_record), '"}')
     numbers = pc.cast(pa.array(starts + first_line), pa.string())
-    escaped, odd = _escaped(messages, by_builder)
-    by_builder[odd] = True
+    escaped = _escaped(messages, by_builder)
     sizes = len(builder.prefix) + sum(
         pc.binary_length(c).to_numpy() for c in (numbers, before, escaped, after)
     )
@@ -258,7 +265,7 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     oversize &= np.logical_not(by_builder)
     if oversize.any():
         by_builder |= oversize
-        escaped, _ = _escaped(messages, by_builder)
+        escaped = _escaped(messages, by_builder)
     # late records: those built here (the builder's record path counts its own)
     heads_built_here = pc.drop_null(head_of_record.filter(pa.array(np.logical_not(by_builder))))
     builder.late += int(np.array(late, dtype=bool)[heads_built_here.to_numpy()].sum())

@@ -352,3 +352,20 @@ def test_a_piece_of_short_lines_is_cut_so_that_its_entries_stay_bounded(tmp_path
         b"26/01/15 10:00:01 ERROR Foo: boom\n" + b"\tat a.B.c(B.java:1)\n" * 300
     )  # more lines than a piece
     same_as_reference(tmp_path, b"x\n" * 150 + trace + b"x\n" * 150)
+
+
+def test_control_characters_are_escaped_column_wise(tmp_path, monkeypatch):
+    """ANSI colours (``\\x1b[32m``) and the other control characters are escaped as ``json`` escapes
+    them (``\\u001b``, ``\\b``, ``\\f``: same lengths, so the entry limit is measured alike), not
+    left to the record path one record at a time (measured: 16 µs an entry there, 2.6 µs here)."""
+    by_record_path = []
+    one_at_a_time = columnar._built_one_at_a_time
+
+    def recorded(*args):
+        by_record_path.append(args)
+        return one_at_a_time(*args)
+
+    monkeypatch.setattr(columnar, "_built_one_at_a_time", recorded)
+    text = b"26/01/15 10:00:01 INFO A: \x1b[32mgreen\x1b[0m \x00\x08\x0b\x0c\x1f\x7f\nplain \x07 bell\n"
+    same_as_reference(tmp_path, text * 3)
+    assert by_record_path == []
