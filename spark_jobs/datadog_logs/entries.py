@@ -132,8 +132,8 @@ class EntryBuilder:
     log4j and plain records are put together column-wise (:mod:`~spark_jobs.datadog_logs.columnar`)
     from :attr:`prefix` (the file's constant attributes, serialized once), the line number,
     :meth:`log4j_parts` and the message; JSON lines take :meth:`json_line` (one ``json`` encoder
-    call); the others (and records with undecodable bytes or over :data:`MAX_ENTRY_BYTES`)
-    :meth:`entry`, a dict for :meth:`serialized` (``json.dumps``, ASCII, split when too large).
+    call); the others (tracebacks, and records that may be over :data:`MAX_ENTRY_BYTES` as ASCII
+    JSON) :meth:`entry`, a dict for :meth:`serialized` (``json.dumps``, ASCII, split when too large).
     The column-wise JSON and :meth:`entry` hold the same object for the same record.
     """
 
