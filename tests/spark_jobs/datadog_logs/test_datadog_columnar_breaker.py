@@ -1,6 +1,7 @@
 """Edge cases of the column-wise batches (:mod:`spark_jobs.datadog_logs.columnar`) found by
 hostile inputs: each holds what the parser and the entry builder's record path (the reference)
-give for the same text."""
+give for the same text. The tests marked xfail are what the reference's own rules get wrong on
+real logs (reported, not fixed here)."""
 
 from __future__ import annotations
 
@@ -34,9 +35,9 @@ def test_an_empty_thread_in_brackets_is_no_thread_name(tmp_path):
 
 
 def test_a_late_record_built_by_the_record_path_counts_once(tmp_path):
-    """A log4j record older than the intake keeps whose message has a control character (left to
-    the record path) is one late entry, not two."""
-    same_as_reference(tmp_path, b"26/01/13 10:00:01 INFO Old: a bell \x07\n")
+    """A log4j record older than the intake keeps and over the entry limit (left to the record
+    path, which splits it) is one late record, not two."""
+    same_as_reference(tmp_path, b"26/01/13 10:00:01 INFO Old: " + b"x" * 1_000_000 + b"\n")
 
 
 def test_a_large_record_beyond_ascii_is_split_as_the_reference_splits_it(tmp_path):
