@@ -5,29 +5,27 @@ reference, one record at a time, which the tests compare this module with); here
 all the lines of a piece of a file at once, with Arrow's compute functions (RE2 regular
 expressions, string joins: passes in C over the text, not a Python step per line):
 
-1. The text is cut into lines, each with its byte offset. Bytes that are not UTF-8 read as
-   U+FFFD, as ``decode("utf-8", "replace")`` reads them (only the lines holding some are
-   decoded one by one).
-2. A line starts a record unless it is a continuation line (one regular expression over all
-   lines, :data:`~spark_jobs.datadog_logs.parser.CONTINUATION_LINE`). JSON lines of the jobs and
-   Python tracebacks, whose records take other continuation lines, are walked in Python: they
-   are few.
-3. A record's message is its lines joined with ``\\n``. A log4j or plain record's entry is a
-   concatenation of columns: the file's constant attributes, the line number, what the log4j
+1. The text is cut into lines; each line's byte offset comes from the lines' lengths. A byte
+   that is not UTF-8 is read as ``?`` (one byte for one) to cut the lines and count offsets; the
+   lines holding one are then decoded as U+FFFD, as the parser cleans them.
+2. A line starts a record unless it is a continuation line (:data:`~spark_jobs.datadog_logs.parser.CONTINUATION_LINE`,
+   one regular expression over all lines). JSON lines of the jobs and Python tracebacks, whose
+   records take other continuation lines, are walked in Python: they are few.
+3. A record's message is its lines joined with ``\\n``; log4j and plain records get their entry
+   by concatenating columns: the file's constant attributes, the line number, what the log4j
    head gives (status, timestamp, logger; worked out once per distinct head by
    :class:`~spark_jobs.datadog_logs.entries.EntryBuilder`) and the message as a JSON string
-   (escaped column-wise; characters beyond ASCII stay UTF-8, as JSON allows).
-4. The other records (JSON lines, tracebacks, messages with control characters JSON writes as
-   ``\\u00XX``, entries over :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRY_BYTES`) take the
-   entry builder's record-by-record path.
+   (escaped column-wise; characters beyond ASCII stay UTF-8).
+4. The other records (JSON lines, tracebacks, and records whose entry may be over
+   :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRY_BYTES` as the builder measures it, in ASCII
+   JSON) take the entry builder's record-by-record path.
 5. Entries are cut into batches of at most :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRIES_PER_REQUEST`
    entries and :data:`~spark_jobs.datadog_logs.entries.MAX_REQUEST_BYTES` bytes, each with the
    checkpoint that holds once the intake accepted it.
 
-A file is taken in pieces of about :data:`PIECE_BYTES` (cut at a line end), so memory stays
-bounded: a piece's last record waits for the next piece (more continuation lines may follow).
-Measured (``python -m benchmarks datadog_logs``): about 2 us of CPU per line, against about 8 us
-for the record-by-record Python loop this replaced.
+A file is taken in pieces of about :data:`PIECE_BYTES` (cut at a line end), and of at most as many
+lines as :data:`PIECE_ENTRY_BYTES` allows, so memory stays bounded: a piece's last record waits for
+the next piece (more continuation lines may follow).
 """
 
 from __future__ import annotations
@@ -35,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import numpy as np
@@ -58,8 +57,11 @@ from spark_jobs.datadog_logs.parser import (
 )
 
 PIECE_BYTES = 16 << 20
-"""Decompressed bytes parsed at once (the last record of a piece waits for the next one); the
-entries of a piece take about three times its size."""
+"""Decompressed bytes parsed at once (the last record of a piece waits for the next one)."""
+PIECE_ENTRY_BYTES = 256 << 20
+"""What a piece's entries may take beyond its text: each line can make an entry that repeats the
+file's attributes (a few hundred bytes), so a piece of short lines (``print(i)`` in a loop: 64 MB
+of them, 20 GB of entries) is cut to fewer lines; an Arrow string array holds at most 2 GiB."""
 _HEAD = "^" + re.sub(r"\(\?P<(?!head>)\w+>", "(?:", LOG4J_HEAD)
 """The log4j head with its one group ``head``."""
 _CONTINUATION = f"^{CONTINUATION_LINE}$"
@@ -67,7 +69,13 @@ _BLANK_OR_INDENTED = r"^(?:[ \t]|$)"
 _TO_ESCAPE = r'[\x00-\x1f"\\]'
 """A character that JSON strings escape."""
 _ODD_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_BEYOND_ASCII = r"[\x7f-\x{10FFFF}]"
+"""A character that ASCII JSON escapes as ``\\uXXXX`` (and JSON does not have to)."""
 _JSON_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+_CONTROL_ESCAPES = tuple(
+    (c, encode_basestring_ascii(c)[1:-1]) for c in map(chr, range(32)) if c not in "\t\n\r"
+)
+"""The other control characters as ``json`` escapes them (``\\b``, ``\\f``, ``\\u001b``...)."""
 
 
 @dataclass(frozen=True)
@@ -194,20 +202,23 @@ def _matches(strings: pa.StringArray, pattern: str) -> np.ndarray:
     return pc.match_substring_regex(strings, pattern).to_numpy(zero_copy_only=False)
 
 
-def _escaped(messages: pa.StringArray, blank: np.ndarray) -> tuple[pa.StringArray, np.ndarray]:
-    """``messages`` as JSON string contents (no quotes; empty where ``blank``), and the rows left
-    to the entry builder (control characters other than tab, newline and carriage return).
+def _escaped(messages: pa.StringArray, blank: np.ndarray) -> pa.StringArray:
+    """``messages`` as JSON string contents (no quotes; empty where ``blank``), escaped as the
+    entry builder's ASCII JSON escapes them (same lengths: the entry limit is measured alike).
     Characters beyond ASCII stay as they are (UTF-8, as JSON allows)."""
     needs = np.flatnonzero(np.logical_and(_matches(messages, _TO_ESCAPE), np.logical_not(blank)))
     if not len(needs) and not blank.any():
-        return messages, needs
-    subset = messages.take(pa.array(needs))
-    odd = needs[_matches(subset, _ODD_CONTROL)]
+        return messages
+    subset = messages.take(pa.array(needs, pa.int64()))
     for character, escape in _JSON_ESCAPES:
         subset = pc.replace_substring(subset, character, escape)
-    # one pass over the messages: escaped rows from the subset, blank rows (and odd ones) ""
-    blank = blank.copy()
-    blank[odd] = True
+    odd = _matches(subset, _ODD_CONTROL)
+    if odd.any():  # ANSI colours and the like: escaped in the few rows that hold some
+        controlled = subset.filter(pa.array(odd))
+        for character, escape in _CONTROL_ESCAPES:
+            controlled = pc.replace_substring(controlled, character, escape)
+        subset = pc.replace_with_mask(subset, pa.array(odd), controlled)
+    # one pass over the messages: escaped rows from the subset, blank rows ""
     changed = np.zeros(len(messages), dtype=bool)
     changed[needs] = True
     changed |= blank
@@ -215,7 +226,7 @@ def _escaped(messages: pa.StringArray, blank: np.ndarray) -> tuple[pa.StringArra
     from_subset = np.searchsorted(needs, rows)
     pick = np.where(blank[rows], len(needs), from_subset)
     values = pa.concat_arrays([subset, pa.array([""], pa.string())]).take(pa.array(pick))
-    return pc.replace_with_mask(messages, pa.array(changed), values), odd
+    return pc.replace_with_mask(messages, pa.array(changed), values)
 
 
 def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.StringArray, np.ndarray]:
@@ -244,20 +255,22 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     )
     after = pc.fill_null(pa.array(['"' + a for a in afters], pa.string()).take(head_of_record), '"}')
     numbers = pc.cast(pa.array(starts + first_line), pa.string())
-    escaped, odd = _escaped(messages, by_builder)
-    by_builder[odd] = True
+    escaped = _escaped(messages, by_builder)
     sizes = len(builder.prefix) + sum(
         pc.binary_length(c).to_numpy() for c in (numbers, before, escaped, after)
     )
-    oversize = np.logical_and(sizes > MAX_ENTRY_BYTES, np.logical_not(by_builder))
+    # the builder measures an entry as ASCII JSON (up to 6 bytes a character: "\u00e9"), the
+    # columns as UTF-8: a record that may be over MAX_ENTRY_BYTES so measured is left to the builder
+    maybe = np.flatnonzero(np.logical_and(sizes * 6 > MAX_ENTRY_BYTES, np.logical_not(by_builder)))
+    oversize = sizes > MAX_ENTRY_BYTES
+    oversize[maybe[_matches(messages.take(pa.array(maybe, pa.int64())), _BEYOND_ASCII)]] = True
+    oversize &= np.logical_not(by_builder)
     if oversize.any():
         by_builder |= oversize
-        escaped, _ = _escaped(messages, by_builder)
-    # records of a head older than the intake accepts (the builder counts its own records)
-    head_counts = np.bincount(
-        pc.drop_null(pc.filter(head_of_record, pa.array(~by_builder))).to_numpy(), minlength=len(late)
-    )
-    builder.late += int(head_counts[np.array(late, dtype=bool)].sum())
+        escaped = _escaped(messages, by_builder)
+    # late records: those built here (the builder's record path counts its own)
+    heads_built_here = pc.drop_null(head_of_record.filter(pa.array(np.logical_not(by_builder))))
+    builder.late += int(np.array(late, dtype=bool)[heads_built_here.to_numpy()].sum())
     records = np.flatnonzero(by_builder)
     built = [_built_one_at_a_time(piece, builder, bounds[r], bounds[r + 1], first_line) for r in records]
     if all(len(entries_of_record) == 1 for entries_of_record in built):
@@ -330,10 +343,14 @@ def batches(data: bytes, start: int, first_line: int, final: bool, builder: Entr
         size = data.rfind(b"\n", start) + 1
     position, records, lines = start, 0, 0
     piece_bytes = PIECE_BYTES
+    piece_lines = max(1, PIECE_ENTRY_BYTES // (len(builder.prefix) + 100))
     while position < size:
         end = min(size, position + piece_bytes)
         if end < size:
             end = data.rfind(b"\n", position, end) + 1 or data.find(b"\n", end) + 1 or size
+        if data.count(b"\n", position, end) > piece_lines:
+            newlines = np.flatnonzero(np.frombuffer(data, np.uint8, end - position, position) == 10)
+            end = position + int(newlines[piece_lines - 1]) + 1
         chunk = data[position:end]
         if not chunk.endswith(b"\n"):
             chunk += b"\n"  # a final file's last line without its newline
@@ -342,6 +359,7 @@ def batches(data: bytes, start: int, first_line: int, final: bool, builder: Entr
             if end == size:
                 return
             piece_bytes *= 2
+            piece_lines *= 2
             continue
         for batch in _piece_batches(piece, builder, first_line + lines, len(data)):
             yield Batch(batch.entries, batch.offset, records + batch.records, lines + batch.lines)

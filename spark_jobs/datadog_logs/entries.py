@@ -132,10 +132,10 @@ class EntryBuilder:
     log4j and plain records are put together column-wise (:mod:`~spark_jobs.datadog_logs.columnar`)
     from :attr:`prefix` (the file's constant attributes, serialized once), the line number,
     :meth:`log4j_parts` and the message; JSON lines take :meth:`json_line` (one msgspec encoder
-    call); the others (tracebacks, messages with control characters, entries over
-    :data:`MAX_ENTRY_BYTES`) :meth:`entry`, a dict for :meth:`serialized` (``json``, ASCII, split
-    when too large). Every entry's JSON starts with :attr:`prefix` and the line number, and the
-    column-wise JSON and :meth:`entry` hold the same object for the same record.
+    call); the others (tracebacks, and records that may be over :data:`MAX_ENTRY_BYTES` as ASCII
+    JSON) :meth:`entry`, a dict for :meth:`serialized` (``json``, ASCII, split when too large).
+    Every entry's JSON starts with :attr:`prefix` and the line number, and the column-wise JSON
+    and :meth:`entry` hold the same object for the same record.
     """
 
     def __init__(self, context: RunContext, log_file: LogFile, now_ms: int) -> None:
@@ -154,10 +154,10 @@ class EntryBuilder:
         """Every entry's JSON up to its ``emr.line``: the file's constant attributes."""
 
     def log4j_parts(self, heads: list[str]) -> tuple[list[str], list[str], list[bool]]:
-        """For each distinct log4j head (``time level [thread] logger: ``): the JSON of its
-        entries between ``emr.line`` and the message, after the message (status, timestamp,
-        logger), and whether its time is older than the intake accepts (the caller counts those
-        records in :attr:`late`)."""
+        """For each distinct log4j head (``time level [thread] logger: ``): the JSON of its entries
+        between ``emr.line`` and the message, after the message (status, timestamp, logger), and
+        whether its time is older than the intake accepts (the caller adds the records it builds
+        from such a head to :attr:`late`: the others take :meth:`entry`, which counts them)."""
         befores, afters, late = [], [], []
         for head in heads:
             match = LOG4J_HEAD_MATCH(head)
@@ -167,18 +167,18 @@ class EntryBuilder:
                 "time", "thread1", "level", "thread2", "logger"
             )
             time_ms = log4j_time_ms(time)
+            late.append(time_ms is not None and time_ms < self.oldest_ms)
             if time_ms is None:  # not a calendar time: no timestamp (the intake's time), the text keeps it
                 stamp = ""
-            elif time_ms >= self.oldest_ms:
-                stamp = f',"timestamp":{time_ms}'
-            else:
+            elif late[-1]:
                 stamp = f',"original_timestamp":"{_iso_ms(time_ms)}"'
-            thread = thread1 or thread2
+            else:
+                stamp = f',"timestamp":{time_ms}'
+            thread = thread1 or thread2  # "[]" (empty) is no thread, as for the parser
             names = ',"logger":{"name":' + _encode(logger)
-            names += (',"thread_name":' + _encode(thread) + "}") if thread is not None else "}"
+            names += (',"thread_name":' + _encode(thread) + "}") if thread else "}"
             befores.append(_STATUS_MESSAGE[level])
             afters.append(stamp + names + "}")
-            late.append(time_ms is not None and time_ms < self.oldest_ms)
         return befores, afters, late
 
     def entry(self, record: LogRecord) -> dict[str, Any]:
@@ -213,10 +213,12 @@ class EntryBuilder:
         entry["message"] = obj["message"]
         ts = obj.get("ts")
         self._add_time(entry, iso_time_ms(ts))
+        logger = {}
         if obj.get("logger") is not None:
-            logger = {"name": str(obj["logger"])}
-            if obj.get("thread") is not None:
-                logger["thread_name"] = str(obj["thread"])
+            logger["name"] = str(obj["logger"])
+        if obj.get("thread") is not None:  # a thread without a logger is kept too
+            logger["thread_name"] = str(obj["thread"])
+        if logger:
             entry["logger"] = logger
         entry["level"] = level
         entry["ts"] = ts

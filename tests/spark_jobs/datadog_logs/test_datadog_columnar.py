@@ -14,7 +14,7 @@ from spark_jobs.datadog_logs import columnar
 from spark_jobs.datadog_logs.columnar import batches
 from spark_jobs.datadog_logs.entries import EntryBuilder, RunContext
 from spark_jobs.datadog_logs.layout import LogFile, parse_relative_path
-from spark_jobs.datadog_logs.parser import KIND_JSON, json_object, parse_records
+from spark_jobs.datadog_logs.parser import KIND_JSON, LogRecord, json_object, parse_records
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 CONTEXT = RunContext("tiny", "tiny", "test", "data, eng", {"owner": 'jane "jd" doe'})
@@ -61,16 +61,22 @@ def builder(tmp_path) -> EntryBuilder:
     return EntryBuilder(CONTEXT, log_file(tmp_path), int(NOW.timestamp() * 1000))
 
 
-def reference(data: bytes, final: bool, entries: EntryBuilder) -> tuple[list[dict], int, int, int]:
-    """Entries (as objects) by the parser and the record path; end offset, records, lines."""
-    parsed = parse_records(data, final=final)
+def entries_of(records: list[LogRecord], entries: EntryBuilder) -> list[list[dict]]:
+    """Each record's entries (as objects) by the record path."""
     objects = []
-    for record in parsed.records:
+    for record in records:
         if record.kind == KIND_JSON:
             built = entries.json_line(json_object(record.text.split("\n")[0]) or {}, record.line)
         else:
             built = entries.serialized(entries.entry(record))
-        objects += [json.loads(e) for e in built]
+        objects.append([json.loads(e) for e in built])
+    return objects
+
+
+def reference(data: bytes, final: bool, entries: EntryBuilder) -> tuple[list[dict], int, int, int]:
+    """Entries (as objects) by the parser and the record path; end offset, records, lines."""
+    parsed = parse_records(data, final=final)
+    objects = [e for of_record in entries_of(parsed.records, entries) for e in of_record]
     return objects, parsed.end, len(parsed.records), parsed.next_line - 1
 
 
