@@ -50,6 +50,7 @@ from spark_jobs.datadog_logs.entries import (
 from spark_jobs.datadog_logs.parser import (
     CONTINUATION_LINE,
     LOG4J_HEAD,
+    PYTHON_EXCEPTION_LINE,
     TRACEBACK,
     json_object,
     parse_records,
@@ -65,7 +66,8 @@ of them, 20 GB of entries) is cut to fewer lines; an Arrow string array holds at
 _HEAD = "^" + re.sub(r"\(\?P<(?!head>)\w+>", "(?:", LOG4J_HEAD)
 """The log4j head with its one group ``head``."""
 _CONTINUATION = f"^{CONTINUATION_LINE}$"
-_BLANK_OR_INDENTED = r"^(?:[ \t]|$)"
+_INDENTED = r"^[ \t]"
+_PYTHON_EXCEPTION = f"^{PYTHON_EXCEPTION_LINE}$"
 _TO_ESCAPE = r'[\x00-\x1f"\\]'
 """A character that JSON strings escape."""
 _ODD_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
@@ -166,23 +168,23 @@ class _Piece:
         count = len(lines)
         if not count:
             return np.empty(0, dtype=np.int64)
-        start = np.logical_not(_matches(lines, _CONTINUATION))
+        joins = _matches(lines, _CONTINUATION)
+        # a Python exception line right after an indented continuation line joins too
+        after_indented = np.zeros(count, dtype=bool)
+        after_indented[1:] = _matches(lines, _INDENTED)[:-1]
+        python_exception = after_indented & _matches(lines, _PYTHON_EXCEPTION) & np.logical_not(joins)
+        start = np.logical_not(joins | python_exception)
         start[0] = True
-        candidates = pc.indices_nonzero(pc.or_(pc.starts_with(lines, "{"), pc.equal(lines, TRACEBACK)))
-        if not len(candidates):
-            return np.flatnonzero(start)
-        not_json_continuation = np.flatnonzero(np.logical_not(_matches(lines, _BLANK_OR_INDENTED)))
-        indices = candidates.to_numpy()
-        # where a JSON record at each candidate would end: its next line that is not blank or indented
-        json_ends = np.append(not_json_continuation, count)[
-            np.searchsorted(not_json_continuation, indices + 1)
-        ]
+        forced = [0]  # record starts whatever the line is (their next line sees no continuation before it)
+        candidates = pc.indices_nonzero(
+            pc.or_(pc.starts_with(lines, "{"), pc.is_in(lines, pa.array([TRACEBACK, TRACEBACK + "\r"])))
+        )
         taken = 0  # lines before it belong to an earlier JSON or traceback record
         texts = lines.take(candidates).to_pylist()
-        for index, text, json_end in zip(indices.tolist(), texts, json_ends.tolist(), strict=True):
+        for index, text in zip(candidates.to_numpy().tolist(), texts, strict=True):
             if index < taken:
                 continue
-            if text == TRACEBACK:
+            if text in (TRACEBACK, TRACEBACK + "\r"):
                 self.tracebacks.add(index)
                 end = index + 1 + traceback_lines(self.line_text(i) for i in range(index + 1, count))
                 start[index + 1 : end] = False
@@ -191,10 +193,14 @@ class _Piece:
                 if obj is None:
                     continue  # a plain record
                 self.json[index] = obj
-                end = json_end
+                end = index + 1  # no line joins a JSON line
             if end < count:
                 start[end] = True
+                forced.append(end)
             taken = end
+        for line in forced:  # the first line of a record is no continuation line for the next
+            if line + 1 < count and python_exception[line + 1]:
+                start[line + 1] = True
         return np.flatnonzero(start)
 
 

@@ -203,7 +203,12 @@ class EntryBuilder:
             body = _encode_json(attributes)
         except UnicodeEncodeError:  # a lone surrogate (escaped in the line): ASCII JSON escapes it
             body = serialize(attributes).encode()
-        if len(self.prefix) + len(body) + 20 <= MAX_ENTRY_BYTES:
+        room = MAX_ENTRY_BYTES - len(self.prefix) - 20  # 20: the line number and "},"
+        # measured as ASCII JSON, as every other entry (a character beyond ASCII: up to 3 times its
+        # UTF-8 bytes, "\u00e9"), so that no intake counting either way finds it over the limit
+        if len(body) <= room and (
+            body.isascii() or 3 * len(body) <= room or len(serialize(attributes)) <= room
+        ):
             return [f"{self.prefix}{line}}},{body[1:].decode()}"]
         return self.serialized({**self.base, "emr": {"log_file": self.path, "line": line}, **attributes})
 

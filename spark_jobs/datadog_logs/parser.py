@@ -12,11 +12,15 @@ A record starts with
 - any other line (``print`` output, JVM messages) as a plain record.
 
 Continuation lines join the open record: indented lines (``\\tat ...``, ``  File ...``), blank
-lines, ``Caused by:`` / ``: `` lines, the exception line that closes a Python traceback, the
-chained-exception sentences, and a Java exception class line right after a log4j or plain
-record (``java.lang.RuntimeException: boom``). Bytes that are not UTF-8 become U+FFFD: every line
-is kept. Offsets are byte offsets in the decompressed file, so a checkpoint can resume after the
-last shipped record.
+lines, ``Caused by:`` / ``: `` lines, a Java exception class line (``java.lang.RuntimeException:
+boom``), and a Python exception line right after an indented line (``ValueError: bad`` in a UDF's
+``PythonException`` in an executor log). A Python traceback takes its frames, the exception line
+that closes it, the chained tracebacks with their sentences, and a ``Py4JJavaError``'s Java half
+(``: org.apache.spark...``, its frames and ``Caused by:`` lines). A JSON line is a record of one
+line (its entry is its object: a line after it is a record of its own). A ``\\r`` before the
+newline (CRLF files) is part of the line end for these rules, and stays in the text. Bytes that
+are not UTF-8 become U+FFFD: every line is kept. Offsets are byte offsets in the decompressed
+file, so a checkpoint can resume after the last shipped record.
 
 How: a file is decoded once (:class:`LogText`) and cut into records by compiled regular
 expressions over the whole text (:func:`scan_records`: one match per log4j or plain record, its
@@ -63,14 +67,21 @@ then extracts the groups in one pass, several times faster."""
 _JAVA_EXCEPTION = (
     rf"(?:[a-zA-Z_$][{_WORD}]*\.)+[A-Z][{_WORD}]*(?:Exception|Error|Throwable)[{_WORD}]*(?::[^\n]*)?"
 )
-CONTINUATION_LINE = rf"(?:(?:[ \t]|Caused by:|: |Suppressed:)[^\n]*|{_JAVA_EXCEPTION})?"
-"""A line that joins an open log4j or plain record: blank, indented, ``Caused by:``..., a Java exception."""
-LOG4J_RECORD = re.compile(rf"{LOG4J_HEAD}[^\n]*\n(?:{CONTINUATION_LINE}\n)*")
+CONTINUATION_LINE = rf"(?:(?:[ \t]|Caused by:|: |Suppressed:)[^\n]*|{_JAVA_EXCEPTION})?\r?"
+"""A line that joins an open log4j or plain record: blank, indented, ``Caused by:``..., a Java
+exception (a ``\\r`` before the newline, CRLF files, is part of the line end)."""
+PYTHON_EXCEPTION_LINE = (
+    rf"(?:[a-zA-Z_][{_WORD}]*\.)*[A-Z][{_WORD}]*(?:Error|Exception|Warning|Exit|Interrupt|Iteration)"
+    r"(?::[^\n]*)?\r?"
+)
+"""A Python exception line (``ValueError: bad``): it joins the open record right after an indented
+continuation line, the frames of a Python traceback inside a Java one (a UDF's ``PythonException``
+in an executor log)."""
+_CONTINUATIONS = rf"(?:[ \t][^\n]*\n(?:{PYTHON_EXCEPTION_LINE}\n)?|{CONTINUATION_LINE}\n)*"
+LOG4J_RECORD = re.compile(rf"{LOG4J_HEAD}[^\n]*\n{_CONTINUATIONS}")
 """A log4j record with its continuation lines; group 1 is its head (time, level, thread, logger)."""
 LOG4J_HEAD_MATCH = re.compile(LOG4J_HEAD).match
-_TEXT_RECORD = re.compile(rf"[^\n]*\n(?:{CONTINUATION_LINE}\n)*")
-_JSON_CONTINUATION = re.compile(r"(?:(?:[ \t][^\n]*)?\n)*")
-"""A JSON record takes only blank and indented lines."""
+_TEXT_RECORD = re.compile(rf"[^\n]*\n{_CONTINUATIONS}")
 _CHAIN_SENTENCES = (
     "During handling of the above exception, another exception occurred:",
     "The above exception was the direct cause of the following exception:",
@@ -233,12 +244,19 @@ TRACEBACK = "Traceback (most recent call last):"
 
 def traceback_lines(following: Iterable[str]) -> int:
     """How many of the lines ``following`` a :data:`TRACEBACK` line belong to its traceback: the
-    indented frames, the exception line closing each traceback, blank lines, and the chained
-    tracebacks with their sentences."""
+    indented frames, the exception line closing each traceback, blank lines, the chained
+    tracebacks with their sentences, and the Java half of a ``Py4JJavaError`` (``: org...``
+    right after the exception line, then its frames and ``Caused by:`` lines)."""
     count = 0
-    expects_exception, chained = True, False
-    for line in following:
-        if not line:
+    expects_exception, chained, java = True, False, False
+    previous_closed = False  # the line before was an exception line
+    for raw in following:
+        line = raw[:-1] if raw[-1:] == "\r" else raw  # CRLF files
+        closes = False
+        if java:
+            if line and line[0] not in " \t" and not line.startswith(("Caused by:", "Suppressed:")):
+                break
+        elif not line:
             pass
         elif line[0] in " \t":
             expects_exception = True
@@ -247,9 +265,12 @@ def traceback_lines(following: Iterable[str]) -> int:
         elif line in _CHAIN_SENTENCES:
             chained = True
         elif expects_exception:
-            expects_exception = False
+            expects_exception, closes = False, True
+        elif previous_closed and line.startswith(": "):
+            java = True
         else:
             break
+        previous_closed = closes
         count += 1
     return count
 
@@ -297,8 +318,8 @@ def other_record(log: LogText, position: int) -> tuple[str, int, Any]:
         newline = text.index("\n", position)
         obj = json_object(log.clean(text[position:newline]))
         if obj is not None:
-            return KIND_JSON, _JSON_CONTINUATION.match(text, newline + 1).end(), obj  # type: ignore[union-attr]
-    elif first == "T" and text.startswith(TRACEBACK + "\n", position):
+            return KIND_JSON, newline + 1, obj  # no line joins it: its entry is its object
+    elif first == "T" and text.startswith((TRACEBACK + "\n", TRACEBACK + "\r\n"), position):
         return KIND_TRACEBACK, _traceback_end(text, position), None
     return KIND_TEXT, _TEXT_RECORD.match(text, position).end(), None  # type: ignore[union-attr]  # any line matches
 

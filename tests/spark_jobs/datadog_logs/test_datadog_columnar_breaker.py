@@ -1,7 +1,8 @@
 """Edge cases of the column-wise batches (:mod:`spark_jobs.datadog_logs.columnar`) found by
 hostile inputs: each holds what the parser and the entry builder's record path (the reference)
-give for the same text. The tests marked xfail are what the reference's own rules get wrong on
-real logs (reported, not fixed here)."""
+give for the same text. The last ones are what the reference's own rules got wrong on real logs
+(a JSON line's indented followers dropped, PySpark failures and CRLF files cut apart, a JSON line
+over the entry limit as ASCII JSON shipped whole): the rules were changed in both paths."""
 
 from __future__ import annotations
 
@@ -280,15 +281,9 @@ def test_hostile_files_growing_over_sweeps_or_crashed_ship_every_record_once(
     assert list(dict.fromkeys(crashed)) == list(dict.fromkeys(one)) and len(crashed) - len(one) <= 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="entries.EntryBuilder.json_line measures a JSON line's entry in UTF-8 bytes (800 kB here) "
-    "while serialized() measures other records as ASCII JSON (2.4 MB) and the intake stand-in marks "
-    "_truncated by json.dumps (ASCII): the JSON line ships whole and is truncated; the plain line is "
-    "split. Which measure the real intake uses decides the fix (FIELD-NOTES only says 1 MB per entry).",
-)
 def test_a_json_line_over_the_entry_limit_as_the_intake_measures_it_is_split(tmp_path, intake, intake_server):
+    """Every entry is measured as ASCII JSON (the local intake's measure, and the larger one):
+    400,000 'é' are 800 kB of UTF-8 but 2.4 MB as ASCII JSON, so the JSON line is split too."""
     message = "\u00e9" * 400_000
     line = json.dumps({"level": "INFO", "message": message}, ensure_ascii=False)
     write_log(tmp_path / "logs", "run-1", "SPARK_DRIVER/stdout.gz", f"{line}\n{message}\n")
@@ -302,15 +297,8 @@ def test_a_json_line_over_the_entry_limit_as_the_intake_measures_it_is_split(tmp
     assert not any(e.get("_truncated") for e in intake_server.events)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="parser._JSON_CONTINUATION makes indented (and blank) lines after a JSON line part of the "
-    "JSON record, and EntryBuilder.json_line builds its entry from the line's object alone: the "
-    "indented lines reach no entry, by the reference and column-wise alike (how to keep them, e.g. "
-    "in the message or an attribute, is a design choice: json_line_of must still rebuild the line)",
-)
 def test_indented_lines_after_a_json_line_are_not_dropped(tmp_path, intake, intake_server):
+    """A JSON line's entry is its object: lines after it are records of their own, not lost in it."""
     text = '{"level": "INFO", "message": "m"}\n    printed after it\n\tat a.B.c(B.java:1)\nnext\n'
     write_log(tmp_path / "logs", "run-1", "SPARK_DRIVER/stderr.gz", text)
     ship_job_run(
@@ -398,32 +386,19 @@ Caused by: java.io.IOException: No space left on device
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="parser rules (the reference, column-wise alike): a Python exception line inside a log4j "
-    "record (a UDF's PythonException in an executor log) is no continuation line, and a Python "
-    "traceback takes no Java lines after its exception line (Py4JJavaError's ': org...' part): the "
-    "error's message or its Java half becomes a record of its own, at status info",
-)
 @pytest.mark.parametrize(
     "text", [PYTHON_UDF_FAILURE, PY4J_FAILURE], ids=["udf-python-exception", "py4j-error"]
 )
 def test_the_commonest_pyspark_failures_are_one_error_entry(tmp_path, text):
+    """A UDF's PythonException keeps its Python exception line and Java frames; a Py4JJavaError
+    traceback keeps its Java half (``: org...``, frames, ``Caused by:``)."""
     same_as_reference(tmp_path, text.encode())
     shipped_entries = columnwise(text.encode(), True, builder(tmp_path))[0]
     assert [(e["status"], e["message"]) for e in shipped_entries] == [("error", text.rstrip("\n"))]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="parser rules (the reference, column-wise alike) see a line's '\\r' as text: in a CRLF "
-    "file a Java exception line without a message, a blank line and 'Traceback (most recent call "
-    "last):' are no longer what they are, so a stack trace and a Python traceback fall apart into "
-    "plain records at status info (5 records instead of 2 here)",
-)
 def test_a_crlf_file_gives_the_records_of_its_lf_version(tmp_path):
+    """A ``\\r`` before the newline is part of the line end for the rules (and kept in the text)."""
     text = (
         "26/01/15 10:00:01 ERROR Executor: failed\njava.lang.IllegalStateException\n\tat a.B.c(B.java:1)\n\n"
         'Traceback (most recent call last):\n  File "job.py", line 1, in <module>\nValueError: bad\n'
