@@ -15,7 +15,7 @@ from isal import isal_zlib
 
 _GZIP = 16 + isal_zlib.MAX_WBITS
 _MAGIC = b"\x1f\x8b"
-IsalError = cast(type[Exception], isal_zlib.IsalError)  # its stubs declare an instance
+_IsalError = cast(type[Exception], isal_zlib._IsalError)  # its stubs declare an instance
 
 
 class CorruptLogFile(ValueError):
@@ -44,9 +44,9 @@ def decompress_available(raw: bytes, name: str = "log file") -> Decompressed:
         inflater = isal_zlib.decompressobj(_GZIP)
         try:
             if not _MAGIC.startswith(remaining[:2]):  # ISA-L waits for a whole header before it checks
-                raise IsalError("not a gzip member: no 1f 8b magic bytes")
+                raise _IsalError("not a gzip member: no 1f 8b magic bytes")
             parts.append(inflater.decompress(remaining))
-        except IsalError as err:
+        except _IsalError as err:
             raise CorruptLogFile(
                 f"{name} is not a readable gzip stream ({err}); move it aside or re-upload it, "
                 "its checkpoint is left as it is."
