@@ -15,7 +15,7 @@ from isal import isal_zlib
 
 _GZIP = 16 + isal_zlib.MAX_WBITS
 _MAGIC = b"\x1f\x8b"
-_IsalError = cast(type[Exception], isal_zlib._IsalError)  # its stubs declare an instance
+_IsalError = cast(type[Exception], isal_zlib.IsalError)  # its stubs declare an instance
 
 
 class CorruptLogFile(ValueError):
