@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spark_jobs.datadog_logs.entries import (
+    ASCII_JSON_GROWTH,
     MAX_ENTRIES_PER_REQUEST,
     MAX_ENTRY_BYTES,
     MAX_REQUEST_BYTES,
@@ -265,9 +266,11 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     sizes = len(builder.prefix) + sum(
         pc.binary_length(c).to_numpy() for c in (numbers, before, escaped, after)
     )
-    # the builder measures an entry as ASCII JSON (up to 6 bytes a character: "\u00e9"), the
-    # columns as UTF-8: a record that may be over MAX_ENTRY_BYTES so measured is left to the builder
-    maybe = np.flatnonzero(np.logical_and(sizes * 6 > MAX_ENTRY_BYTES, np.logical_not(by_builder)))
+    # the builder measures an entry as ASCII JSON, the columns as UTF-8: a record that may be over
+    # MAX_ENTRY_BYTES so measured is left to the builder
+    maybe = np.flatnonzero(
+        np.logical_and(sizes * ASCII_JSON_GROWTH > MAX_ENTRY_BYTES, np.logical_not(by_builder))
+    )
     oversize = sizes > MAX_ENTRY_BYTES
     oversize[maybe[_matches(messages.take(pa.array(maybe, pa.int64())), _BEYOND_ASCII)]] = True
     oversize &= np.logical_not(by_builder)

@@ -63,9 +63,12 @@ _STATUS_MESSAGE = {level: f'}},"status":"{status}","message":' for level, status
 TEXT_STATUS = '},"status":"info","message":'
 """The JSON between a plain record's ``emr.line`` and its message."""
 _JSON_RESERVED = frozenset(JSON_RESERVED)
-_ENTRY_KEYS = ("ddsource", "ddtags", "hostname", "service", "status", "message", "timestamp", "level",
-               "ts", "logger", "error", "emr", "split", "original_timestamp", "fields")  # fmt: skip
-_ENTRY_KEY_SET = frozenset(_ENTRY_KEYS)
+_ENTRY_KEYS = frozenset({"ddsource", "ddtags", "hostname", "service", "status", "message", "timestamp",
+                         "level", "ts", "logger", "error", "emr", "split", "original_timestamp", "fields"})  # fmt: skip
+ASCII_JSON_GROWTH = 6
+"""An entry's size as ASCII JSON (how :func:`serialize` writes it and the entry limit is measured) is
+at most this many times its size as UTF-8 JSON with control characters escaped: DEL (1 byte) is
+written ``\\u007f``, a character beyond ASCII (2-4 bytes) as 6 or 12 bytes."""
 _encode_json = msgspec.json.Encoder().encode
 """msgspec's JSON encoder (compact, UTF-8; a sixth of ``json``'s time) for the attributes of JSON
 lines, whose values come from a strict JSON decoder (no NaN or infinity, which it would write as null)."""
@@ -204,10 +207,10 @@ class EntryBuilder:
         except UnicodeEncodeError:  # a lone surrogate (escaped in the line): ASCII JSON escapes it
             body = serialize(attributes).encode()
         room = MAX_ENTRY_BYTES - len(self.prefix) - 20  # 20: the line number and "},"
-        # measured as ASCII JSON, as every other entry (a character beyond ASCII: up to 3 times its
-        # UTF-8 bytes, "\u00e9"), so that no intake counting either way finds it over the limit
+        # measured as ASCII JSON, as every other entry, so that no intake counting either way finds
+        # it over the limit
         if len(body) <= room and (
-            body.isascii() or 3 * len(body) <= room or len(serialize(attributes)) <= room
+            body.isascii() or ASCII_JSON_GROWTH * len(body) <= room or len(serialize(attributes)) <= room
         ):
             return [f"{self.prefix}{line}}},{body[1:].decode()}"]
         return self.serialized({**self.base, "emr": {"log_file": self.path, "line": line}, **attributes})
@@ -233,7 +236,7 @@ class EntryBuilder:
                 continue
             if key == "exception":
                 entry["error"] = {"stack": value}
-            elif key in _ENTRY_KEY_SET:
+            elif key in _ENTRY_KEYS:
                 kept_apart[key] = value
             else:
                 entry[key] = value
