@@ -210,7 +210,9 @@ class EntryBuilder:
         # measured as ASCII JSON, as every other entry, so that no intake counting either way finds
         # it over the limit
         if len(body) <= room and (
-            body.isascii() or ASCII_JSON_GROWTH * len(body) <= room or len(serialize(attributes)) <= room
+            (body.isascii() and b"\x7f" not in body)  # printable ASCII: the same bytes either way
+            or ASCII_JSON_GROWTH * len(body) <= room
+            or len(serialize(attributes)) <= room
         ):
             return [f"{self.prefix}{line}}},{body[1:].decode()}"]
         return self.serialized({**self.base, "emr": {"log_file": self.path, "line": line}, **attributes})

@@ -281,10 +281,14 @@ def test_hostile_files_growing_over_sweeps_or_crashed_ship_every_record_once(
     assert list(dict.fromkeys(crashed)) == list(dict.fromkeys(one)) and len(crashed) - len(one) <= 3
 
 
-def test_a_json_line_over_the_entry_limit_as_the_intake_measures_it_is_split(tmp_path, intake, intake_server):
+@pytest.mark.parametrize("character", ["\u00e9", "\x7f"], ids=["e-acute", "DEL"])
+def test_a_json_line_over_the_entry_limit_as_the_intake_measures_it_is_split(
+    tmp_path, intake, intake_server, character
+):
     """Every entry is measured as ASCII JSON (the local intake's measure, and the larger one):
-    400,000 'é' are 800 kB of UTF-8 but 2.4 MB as ASCII JSON, so the JSON line is split too."""
-    message = "\u00e9" * 400_000
+    400,000 'é' are 800 kB of UTF-8 but 2.4 MB as ASCII JSON, 400,000 DEL 400 kB but 2.4 MB
+    (DEL is ASCII, written raw in UTF-8 JSON and as \\u007f in ASCII JSON): the JSON line is split too."""
+    message = character * 400_000
     line = json.dumps({"level": "INFO", "message": message}, ensure_ascii=False)
     write_log(tmp_path / "logs", "run-1", "SPARK_DRIVER/stdout.gz", f"{line}\n{message}\n")
     ship_job_run(
