@@ -126,6 +126,13 @@ def test_an_unreachable_intake_is_retried_then_reported(sleeps):
         (b'[{"message": "a"}, 3]', 400, 0),
         (b'[{"message": "a"},]', 400, 0),
         (b'[{"message": "\xff"}]', 400, 0),  # not UTF-8
+        (b'[{"message": "a", "x": {"y": [1, {"z": "\xff"}]}}]', 400, 0),  # not UTF-8, deep inside
+        (b'[{"message": "\\ud800 alone"}]', 202, 1),  # a lone surrogate escape: JSON, json reads it
+        (b'[{"message": "a\tb"}]', 400, 0),  # a raw control character in a string
+        (b'[{"message": "a", "n": NaN}]', 400, 0),  # json reads it; it is not JSON
+        (b'[{"message": "a", "n": -Infinity}]', 400, 0),
+        (b'[{"message": "a", "x": {"y": [1, {"z": true}]}}] x', 400, 0),
+        (b"3", 400, 0),
         (b"[" + b",".join([b"{}"] * 1001) + b"]", 413, 0),
     ],
 )
@@ -137,3 +144,21 @@ def test_the_stand_in_checks_bodies_alike_whether_recording_or_counting(keep_eve
     answer, _, _ = server.handle_logs(headers, gzip.compress(body))
     assert (answer, server.accepted_entries) == (status, counted)
     assert len(server.events) == (counted if keep_events else 0)
+
+
+_GZIPPED = gzip.compress(b'[{"message": "' + b"x" * 2000 + b'"}]')
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _GZIPPED[:-30],  # cut
+        _GZIPPED[:12] + bytes(b ^ 0x5A for b in _GZIPPED[12:40]) + _GZIPPED[40:],  # corrupt deflate blocks
+        b'[{"message": "not gzip"}]',
+    ],
+    ids=["cut", "corrupt", "plain"],
+)
+def test_a_body_that_is_not_gzip_is_refused_with_400(raw):
+    server = LocalDatadogIntake((API_KEY,))
+    status, _, body = server.handle_logs({"DD-API-KEY": API_KEY, "Content-Encoding": "gzip"}, raw)
+    assert (status, body) == (400, b'{"errors": ["body is not valid for its Content-Encoding"]}')
