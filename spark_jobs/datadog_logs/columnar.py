@@ -9,13 +9,15 @@ expressions, string joins: passes in C over the text, not a Python step per line
    that is not UTF-8 is read as ``?`` (one byte for one) to cut the lines and count offsets; the
    lines holding one are then decoded as U+FFFD, as the parser cleans them.
 2. A line starts a record unless it is a continuation line (:data:`~spark_jobs.datadog_logs.parser.CONTINUATION_LINE`,
-   one regular expression over all lines). JSON lines of the jobs and Python tracebacks, whose
+   one regular expression over the lines that may be one: a line's first byte, read off the text
+   with numpy, rules out log4j and JSON lines). JSON lines of the jobs and Python tracebacks, whose
    records take other continuation lines, are walked in Python: they are few.
 3. A record's message is its lines joined with ``\\n``; log4j and plain records get their entry
    by concatenating columns: the file's constant attributes, the line number, what the log4j
    head gives (status, timestamp, logger; worked out once per distinct head by
    :class:`~spark_jobs.datadog_logs.entries.EntryBuilder`) and the message as a JSON string
-   (escaped column-wise; characters beyond ASCII stay UTF-8).
+   (escaped column-wise in the records that need it, found by numpy on the text's bytes;
+   characters beyond ASCII stay UTF-8).
 4. The other records (JSON lines, tracebacks, and records whose entry may be over
    :data:`~spark_jobs.datadog_logs.entries.MAX_ENTRY_BYTES` as the builder measures it, in ASCII
    JSON) take the entry builder's record-by-record path.
@@ -67,10 +69,11 @@ of them, 20 GB of entries) is cut to fewer lines; an Arrow string array holds at
 _HEAD = "^" + re.sub(r"\(\?P<(?!head>)\w+>", "(?:", LOG4J_HEAD)
 """The log4j head with its one group ``head``."""
 _CONTINUATION = f"^{CONTINUATION_LINE}$"
-_INDENTED = r"^[ \t]"
+NEVER_CONTINUATION = b"0123456789{"
+"""First bytes of lines that :data:`~spark_jobs.datadog_logs.parser.CONTINUATION_LINE` never matches
+(log4j heads start with a digit, JSON lines with ``{``): such lines are not matched against it."""
+_MAY_CONTINUE = np.isin(np.arange(256), np.frombuffer(NEVER_CONTINUATION, np.uint8), invert=True)
 _PYTHON_EXCEPTION = f"^{PYTHON_EXCEPTION_LINE}$"
-_TO_ESCAPE = r'[\x00-\x1f"\\]'
-"""A character that JSON strings escape."""
 _ODD_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 _BEYOND_ASCII = r"[\x7f-\x{10FFFF}]"
 """A character that ASCII JSON escapes as ``\\uXXXX`` (and JSON does not have to)."""
@@ -144,6 +147,12 @@ class _Piece:
         self.data = data
         self.position = position
         self.lines, self.line_ends = _lines(data)
+        raw = np.frombuffer(data, np.uint8)
+        line_starts = np.concatenate([[0], self.line_ends[:-1]]).astype(np.int64)
+        self.first_bytes = raw[line_starts[: len(self.lines)]]  # (no line, no start: an empty text)
+        """Each line's first byte (``\\n`` for an empty line)."""
+        self.escape_lines = _lines_to_escape(raw, self.line_ends)
+        """Indices of the lines holding a character that JSON strings escape."""
         self.json: dict[int, dict[str, Any]] = {}
         """JSON records: their first line -> the line's object."""
         self.tracebacks: set[int] = set()
@@ -163,26 +172,33 @@ class _Piece:
     def line_text(self, index: int) -> str:
         return self.data[self.line_start(index) : self.line_start(index + 1) - 1].decode("utf-8", "replace")
 
+    def records_to_escape(self) -> np.ndarray:
+        """For each record (of :attr:`starts`): whether its message holds a character that JSON
+        strings escape (a newline joining its lines, or one in a line)."""
+        bounds = np.append(self.starts, self.used_lines)
+        escape = np.diff(bounds) > 1
+        lines = self.escape_lines[self.escape_lines < self.used_lines]
+        escape[np.searchsorted(self.starts, lines, "right") - 1] = True
+        return escape
+
     def _record_starts(self) -> np.ndarray:
         """Indices of the lines that start a record (the parser's rules, see the module)."""
-        lines = self.lines
+        lines, first = self.lines, self.first_bytes
         count = len(lines)
         if not count:
             return np.empty(0, dtype=np.int64)
-        joins = _matches(lines, _CONTINUATION)
+        joins = _matching(lines, _CONTINUATION, np.flatnonzero(_MAY_CONTINUE[first]))
         # a Python exception line right after an indented continuation line joins too
         after_indented = np.zeros(count, dtype=bool)
-        after_indented[1:] = _matches(lines, _INDENTED)[:-1]
-        python_exception = after_indented & _matches(lines, _PYTHON_EXCEPTION) & np.logical_not(joins)
+        after_indented[1:] = ((first == ord(" ")) | (first == ord("\t")))[:-1]
+        python_exception = _matching(lines, _PYTHON_EXCEPTION, np.flatnonzero(after_indented & ~joins))
         start = np.logical_not(joins | python_exception)
         start[0] = True
         forced = [0]  # record starts whatever the line is (their next line sees no continuation before it)
-        candidates = pc.indices_nonzero(
-            pc.or_(pc.starts_with(lines, "{"), pc.is_in(lines, pa.array([TRACEBACK, TRACEBACK + "\r"])))
-        )
+        candidates = np.flatnonzero((first == ord("{")) | (first == ord(TRACEBACK[0])))
         taken = 0  # lines before it belong to an earlier JSON or traceback record
-        texts = lines.take(candidates).to_pylist()
-        for index, text in zip(candidates.to_numpy().tolist(), texts, strict=True):
+        texts = lines.take(pa.array(candidates, pa.int64())).to_pylist()
+        for index, text in zip(candidates.tolist(), texts, strict=True):
             if index < taken:
                 continue
             if text in (TRACEBACK, TRACEBACK + "\r"):
@@ -190,7 +206,7 @@ class _Piece:
                 end = index + 1 + traceback_lines(self.line_text(i) for i in range(index + 1, count))
                 start[index + 1 : end] = False
             else:
-                obj = json_object(text)
+                obj = json_object(text) if text[:1] == "{" else None
                 if obj is None:
                     continue  # a plain record
                 self.json[index] = obj
@@ -209,21 +225,37 @@ def _matches(strings: pa.StringArray, pattern: str) -> np.ndarray:
     return pc.match_substring_regex(strings, pattern).to_numpy(zero_copy_only=False)
 
 
-def _escaped(messages: pa.StringArray, blank: np.ndarray) -> pa.StringArray:
-    """``messages`` as JSON string contents (no quotes; empty where ``blank``), escaped as the
-    entry builder's ASCII JSON escapes them (same lengths: the entry limit is measured alike).
-    Characters beyond ASCII stay as they are (UTF-8, as JSON allows)."""
-    needs = np.flatnonzero(np.logical_and(_matches(messages, _TO_ESCAPE), np.logical_not(blank)))
+def _matching(strings: pa.StringArray, pattern: str, rows: np.ndarray) -> np.ndarray:
+    """Whether each of ``strings`` matches ``pattern``, tried on ``rows`` only (False elsewhere)."""
+    matched = np.zeros(len(strings), dtype=bool)
+    if len(rows):
+        matched[rows] = _matches(strings.take(pa.array(rows, pa.int64())), pattern)
+    return matched
+
+
+def _lines_to_escape(raw: np.ndarray, line_ends: np.ndarray) -> np.ndarray:
+    """Indices of the lines (ending at ``line_ends`` in the bytes ``raw``) that hold a byte JSON
+    strings escape: a control character other than their newline, ``"`` or ``\\``."""
+    escaped = ((raw < 0x20) & (raw != 0x0A)) | (raw == 0x22) | (raw == 0x5C)
+    return np.unique(np.searchsorted(line_ends, np.flatnonzero(escaped), "right"))
+
+
+def _escaped(messages: pa.StringArray, escape: np.ndarray, blank: np.ndarray) -> pa.StringArray:
+    """``messages`` as JSON string contents (no quotes; empty where ``blank``; ``escape``: the
+    messages that hold a character to escape), escaped as the entry builder's ASCII JSON escapes
+    them (same lengths: the entry limit is measured alike). Characters beyond ASCII stay as they
+    are (UTF-8, as JSON allows)."""
+    needs = np.flatnonzero(escape & ~blank)
     if not len(needs) and not blank.any():
         return messages
     subset = messages.take(pa.array(needs, pa.int64()))
-    for character, escape in _JSON_ESCAPES:
-        subset = pc.replace_substring(subset, character, escape)
+    for character, replacement in _JSON_ESCAPES:
+        subset = pc.replace_substring(subset, character, replacement)
     odd = _matches(subset, _ODD_CONTROL)
     if odd.any():  # ANSI colours and the like: escaped in the few rows that hold some
         controlled = subset.filter(pa.array(odd))
-        for character, escape in _CONTROL_ESCAPES:
-            controlled = pc.replace_substring(controlled, character, escape)
+        for character, replacement in _CONTROL_ESCAPES:
+            controlled = pc.replace_substring(controlled, character, replacement)
         subset = pc.replace_with_mask(subset, pa.array(odd), controlled)
     # one pass over the messages: escaped rows from the subset, blank rows ""
     changed = np.zeros(len(messages), dtype=bool)
@@ -262,7 +294,8 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     )
     after = pc.fill_null(pa.array(['"' + a for a in afters], pa.string()).take(head_of_record), '"}')
     numbers = pc.cast(pa.array(starts + first_line), pa.string())
-    escaped = _escaped(messages, by_builder)
+    escape = piece.records_to_escape()
+    escaped = _escaped(messages, escape, by_builder)
     sizes = len(builder.prefix) + sum(
         pc.binary_length(c).to_numpy() for c in (numbers, before, escaped, after)
     )
@@ -276,7 +309,7 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     oversize &= np.logical_not(by_builder)
     if oversize.any():
         by_builder |= oversize
-        escaped = _escaped(messages, by_builder)
+        escaped = _escaped(messages, escape, by_builder)
     # late records: those built here (the builder's record path counts its own)
     heads_built_here = pc.drop_null(head_of_record.filter(pa.array(np.logical_not(by_builder))))
     builder.late += int(np.array(late, dtype=bool)[heads_built_here.to_numpy()].sum())
@@ -357,9 +390,9 @@ def batches(data: bytes, start: int, first_line: int, final: bool, builder: Entr
         end = min(size, position + piece_bytes)
         if end < size:
             end = data.rfind(b"\n", position, end) + 1 or data.find(b"\n", end) + 1 or size
-        if data.count(b"\n", position, end) > piece_lines:
-            newlines = np.flatnonzero(np.frombuffer(data, np.uint8, end - position, position) == 10)
-            end = position + int(newlines[piece_lines - 1]) + 1
+        newlines = np.frombuffer(data, np.uint8, end - position, position) == 0x0A
+        if np.count_nonzero(newlines) > piece_lines:
+            end = position + int(np.flatnonzero(newlines)[piece_lines - 1]) + 1
         chunk = data[position:end]
         if not chunk.endswith(b"\n"):
             chunk += b"\n"  # a final file's last line without its newline

@@ -130,3 +130,23 @@ def test_batches_resume_after_a_checkpoint(tmp_path):
         records,
         lines,
     )
+
+
+def test_a_line_starting_with_a_never_continuation_byte_is_never_a_continuation_line():
+    """The column-wise path does not try the continuation rule on lines starting with one of
+    ``NEVER_CONTINUATION`` (log4j heads, JSON lines): the reference's rule must agree, for the
+    shapes of every continuation line (indented, ``Caused by:``, ``: ``, ``Suppressed:``, blank,
+    Java exceptions) behind each such byte, and for random tails."""
+    import re
+
+    from spark_jobs.datadog_logs.parser import CONTINUATION_LINE
+
+    continuation = re.compile(f"{CONTINUATION_LINE}")
+    tails = [line for line in LINES if continuation.fullmatch(line)] + ["", "\r", "x", "0: x"]
+    rng = random.Random(7)
+    alphabet = "aZ_$.:09 \t{[]\r" + "ExceptionErrorThrowable"
+    tails += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(12))) for _ in range(2000)]
+    assert len(tails) > 2000 and any(continuation.fullmatch(t) for t in tails[:12])
+    for first in columnar.NEVER_CONTINUATION:
+        for tail in tails:
+            assert not continuation.fullmatch(chr(first) + tail), repr(chr(first) + tail)
