@@ -170,7 +170,7 @@ class LocalDatadogIntake:
             return 403, {"_error": "Forbidden: invalid or missing DD-API-KEY"}, [], 0
         try:
             if encoding == "gzip":
-                body = igzip.decompress(raw)
+                body = _gunzip(raw)
             elif encoding == "deflate":
                 body = zlib.decompress(raw)
             elif encoding == "identity":
@@ -212,6 +212,18 @@ class LocalDatadogIntake:
             self._record_file.flush()
         if self.keep_events:
             self.events.extend(entries)
+
+
+def _gunzip(raw: bytes) -> bytes:
+    """A gzip body, decompressed by ISA-L (one gzip member: the zlib API, a third of ``igzip``'s
+    time; several members, which the format allows: ``igzip``). :raises EOFError: cut short."""
+    inflater = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)
+    body = inflater.decompress(raw)
+    if inflater.unused_data:
+        return igzip.decompress(raw)
+    if not inflater.eof:
+        raise EOFError("the gzip stream is cut short")
+    return body
 
 
 def _check_utf8(body: bytes) -> None:

@@ -155,10 +155,19 @@ _GZIPPED = gzip.compress(b'[{"message": "' + b"x" * 2000 + b'"}]')
         _GZIPPED[:-30],  # cut
         _GZIPPED[:12] + bytes(b ^ 0x5A for b in _GZIPPED[12:40]) + _GZIPPED[40:],  # corrupt deflate blocks
         b'[{"message": "not gzip"}]',
+        _GZIPPED + b"\x1f\x8b",  # a second member, cut
     ],
-    ids=["cut", "corrupt", "plain"],
+    ids=["cut", "corrupt", "plain", "cut-second-member"],
 )
 def test_a_body_that_is_not_gzip_is_refused_with_400(raw):
     server = LocalDatadogIntake((API_KEY,))
     status, _, body = server.handle_logs({"DD-API-KEY": API_KEY, "Content-Encoding": "gzip"}, raw)
     assert (status, body) == (400, b'{"errors": ["body is not valid for its Content-Encoding"]}')
+
+
+def test_a_body_of_several_gzip_members_is_one_body():
+    """The gzip format allows several members (concatenated streams); each one's data follows the last."""
+    server = LocalDatadogIntake((API_KEY,))
+    raw = gzip.compress(b'[{"message": "a"},') + gzip.compress(b'{"message": "b"}]')
+    status, _, _ = server.handle_logs({"DD-API-KEY": API_KEY, "Content-Encoding": "gzip"}, raw)
+    assert (status, [e["message"] for e in server.events]) == (202, ["a", "b"])
