@@ -110,8 +110,9 @@ class LogsIntake:
             "Content-Encoding": "gzip",
             "Accept": "application/json",
         }
-        self._pool = urllib3.PoolManager(
-            num_pools=1,
+        self._path = urllib3.util.parse_url(self.url).request_uri
+        self._pool = urllib3.connection_from_url(  # the one host's pool (no PoolManager lookup per request)
+            self.url,
             maxsize=max_connections,
             block=True,
             retries=False,
@@ -126,7 +127,7 @@ class LogsIntake:
         self._counting = threading.Lock()  # the counters are shared by the sender threads
 
     def close(self) -> None:
-        self._pool.clear()
+        self._pool.close()
 
     def __enter__(self) -> LogsIntake:
         return self
@@ -168,7 +169,7 @@ class LogsIntake:
             with self._counting:
                 self.requests += 1
             try:
-                response = self._pool.request("POST", self.url, body=body, headers=self._headers)
+                response = self._pool.urlopen("POST", self._path, body=body, headers=self._headers)
             except HTTPError as err:  # connection refused / reset, read timeout
                 wait, reason = None, f"{type(err).__name__}: {err}"
             else:
