@@ -151,7 +151,7 @@ class _Piece:
         line_starts = np.concatenate([[0], self.line_ends[:-1]]).astype(np.int64)
         self.first_bytes = raw[line_starts[: len(self.lines)]]  # (no line, no start: an empty text)
         """Each line's first byte (``\\n`` for an empty line)."""
-        self.escape_lines = _lines_to_escape(raw, self.line_ends)
+        self.escape_lines = _lines_to_escape(raw, line_starts[: len(self.lines)])
         """Indices of the lines holding a character that JSON strings escape."""
         self.json: dict[int, dict[str, Any]] = {}
         """JSON records: their first line -> the line's object."""
@@ -233,11 +233,13 @@ def _matching(strings: pa.StringArray, pattern: str, rows: np.ndarray) -> np.nda
     return matched
 
 
-def _lines_to_escape(raw: np.ndarray, line_ends: np.ndarray) -> np.ndarray:
-    """Indices of the lines (ending at ``line_ends`` in the bytes ``raw``) that hold a byte JSON
+def _lines_to_escape(raw: np.ndarray, line_starts: np.ndarray) -> np.ndarray:
+    """Indices of the lines (starting at ``line_starts`` in the bytes ``raw``) that hold a byte JSON
     strings escape: a control character other than their newline, ``"`` or ``\\``."""
+    if not len(line_starts):
+        return np.empty(0, dtype=np.int64)
     escaped = ((raw < 0x20) & (raw != 0x0A)) | (raw == 0x22) | (raw == 0x5C)
-    return np.unique(np.searchsorted(line_ends, np.flatnonzero(escaped), "right"))
+    return np.flatnonzero(np.logical_or.reduceat(escaped, line_starts))
 
 
 def _escaped(messages: pa.StringArray, escape: np.ndarray, blank: np.ndarray) -> pa.StringArray:
