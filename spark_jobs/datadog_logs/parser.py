@@ -222,15 +222,18 @@ double's range), as :data:`_scan_json`."""
 def json_object(line: str) -> dict[str, Any] | None:
     """The line (starting with ``{``) as a JSON log object of the jobs (a ``message`` string and a
     ``level``), else None; what ``json.loads(line)`` accepts (JSON whitespace may follow), except
-    ``NaN``, ``Infinity`` and numbers beyond a double's range."""
+    ``NaN``, ``Infinity``, numbers beyond a double's range and values nested too deep to decode
+    (a ``RecursionError``: the line is a plain record, not a crash of the run)."""
     if line.rstrip()[-1:] != "}":
         return None
     try:
         obj = _decode_json(line)
+    except RecursionError:  # nested deeper than a decoder goes (about 1000): kept as written
+        return None
     except msgspec.DecodeError:  # what msgspec refuses and json may take (an escaped lone surrogate)
         try:
             obj, end = _scan_json(line, 0)
-        except (ValueError, StopIteration):
+        except (ValueError, StopIteration, RecursionError):
             return None
         if line[end:].strip(" \t\r"):
             return None  # json.loads: "Extra data"

@@ -186,6 +186,8 @@ class LocalDatadogIntake:
             entries = _checked_entries(body) if counting else _entries(body)
         except ValueError:
             return 400, {"_error": "body is not JSON (UTF-8)"}, [], len(body)
+        except RecursionError:  # json and msgspec stop at ~1000 levels: an answer, not a dropped connection
+            return 400, {"_error": "body nests values deeper than the stand-in decodes"}, [], len(body)
         if len(entries) > MAX_ENTRIES:
             return 413, {"_error": f"{len(entries)} entries exceed {MAX_ENTRIES}"}, [], len(body)
         if not {*map(type, entries)} <= {dict, _Entry}:  # JSON objects (json.loads makes no dict subclass)
