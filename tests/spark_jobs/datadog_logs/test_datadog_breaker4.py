@@ -4,11 +4,16 @@ first-byte rules against the parser, and the urllib3 connection pool of the clie
 
 from __future__ import annotations
 
+import gzip
+import json
+import random
+import zlib
+
 import pytest
 from datadog_log_files import API_KEY, job_run, write_log
 from test_datadog_columnar import CONTEXT, builder, columnwise, reference
 
-from data_platform.local.datadog_intake import LocalDatadogIntake
+from data_platform.local.datadog_intake import LocalDatadogIntake, _gunzip, _IsalError
 from spark_jobs.datadog_logs.parser import KIND_TEXT, json_object, parse_records
 from spark_jobs.datadog_logs.shipper import ship_job_run
 
@@ -60,3 +65,157 @@ def test_the_stand_in_answers_a_body_nested_too_deep_to_decode(keep_events):
     status, _, answer = server.handle_logs(HEADERS, body)
     assert (status, server.accepted_entries) == (400, 0)
     assert b"deeper" in answer
+
+
+# --- the counting stand-in answers as the recording one, for any body ------------------------------
+
+_STRINGS = [
+    "",
+    "a",
+    "é",
+    "\u2028",
+    "\ud800",
+    "\udc00",
+    "\U0001f600",
+    "\x00",
+    "\x1f",
+    "\x7f",
+    '"',
+    "\\",
+    "NaN",
+    "\ufeff",
+]
+_SPLICES = [
+    b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe2\x80", b"\xef\xbb\xbf", b"\x00",
+    b" ", b"\x0b", b"\x0c", b"\x1c", b"\t", b"\r\n", b",", b"]", b"}", b"[", b"{", b'"', b"\\", b"\\u",
+    b"\\ud800", b"NaN", b"-Infinity", b"1e999", b"00000", b"true", b"tru", b"01", b"-", b".5", b"1.", b"+1",
+]  # fmt: skip
+
+
+def _value(rng: random.Random, depth: int) -> object:
+    draw = rng.random()
+    if depth > 3 or draw < 0.3:
+        text = "".join(rng.choice(_STRINGS) for _ in range(rng.randrange(4)))
+        return rng.choice([None, True, False, 0, -1, 10 ** rng.randrange(1, 30), 1.5, -2.5e-300, 1e308, text])
+    if draw < 0.6:
+        return [_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return {"".join(rng.choice(_STRINGS) for _ in range(2)): _value(rng, depth + 1) for _ in range(3)}
+
+
+def _hostile_body(rng: random.Random) -> bytes:
+    """A JSON text of entries (mostly), written compact or spread, ASCII or not, then spliced with
+    bytes that break it (not UTF-8, overlong, encoded surrogates, BOM, NaN, cut tokens...)."""
+    shape = rng.random()
+    if shape < 0.7:
+        value: object = [
+            {"message": _value(rng, 1)} if rng.random() < 0.9 else _value(rng, 1)
+            for _ in range(rng.choice([0, 1, 2, 5]))
+        ]
+    else:
+        value = {"message": _value(rng, 1)} if shape < 0.9 else _value(rng, 0)
+    separators = rng.choice([(",", ":"), (", ", ": "), (" ,\n", "\t:\r")])
+    body = json.dumps(value, ensure_ascii=rng.random() < 0.5, separators=separators).encode(
+        "utf-8", "surrogatepass"
+    )
+    for _ in range(rng.choice([0, 0, 1, 2])):
+        at, splice = rng.randrange(len(body) + 1), rng.choice(_SPLICES)
+        body = rng.choice([body[:at] + splice + body[at:], body[:at] + body[at + 1 :], body[:at]])
+    return body
+
+
+def _answers(body: bytes, encoding: str = "identity") -> list[tuple[int, int]]:
+    """(status, entries counted) of the recording stand-in and of the counting one."""
+    answers = []
+    for keep_events in (True, False):
+        server = LocalDatadogIntake((API_KEY,), keep_events=keep_events)
+        status, _, _ = server.handle_logs({**HEADERS, "Content-Encoding": encoding}, body)
+        answers.append((status, server.accepted_entries))
+    return answers
+
+
+def test_the_counting_stand_in_answers_random_hostile_bodies_as_the_recording_one():
+    rng = random.Random(4)
+    statuses = set()
+    for _ in range(3000):
+        body = _hostile_body(rng)
+        recording, counting = _answers(body)
+        assert counting == recording, body
+        statuses.add(recording[0])
+    assert statuses == {202, 400}  # both answers drawn
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'[{"s": "\xed\xa0\x80"}]',  # a surrogate encoded in UTF-8: json reads it (surrogatepass)
+        b'\xef\xbb\xbf[{"s": 1}]',  # a UTF-8 BOM: json reads it
+        '[{"s": "é"}]'.encode("utf-16"),  # json detects UTF-16 and UTF-32
+        '[{"s": 1}]'.encode("utf-32-le"),
+        b'[{"s": "\xc0\x80"}]',  # overlong
+        b'[{"s": "\xf4\x90\x80\x80"}]',  # beyond U+10FFFF
+        b'[{"a": {"b": [{"c": "' + b"x" * 3000 + b'\xe2\x82"}]}}]',  # a cut character deep inside
+        b'[{"s": 1, "s": 2}]',
+        b'[{"n": 1e400}, {"n": -0}, {"n": 1E+2}]',
+        b"[" + b",".join([b"{}"] * 1000) + b"]",
+        b"[" + b",".join([b"{}"] * 1000) + b",1]",
+        b"[]",
+        b" \t\r\n[ \t\r\n{ }\t]\r\n",
+        b"\x0b[{}]",
+        b"[{}]\x0c",
+        b"[[{}]]",
+        b'"x"',
+        b"null",
+        b"",
+    ],
+)
+def test_the_counting_stand_in_answers_edge_bodies_as_the_recording_one(body):
+    recording, counting = _answers(body)
+    assert counting == recording
+    assert _answers(gzip.compress(body), "gzip") == [recording, recording]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="json.loads refuses an integer of more than 4300 digits (Python's int-string limit, "
+    "ValueError: 400) which msgspec skips (202): the stand-ins disagree; open, see the report",
+)
+def test_an_integer_of_4301_digits_gets_one_answer_recording_or_counting():
+    recording, counting = _answers(b'[{"message": "m", "n": ' + b"7" * 4301 + b"}]")
+    assert counting == recording
+
+
+def _gzip_members(rng: random.Random, body: bytes) -> bytes:
+    cuts = sorted(rng.randrange(len(body) + 1) for _ in range(rng.randrange(3)))
+    parts = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
+    return b"".join(gzip.compress(part, mtime=0) for part in parts)
+
+
+def test_the_stand_in_gunzips_as_the_gzip_module_does():
+    """ISA-L's zlib API for one member, igzip for several: the same body as gzip.decompress, and a
+    refusal (400) where it refuses, for bodies of 1-3 members, cut, with trailing zeros or garbage,
+    empty members, and a flipped byte anywhere (the trailer's CRC and size are checked)."""
+    rng = random.Random(11)
+    outcomes = set()
+    for _ in range(600):
+        raw = _gzip_members(rng, _hostile_body(rng))
+        mutation = rng.randrange(5)
+        if mutation == 1:
+            raw = raw[
+                : rng.randrange(1, len(raw))
+            ]  # (an empty body: gzip reads b"", ISA-L refuses; both 400)
+        elif mutation == 2:
+            at = rng.randrange(10, len(raw))  # not the header: its flags and the stream both change
+            raw = raw[:at] + bytes([raw[at] ^ (1 << rng.randrange(8))]) + raw[at + 1 :]
+        elif mutation == 3:
+            raw += rng.choice([b"\x00" * rng.randrange(1, 9), b"garbage", gzip.compress(b"")])
+        try:
+            expected: bytes | None = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error):
+            expected = None
+        try:
+            got: bytes | None = _gunzip(raw)
+        except (OSError, EOFError, ValueError, _IsalError):
+            got = None
+        assert got == expected, raw
+        outcomes.add(expected is None)
+    assert outcomes == {True, False}
