@@ -12,8 +12,10 @@ import zlib
 import pytest
 from datadog_log_files import API_KEY, job_run, write_log
 from test_datadog_columnar import CONTEXT, builder, columnwise, reference
+from test_datadog_columnar_breaker import checked_batches
 
 from data_platform.local.datadog_intake import LocalDatadogIntake, _gunzip, _IsalError
+from spark_jobs.datadog_logs import columnar
 from spark_jobs.datadog_logs.parser import KIND_TEXT, json_object, parse_records
 from spark_jobs.datadog_logs.shipper import ship_job_run
 
@@ -219,3 +221,48 @@ def test_the_stand_in_gunzips_as_the_gzip_module_does():
         assert got == expected, raw
         outcomes.add(expected is None)
     assert outcomes == {True, False}
+
+
+# --- column-wise first-byte rules against the parser ----------------------------------------------
+
+_LINE_PARTS = [
+    b"0 Caused by: x", b"{ at x", b"9\tat y", b"{", b"{}", b"[1]", b'"quoted"', b"\\back", b"x\\", b'x"', b'"', b"\\",
+    b"\x00", b"\x1f", b"\x7f", b"\x0b", b"\x0c", b"\x1b[0m", b"\r", b" ", b"\t", b"  \t ", b"",
+    b'{"message": "m", "level": "INFO"}', b'{"message": 1, "level": "INFO"}', b'{"level": "INFO"}',
+    b'{"level":"INFO","message":"x"}\r', b'{"level": "INFO", "message": "a\\u0000b\\"c"} ',
+    b"Traceback (most recent call last):", b"Traceback (most recent call last):\r", b'  File "x", line 1',
+    b"\tat a.B(C.java:1)", b"ValueError: bad", b"ValueError: bad\r", b"ValueError", b"a.b.CustomError: x",
+    b"java.lang.RuntimeException: boom", b"Caused by: z", b": colon", b"Suppressed: s", b"Py4JJavaError: x",
+    b"During handling of the above exception, another exception occurred:",
+    b"26/01/15 10:00:01 INFO SparkContext: hi", b"2026-01-15 10:00:03,250 WARN [t] org.X: w",
+    b"\xff", b"\xe2\x82", b"\xc0\x80", b"\xed\xa0\x80", b"caf\xc3\xa9", b"\xef\xbb\xbf", b"\xe2\x80\xa8",
+    b"plain text", b"T", b"123",
+]  # fmt: skip
+"""Line shapes (and pieces of lines) aimed at the first-byte rules: digits and ``{`` before what
+would otherwise continue a record, tracebacks and Python exception lines after indented lines,
+bytes JSON escapes at line starts and ends, bytes that are not UTF-8 at line starts and before
+newlines."""
+
+
+def _first_byte_text(rng: random.Random) -> bytes:
+    lines = []
+    for _ in range(rng.randrange(1, 30)):
+        count = rng.choice([1, 1, 1, 2, 3])
+        lines.append(b"".join(rng.choice(_LINE_PARTS) for _ in range(count)))
+    end = b"\r\n" if rng.random() < 0.2 else b"\n"
+    return end.join(lines) + rng.choice([end, end, b""])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_texts_aimed_at_the_first_byte_rules_give_the_references_batches(tmp_path, monkeypatch, seed):
+    """Whole (final), cut at a random byte (not final, and final), resumed from every checkpoint,
+    in pieces of a few bytes (records across piece ends) and in small batches."""
+    rng = random.Random(seed)
+    monkeypatch.setattr(columnar, "MAX_ENTRIES_PER_REQUEST", rng.choice([1000, 3]))
+    for _ in range(20):
+        monkeypatch.setattr(columnar, "PIECE_BYTES", rng.choice([columnar.PIECE_BYTES, 1, 7, 64]))
+        data = _first_byte_text(rng)
+        cut = data[: rng.randrange(len(data) + 1)]
+        for text, final in ((data, True), (cut, False), (cut, True)):
+            for offset, next_line in checked_batches(tmp_path, text, 0, 1, final):
+                checked_batches(tmp_path, text, offset, next_line, final)
