@@ -7,15 +7,19 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import threading
 import zlib
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from datadog_log_files import API_KEY, job_run, write_log
 from test_datadog_columnar import CONTEXT, builder, columnwise, reference
 from test_datadog_columnar_breaker import checked_batches
 
-from data_platform.local.datadog_intake import LocalDatadogIntake, _gunzip, _IsalError
+from data_platform.local.datadog_intake import Fault, LocalDatadogIntake, _gunzip, _IsalError
 from spark_jobs.datadog_logs import columnar
+from spark_jobs.datadog_logs.intake import IntakeRejected, LogsIntake
 from spark_jobs.datadog_logs.parser import KIND_TEXT, json_object, parse_records
 from spark_jobs.datadog_logs.shipper import ship_job_run
 
@@ -266,3 +270,139 @@ def test_texts_aimed_at_the_first_byte_rules_give_the_references_batches(tmp_pat
         for text, final in ((data, True), (cut, False), (cut, True)):
             for offset, next_line in checked_batches(tmp_path, text, 0, 1, final):
                 checked_batches(tmp_path, text, offset, next_line, final)
+
+
+# --- the client's connection pool ---------------------------------------------------------------
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Records each request's path; drops the connection (no answer) for the first ``drops`` ones."""
+
+    protocol_version = "HTTP/1.1"
+    paths: list[str]
+    drops: list[int]
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        return
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.paths.append(self.path)
+        if self.drops[0]:
+            self.drops[0] -= 1
+            self.close_connection = True
+            return
+        self.send_response(202)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+
+def _recorder(drops: int = 0) -> tuple[ThreadingHTTPServer, list[str]]:
+    paths: list[str] = []
+    handler = type("Handler", (_Recorder,), {"paths": paths, "drops": [drops]})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, paths
+
+
+@pytest.mark.parametrize("prefix", ["/dd", "/proxy/datadog/"])
+def test_a_host_with_a_path_prefix_keeps_it(prefix):
+    """A proxy in front of the intake: the request goes to the prefix plus /api/v2/logs."""
+    server, paths = _recorder()
+    try:
+        with LogsIntake(API_KEY, host=f"http://127.0.0.1:{server.server_address[1]}{prefix}") as client:
+            client.submit(['{"message": "a"}'])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert paths == [prefix.rstrip("/") + "/api/v2/logs"]
+
+
+def test_a_dropped_connection_is_retried_on_a_pool_of_one_connection(sleeps):
+    """The intake closes the connection without answering, twice: urllib3 raises (its retries are
+    off), the client waits and resends; the pool of one connection (block=True) gets its place
+    back each time (else the next request would wait for it forever)."""
+    server, paths = _recorder(drops=2)
+    done: list[bool] = []
+
+    def send() -> None:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        with LogsIntake(API_KEY, host=url, sleep=sleeps.append, max_connections=1) as client:
+            client.submit(['{"message": "a"}'])
+            client.submit(['{"message": "b"}'])
+        done.append(True)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    sender.join(60)  # a guard against a pool that never gets its connection back
+    server.shutdown()
+    server.server_close()
+    assert (done, len(sleeps), len(paths)) == ([True], 2, 4)
+
+
+def test_threads_sharing_one_client_send_every_entry_once_through_its_few_connections(intake_server):
+    """8 threads share one LogsIntake of 2 connections (block=True) while the intake answers 503
+    and 429 now and then: every entry arrives once, no more than 2 connections are opened, the
+    counters add up."""
+    intake_server.inject(*[Fault(status=503)] * 5, *[Fault(status=429, retry_after="0")] * 3)
+    errors: list[BaseException] = []
+    with LogsIntake(
+        API_KEY, host=intake_server.url, sleep=lambda _: None, max_connections=2, request_timeout=30
+    ) as client:
+
+        def send(thread: int) -> None:
+            try:
+                for batch in range(20):
+                    client.submit([json.dumps({"message": f"{thread}-{batch}-{i}"}) for i in range(3)])
+            except BaseException as err:  # noqa: BLE001 - reported by the assertion below
+                errors.append(err)
+
+        threads = [threading.Thread(target=send, args=(t,)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        opened = client._pool.num_connections
+    messages = sorted(e["message"] for e in intake_server.events)
+    expected = sorted(f"{t}-{b}-{i}" for t in range(8) for b in range(20) for i in range(3))
+    assert (errors, messages) == ([], expected)
+    assert opened <= 2 and (client.requests, client.retries) == (160 + 8, 8)
+
+
+# --- a new user's runs: shipped twice, stopped part way and rerun --------------------------------
+
+_FILES = ["SPARK_DRIVER/stderr.gz", "SPARK_DRIVER/stdout.gz", "SPARK_EXECUTOR/1/stderr.gz"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_hostile_run_stopped_part_way_then_rerun_and_shipped_again_holds_every_record_once(
+    tmp_path, intake, intake_server, monkeypatch, seed
+):
+    """Three files of texts aimed at the first-byte rules, shipped three at a time in batches of 3;
+    the intake refuses the 5th request (the run stops), the rerun ships the rest, a third run
+    ships nothing: the intake holds each record (file, first line) of the parser exactly once."""
+    rng = random.Random(seed)
+    monkeypatch.setattr(columnar, "MAX_ENTRIES_PER_REQUEST", 3)
+    monkeypatch.setattr(columnar, "PIECE_BYTES", rng.choice([columnar.PIECE_BYTES, 64]))
+    expected: Counter[tuple[str, int]] = Counter()
+    for relative in _FILES:
+        data = b"\n".join(_first_byte_text(rng) for _ in range(4)) + b"\n"
+        write_log(tmp_path / "logs", "run-1", relative, data)
+        expected.update((relative, record.line) for record in parse_records(data).records)
+
+    def ship() -> int:
+        run = job_run(tmp_path / "logs", "run-1")
+        options = {"lake_root": f"file://{tmp_path}/lake", "intake": intake, "context": CONTEXT}
+        return ship_job_run(run, final=True, concurrent_requests=3, **options).entries
+
+    intake_server.inject(*[Fault()] * 4, Fault(status=400))
+    with pytest.raises(IntakeRejected):
+        ship()
+    stopped = len(intake_server.events)
+    assert 0 < stopped < sum(expected.values())
+    assert ship() == sum(expected.values()) - stopped
+    assert ship() == 0
+    got = Counter((e["emr"]["log_file"], e["emr"]["line"]) for e in intake_server.events)
+    assert got == expected
