@@ -148,10 +148,10 @@ class _Piece:
         self.position = position
         self.lines, self.line_ends = _lines(data)
         raw = np.frombuffer(data, np.uint8)
-        line_starts = np.concatenate([[0], self.line_ends[:-1]]).astype(np.int64)
-        self.first_bytes = raw[line_starts[: len(self.lines)]]  # (no line, no start: an empty text)
+        line_starts = np.concatenate([[0], self.line_ends[:-1]])[: len(self.lines)].astype(np.int64)
+        self.first_bytes = raw[line_starts]
         """Each line's first byte (``\\n`` for an empty line)."""
-        self.escape_lines = _lines_to_escape(raw, line_starts[: len(self.lines)])
+        self.escape_lines = _lines_to_escape(raw, line_starts)
         """Indices of the lines holding a character that JSON strings escape."""
         self.json: dict[int, dict[str, Any]] = {}
         """JSON records: their first line -> the line's object."""
