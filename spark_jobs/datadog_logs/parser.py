@@ -219,21 +219,40 @@ _decode_json = msgspec.json.Decoder().decode
 double's range), as :data:`_scan_json`."""
 
 
+MAX_JSON_DEPTH = 128
+"""A JSON line whose values nest deeper than this is a plain record, kept as written. Decoders stop
+at the interpreter's recursion limit (``RecursionError`` at about 1000 levels, fewer the deeper the
+caller's stack), which would fail the run or answer differently from one caller to another; a
+fixed limit far below it gives every path the same answer, and its entry still decodes at the
+intake."""
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def nested_deeper_than(text: str, depth: int) -> bool:
+    """Whether the arrays and objects of ``text`` (JSON) nest deeper than ``depth`` (brackets in
+    strings aside)."""
+    if text.count("[") + text.count("{") <= depth:
+        return False  # too few brackets to nest that deep: the common case, two scans in C
+    level = deepest = 0
+    for char in re.sub(r"[^\[\]{}]", "", _JSON_STRING.sub("", text)):
+        level += 1 if char in "[{" else -1
+        deepest = max(deepest, level)
+    return deepest > depth
+
+
 def json_object(line: str) -> dict[str, Any] | None:
     """The line (starting with ``{``) as a JSON log object of the jobs (a ``message`` string and a
     ``level``), else None; what ``json.loads(line)`` accepts (JSON whitespace may follow), except
-    ``NaN``, ``Infinity``, numbers beyond a double's range and values nested too deep to decode
-    (a ``RecursionError``: the line is a plain record, not a crash of the run)."""
-    if line.rstrip()[-1:] != "}":
+    ``NaN``, ``Infinity``, numbers beyond a double's range and values nested deeper than
+    :data:`MAX_JSON_DEPTH`."""
+    if line.rstrip()[-1:] != "}" or nested_deeper_than(line, MAX_JSON_DEPTH):
         return None
     try:
         obj = _decode_json(line)
-    except RecursionError:  # nested deeper than a decoder goes (about 1000): kept as written
-        return None
     except msgspec.DecodeError:  # what msgspec refuses and json may take (an escaped lone surrogate)
         try:
             obj, end = _scan_json(line, 0)
-        except (ValueError, StopIteration, RecursionError):
+        except (ValueError, StopIteration):
             return None
         if line[end:].strip(" \t\r"):
             return None  # json.loads: "Extra data"

@@ -5,13 +5,22 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from datetime import UTC, datetime
 
 import pytest
 
 from spark_jobs.common.logs import configure_json_logging, log_event
 from spark_jobs.datadog_logs.gzip_text import CorruptLogFile, decompress_available
-from spark_jobs.datadog_logs.parser import KIND_JSON, KIND_LOG4J, KIND_TEXT, KIND_TRACEBACK, parse_records
+from spark_jobs.datadog_logs.parser import (
+    KIND_JSON,
+    KIND_LOG4J,
+    KIND_TEXT,
+    KIND_TRACEBACK,
+    MAX_JSON_DEPTH,
+    json_object,
+    parse_records,
+)
 
 JAVA_TRACE = """26/01/15 10:00:01 INFO SparkContext: Running Spark version 3.5.6
 26/01/15 10:00:02 ERROR Executor: Exception in task 0.0 in stage 1.0 (TID 1)
@@ -150,3 +159,28 @@ def test_a_json_line_is_read_as_json_loads_reads_it():
             assert record.fields == {k: v for k, v in json.loads(line).items() if k not in ("level", "message")}
         else:
             assert record.text == line  # a plain record: kept as written
+
+
+def _nested_line(depth: int, strings: str = "") -> str:
+    return '{"level": "INFO", "message": "m' + strings + '", "a": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+def test_a_json_line_nested_deeper_than_the_limit_is_a_plain_record_whatever_the_stack():
+    """Decoders stop at the recursion limit, which the caller's stack uses up: a fixed limit gives
+    every caller the same answer (the line object itself is one level)."""
+    at_limit, over = _nested_line(MAX_JSON_DEPTH), _nested_line(MAX_JSON_DEPTH + 1)
+    # brackets inside strings do not nest
+    quoted = _nested_line(MAX_JSON_DEPTH, strings='[[[{{{\\"' + "[" * 500)
+
+    def from_depth(frames: int, line: str) -> bool:
+        return json_object(line) is not None if frames == 0 else from_depth(frames - 1, line)
+
+    limit = sys.getrecursionlimit()
+    for frames in (0, limit - MAX_JSON_DEPTH - 100):
+        assert (from_depth(frames, at_limit), from_depth(frames, over), from_depth(frames, quoted)) == (
+            True,
+            False,
+            True,
+        )
+    (record,) = parse_records(f"{over}\n".encode()).records
+    assert (record.kind, record.message) == (KIND_TEXT, over)
