@@ -238,12 +238,21 @@ def _check_utf8(body: bytes) -> None:
 def _entries(body: bytes) -> list[Any]:
     """The body's entries as JSON values. :raises ValueError: not JSON (UTF-8; ``NaN`` and
     ``Infinity``, which ``json`` would read, are not JSON either)."""
-    parsed = json.loads(body, parse_constant=_not_json)
+    parsed = json.loads(body, parse_constant=_not_json, parse_int=_json_int)
     return parsed if isinstance(parsed, list) else [parsed]
 
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON (RFC 8259 has no such number)")
+
+
+def _json_int(digits: str) -> int | float:
+    """A JSON integer; one of more digits than Python converts (4300, ``sys.get_int_max_str_digits``)
+    is JSON all the same: it is accepted and recorded as a float (infinite when beyond a double)."""
+    try:
+        return int(digits)
+    except ValueError:
+        return float(digits)
 
 
 class _Entry(msgspec.Struct):
