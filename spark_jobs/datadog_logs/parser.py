@@ -228,7 +228,7 @@ intake."""
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
-def nested_deeper_than(text: str, depth: int) -> bool:
+def _nested_deeper_than(text: str, depth: int) -> bool:
     """Whether the arrays and objects of ``text`` (JSON) nest deeper than ``depth`` (brackets in
     strings aside)."""
     if text.count("[") + text.count("{") <= depth:
@@ -245,7 +245,7 @@ def json_object(line: str) -> dict[str, Any] | None:
     ``level``), else None; what ``json.loads(line)`` accepts (JSON whitespace may follow), except
     ``NaN``, ``Infinity``, numbers beyond a double's range and values nested deeper than
     :data:`MAX_JSON_DEPTH`."""
-    if line.rstrip()[-1:] != "}" or nested_deeper_than(line, MAX_JSON_DEPTH):
+    if line.rstrip()[-1:] != "}" or _nested_deeper_than(line, MAX_JSON_DEPTH):
         return None
     try:
         obj = _decode_json(line)
