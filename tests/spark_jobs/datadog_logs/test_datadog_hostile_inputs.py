@@ -1,6 +1,7 @@
-"""Hostile inputs for this session's Datadog changes: the stand-in's counting check (msgspec,
-Arrow's UTF-8 check, ISA-L gunzip) against the recording intake (json.loads), the column-wise
-first-byte rules against the parser, and the urllib3 connection pool of the client."""
+"""Hostile inputs: JSON lines nested too deep, the intake stand-in's counting check (msgspec,
+Arrow's UTF-8 check, ISA-L gunzip) against the recording one (json.loads), the column-wise
+first-byte rules against the parser, the client's urllib3 connection pool, and hostile runs
+stopped part way and shipped again."""
 
 from __future__ import annotations
 
