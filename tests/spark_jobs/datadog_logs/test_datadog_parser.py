@@ -156,13 +156,17 @@ def test_a_json_line_is_read_as_json_loads_reads_it():
         assert (record.kind == KIND_JSON) is is_json, line
         if is_json:
             assert record.message == "m"
-            assert record.fields == {k: v for k, v in json.loads(line).items() if k not in ("level", "message")}
+            assert record.fields == {
+                k: v for k, v in json.loads(line).items() if k not in ("level", "message")
+            }
         else:
             assert record.text == line  # a plain record: kept as written
 
 
 def _nested_line(depth: int, strings: str = "") -> str:
-    return '{"level": "INFO", "message": "m' + strings + '", "a": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    return (
+        '{"level": "INFO", "message": "m' + strings + '", "a": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    )
 
 
 def test_a_json_line_nested_deeper_than_the_limit_is_a_plain_record_whatever_the_stack():
