@@ -18,7 +18,7 @@ from datadog_log_files import API_KEY, job_run, write_log
 from test_datadog_columnar import CONTEXT, builder, columnwise, reference
 from test_datadog_columnar_breaker import checked_batches
 
-from data_platform.local.datadog_intake import Fault, LocalDatadogIntake, _gunzip, _IsalError
+from data_platform.local.datadog_intake import Fault, LocalDatadogIntake, _gunzip
 from spark_jobs.datadog_logs import columnar
 from spark_jobs.datadog_logs.intake import IntakeRejected, LogsIntake
 from spark_jobs.datadog_logs.parser import KIND_TEXT, json_object, parse_records
@@ -196,7 +196,7 @@ def _gzip_members(rng: random.Random, body: bytes) -> bytes:
 
 
 def test_the_stand_in_gunzips_as_the_gzip_module_does():
-    """ISA-L's zlib API for one member, igzip for several: the same body as gzip.decompress, and a
+    """The shipper's ISA-L decompression, every member: the same body as gzip.decompress, and a
     refusal (400) where it refuses, for bodies of 1-3 members, cut, with trailing zeros or garbage,
     empty members, and a flipped byte anywhere (the trailer's CRC and size are checked)."""
     rng = random.Random(11)
@@ -219,7 +219,7 @@ def test_the_stand_in_gunzips_as_the_gzip_module_does():
             expected = None
         try:
             got: bytes | None = _gunzip(raw)
-        except (OSError, EOFError, ValueError, _IsalError):
+        except (EOFError, ValueError):
             got = None
         assert got == expected, raw
         outcomes.add(expected is None)
