@@ -5,8 +5,8 @@ reference, one record at a time, which the tests compare this module with); here
 all the lines of a piece of a file at once, with Arrow's compute functions (RE2 regular
 expressions, string joins: passes in C over the text, not a Python step per line):
 
-1. The text is cut into lines; each line's byte offset comes from the lines' lengths. A byte
-   that is not UTF-8 is read as ``?`` (one byte for one) to cut the lines and count offsets; the
+1. The text is cut into lines at its newlines (found once, by numpy, which also bounds the
+   piece). A byte that is not UTF-8 is read as ``?`` (one byte for one) to cut the lines; the
    lines holding one are then decoded as U+FFFD, as the parser cleans them.
 2. A line starts a record unless it is a continuation line (:data:`~spark_jobs.datadog_logs.parser.CONTINUATION_LINE`,
    one regular expression over the lines that may be one: a line's first byte, read off the text
@@ -105,8 +105,9 @@ def _single_string(data: bytes) -> pa.LargeStringArray:
     return pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
 
 
-def _lines(data: bytes) -> tuple[pa.StringArray, np.ndarray]:
-    """The lines of ``data`` (which ends with a newline) and the byte offset in ``data`` after each.
+def _lines(data: bytes, line_ends: np.ndarray) -> pa.StringArray:
+    """The lines of ``data`` (which ends with a newline; ``line_ends``: the byte offset after each
+    line's newline).
 
     Bytes that are not UTF-8 read as U+FFFD, as ``decode("utf-8", "replace")`` reads them: the
     lines holding some (only lines with bytes over 0x7f can) are decoded one by one.
@@ -117,10 +118,9 @@ def _lines(data: bytes) -> tuple[pa.StringArray, np.ndarray]:
         text.validate(full=True)
     except pa.ArrowInvalid:
         raw = np.frombuffer(data, np.uint8)
-        newlines = np.flatnonzero(raw == 10)
         clean = bytearray(data)  # each undecodable byte as "?" (one byte for one) to cut the lines
-        for line in np.unique(np.searchsorted(newlines, np.flatnonzero(raw >= 0x80))).tolist():
-            begin, end = (int(newlines[line - 1]) + 1 if line else 0), int(newlines[line])
+        for line in np.unique(np.searchsorted(line_ends, np.flatnonzero(raw >= 0x80), "right")).tolist():
+            begin, end = (int(line_ends[line - 1]) if line else 0), int(line_ends[line]) - 1
             try:
                 data[begin:end].decode("utf-8")
             except UnicodeDecodeError:
@@ -131,24 +131,24 @@ def _lines(data: bytes) -> tuple[pa.StringArray, np.ndarray]:
         text = _single_string(bytes(clean))
     lines = pc.list_flatten(pc.split_pattern(text, "\n")).cast(pa.string())
     lines = lines.slice(0, len(lines) - 1)  # the text ends with a newline: an empty last piece
-    ends = np.cumsum(pc.binary_length(lines).to_numpy().astype(np.int64) + 1)
     if fixed:
         mask = np.zeros(len(lines), dtype=bool)
         mask[list(fixed)] = True
         lines = pc.replace_with_mask(lines, pa.array(mask), pa.array([fixed[i] for i in sorted(fixed)]))
-    return lines, ends
+    return lines
 
 
 class _Piece:
     """Complete lines of a file from byte ``position``: their records (the last one held back
-    unless ``final``) and where each line ends."""
+    unless ``final``); ``line_ends``: the byte offset in ``data`` after each line's newline."""
 
-    def __init__(self, data: bytes, position: int, final: bool) -> None:
+    def __init__(self, data: bytes, position: int, final: bool, line_ends: np.ndarray) -> None:
         self.data = data
         self.position = position
-        self.lines, self.line_ends = _lines(data)
+        self.line_ends = line_ends
+        self.lines = _lines(data, line_ends)
         raw = np.frombuffer(data, np.uint8)
-        line_starts = np.concatenate([[0], self.line_ends[:-1]])[: len(self.lines)].astype(np.int64)
+        line_starts = np.concatenate([[0], line_ends[:-1]]).astype(np.int64)
         self.first_bytes = raw[line_starts]
         """Each line's first byte (``\\n`` for an empty line)."""
         self.escape_lines = _lines_to_escape(raw, line_starts)
@@ -392,13 +392,15 @@ def batches(data: bytes, start: int, first_line: int, final: bool, builder: Entr
         end = min(size, position + piece_bytes)
         if end < size:
             end = data.rfind(b"\n", position, end) + 1 or data.find(b"\n", end) + 1 or size
-        newlines = np.frombuffer(data, np.uint8, end - position, position) == 0x0A
-        if np.count_nonzero(newlines) > piece_lines:
-            end = position + int(np.flatnonzero(newlines)[piece_lines - 1]) + 1
+        newlines = np.flatnonzero(np.frombuffer(data, np.uint8, end - position, position) == 0x0A)
+        if len(newlines) > piece_lines:
+            newlines = newlines[:piece_lines]
+            end = position + int(newlines[-1]) + 1
         chunk = data[position:end]
         if not chunk.endswith(b"\n"):
             chunk += b"\n"  # a final file's last line without its newline
-        piece = _Piece(chunk, position, final and end == size)
+            newlines = np.append(newlines, len(chunk) - 1)
+        piece = _Piece(chunk, position, final and end == size, newlines + 1)
         if not len(piece.starts):  # one record longer than the piece
             if end == size:
                 return
