@@ -316,42 +316,46 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     heads_built_here = pc.drop_null(head_of_record.filter(pa.array(np.logical_not(by_builder))))
     builder.late += int(np.array(late, dtype=bool)[heads_built_here.to_numpy()].sum())
     records = np.flatnonzero(by_builder)
-    built = [_built_one_at_a_time(piece, builder, bounds[r], bounds[r + 1], first_line) for r in records]
-    if all(len(entries_of_record) == 1 for entries_of_record in built):
-        skip = len(builder.prefix)
-        rests = [
-            entry[skip + len(str(first_line + starts[r])) :]
-            for r, (entry,) in zip(records, built, strict=True)
-        ]
+    firsts = bounds[records].tolist()
+    ends = bounds[records + 1].tolist()
+    built = [
+        _built_one_at_a_time(piece, builder, f, e, first_line) for f, e in zip(firsts, ends, strict=True)
+    ]
+    if all(isinstance(rest, str) for rest in built):
         mask = pa.array(by_builder)
-        before = pc.replace_with_mask(before, mask, pa.array(rests, pa.string()))
+        before = pc.replace_with_mask(before, mask, pa.array(built, pa.string()))
         after = pc.replace_with_mask(after, mask, pa.array([""] * len(records), pa.string()))
         entries = pc.binary_join_element_wise(builder.prefix, numbers, before, escaped, after, "")
         return entries, np.arange(count)
     # a record split in parts: its entries take the place of its one
     entries = pc.binary_join_element_wise(builder.prefix, numbers, before, escaped, after, "")
+    of_builder = [
+        [f"{builder.prefix}{first_line + first}{made}"] if isinstance(made, str) else made
+        for first, made in zip(firsts, built, strict=True)
+    ]
     per_record = np.ones(count, dtype=np.int64)
-    per_record[records] = [len(entries_of_record) for entries_of_record in built]
+    per_record[records] = [len(entries_of_record) for entries_of_record in of_builder]
     record_of = np.repeat(np.arange(count), per_record)
     kept = entries.filter(pa.array(np.logical_not(by_builder)))
     from_builder = by_builder[record_of]
     order = np.empty(len(record_of), dtype=np.int64)
     order[~from_builder] = np.arange(len(kept))
     order[from_builder] = len(kept) + np.arange(int(from_builder.sum()))
-    everything = pa.concat_arrays([kept, pa.array([e for es in built for e in es], pa.string())])
+    everything = pa.concat_arrays([kept, pa.array([e for es in of_builder for e in es], pa.string())])
     return everything.take(pa.array(order)), record_of
 
 
 def _built_one_at_a_time(
     piece: _Piece, builder: EntryBuilder, first: int, end: int, first_line: int
-) -> list[str]:
-    """The entries of the record of lines ``first`` to ``end`` by the entry builder's record path."""
-    first, end = int(first), int(end)
+) -> str | list[str]:
+    """The record of lines ``first`` to ``end`` by the entry builder's record path: its entry's JSON
+    after the line number, or its entries when it is split in parts."""
     line = first_line + first
     if first in piece.json:
-        return builder.json_line(piece.json[first], line)
+        return builder.json_line_rest(piece.json[first], line)
     (record,) = parse_records(piece.data[piece.line_start(first) : piece.line_start(end)], 0, line).records
-    return builder.serialized(builder.entry(record))
+    entries = builder.serialized(builder.entry(record))
+    return entries[0][len(builder.prefix) + len(str(line)) :] if len(entries) == 1 else entries
 
 
 def _piece_batches(piece: _Piece, builder: EntryBuilder, first_line: int, size: int) -> Iterator[Batch]:

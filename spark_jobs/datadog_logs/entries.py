@@ -199,8 +199,14 @@ class EntryBuilder:
         return entry
 
     def json_line(self, obj: dict[str, Any], line: int) -> list[str]:
-        """The entry of a JSON line of the jobs (``obj``: the line's object) as JSON, the file's
-        constant attributes not serialized again; over :data:`MAX_ENTRY_BYTES`: its parts."""
+        """The entry of a JSON line of the jobs (``obj``: the line's object, ``line``: its number) as
+        JSON, the file's constant attributes not serialized again; over :data:`MAX_ENTRY_BYTES`: its parts."""
+        made = self.json_line_rest(obj, line)
+        return [f"{self.prefix}{line}{made}"] if isinstance(made, str) else made
+
+    def json_line_rest(self, obj: dict[str, Any], line: int) -> str | list[str]:
+        """:meth:`json_line`'s entry after :attr:`prefix` and the line number (what the column-wise
+        path adds to them), or its parts (whole entries) when it is over :data:`MAX_ENTRY_BYTES`."""
         attributes = self._json_attributes(obj)
         try:
             body = _encode_json(attributes)
@@ -214,7 +220,7 @@ class EntryBuilder:
             or ASCII_JSON_GROWTH * len(body) <= room
             or len(serialize(attributes)) <= room
         ):
-            return [f"{self.prefix}{line}}},{body[1:].decode()}"]
+            return "}," + body[1:].decode()
         return self.serialized({**self.base, "emr": {"log_file": self.path, "line": line}, **attributes})
 
     def _json_attributes(self, obj: dict[str, Any]) -> dict[str, Any]:

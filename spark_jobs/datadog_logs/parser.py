@@ -245,7 +245,7 @@ def json_object(line: str) -> dict[str, Any] | None:
     ``level``), else None; what ``json.loads(line)`` accepts (JSON whitespace may follow), except
     ``NaN``, ``Infinity``, numbers beyond a double's range and values nested deeper than
     :data:`MAX_JSON_DEPTH`."""
-    if line.rstrip()[-1:] != "}" or _nested_deeper_than(line, MAX_JSON_DEPTH):
+    if not line.endswith("}") and line.rstrip()[-1:] != "}" or _nested_deeper_than(line, MAX_JSON_DEPTH):
         return None
     try:
         obj = _decode_json(line)

@@ -41,6 +41,17 @@ def test_a_late_record_built_by_the_record_path_counts_once(tmp_path):
     same_as_reference(tmp_path, b"26/01/13 10:00:01 INFO Old: " + b"x" * 1_000_000 + b"\n")
 
 
+def test_a_late_json_line_over_the_entry_limit_counts_once(tmp_path):
+    """A JSON line older than the intake keeps and over the entry limit (its entry split in parts)
+    is one late record, whichever path builds it."""
+    line = json.dumps({"ts": "2026-01-13T10:00:01+00:00", "level": "INFO", "message": "x" * 1_000_000})
+    fast, slow = builder(tmp_path), builder(tmp_path)
+    data = line.encode() + b"\nafter\n"
+    made = columnwise(data, True, fast)
+    assert made == reference(data, True, slow) and len(made[0]) == 3  # two parts and "after"
+    assert fast.late == slow.late == 1
+
+
 def test_a_large_record_beyond_ascii_is_split_as_the_reference_splits_it(tmp_path):
     """The reference measures an entry as ASCII JSON (``\\u00e9``: 6 bytes); 400,000 ``é`` (800 kB of
     UTF-8, 2.4 MB as ASCII JSON) are split into parts there, so here too."""
