@@ -164,6 +164,8 @@ class _Piece:
             starts = starts[:-1]
         self.starts = starts
         """Each record's first line (indices into ``lines``)."""
+        self.bounds = np.append(starts, self.used_lines)
+        """:attr:`starts` and, last, :attr:`used_lines`: record ``r`` is lines ``bounds[r]`` to ``bounds[r + 1]``."""
 
     def line_start(self, index: int) -> int:
         """Byte offset in the piece of line ``index`` (``len(lines)``: the piece's end)."""
@@ -175,8 +177,7 @@ class _Piece:
     def records_to_escape(self) -> np.ndarray:
         """For each record (of :attr:`starts`): whether its message holds a character that JSON
         strings escape (a newline joining its lines, or one in a line)."""
-        bounds = np.append(self.starts, self.used_lines)
-        escape = np.diff(bounds) > 1
+        escape = np.diff(self.bounds) > 1
         lines = self.escape_lines[self.escape_lines < self.used_lines]
         escape[np.searchsorted(self.starts, lines, "right") - 1] = True
         return escape
@@ -278,9 +279,8 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
     builder's records ``before`` is the rest of the builder's entry (which starts with the same
     prefix and number) and the message and ``after`` are empty.
     """
-    starts, lines = piece.starts, piece.lines
+    starts, lines, bounds = piece.starts, piece.lines, piece.bounds
     count = len(starts)
-    bounds = np.append(starts, piece.used_lines)
     if count == len(lines):
         messages = lines
     else:
@@ -307,7 +307,7 @@ def _entries(piece: _Piece, builder: EntryBuilder, first_line: int) -> tuple[pa.
         np.logical_and(sizes * ASCII_JSON_GROWTH > MAX_ENTRY_BYTES, np.logical_not(by_builder))
     )
     oversize = sizes > MAX_ENTRY_BYTES
-    oversize[maybe[_matches(messages.take(pa.array(maybe, pa.int64())), _BEYOND_ASCII)]] = True
+    oversize |= _matching(messages, _BEYOND_ASCII, maybe)
     oversize &= np.logical_not(by_builder)
     if oversize.any():
         by_builder |= oversize

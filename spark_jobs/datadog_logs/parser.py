@@ -245,7 +245,8 @@ def json_object(line: str) -> dict[str, Any] | None:
     ``level``), else None; what ``json.loads(line)`` accepts (JSON whitespace may follow), except
     ``NaN``, ``Infinity``, numbers beyond a double's range and values nested deeper than
     :data:`MAX_JSON_DEPTH`."""
-    if not line.endswith("}") and line.rstrip()[-1:] != "}" or _nested_deeper_than(line, MAX_JSON_DEPTH):
+    closed = line.endswith("}") or line.rstrip().endswith("}")  # rstrip copies the line: only if needed
+    if not closed or _nested_deeper_than(line, MAX_JSON_DEPTH):
         return None
     try:
         obj = _decode_json(line)
