@@ -10,6 +10,11 @@ realistic Spark output: log4j lines, the jobs' JSON lines, Java stack traces of 
 - the client floor: the same, serialized by ``datadog-api-client`` the way LogsApi.submit_log
   does it (its ``data_to_dict`` walk, ``json.dumps``, gzip): what any shipper through the official
   client pays;
+- the tagged floor: the lines as the entries the shipper sends must be at the least, with the
+  run's attributes (``ddsource``, ``ddtags``, ``hostname``, ``service``: the file's, from
+  :class:`~spark_jobs.datadog_logs.entries.EntryBuilder`), the line's place and a status,
+  serialized by ``json.dumps`` and gzip-compressed as the shipper does (ISA-L, its level): what a
+  straightforward shipper of those entries pays before parsing a record or sending a byte;
 - the shipper: ``ship_job_run`` into an empty lake, to the intake stand-in running in its own
   process: decompress, parse records, build entries with tags, batch, gzip, send, checkpoint;
   once with one request in flight (``concurrent_requests=1``: the files one after another) and
@@ -45,6 +50,7 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 from isal import igzip
 
@@ -107,6 +113,17 @@ def _batches(lines: list[bytes]) -> list[list[dict[str, str]]]:
     ]
 
 
+def _tagged_batches(lines: list[bytes], base: dict[str, Any], path: str) -> list[list[dict[str, Any]]]:
+    """The lines as entries with the file's attributes (``base``), their place and a status, by 1000."""
+    return [
+        [
+            {**base, "emr": {"log_file": path, "line": first + n + 1}, "status": "info", "message": line.decode("utf-8", "replace")}
+            for n, line in enumerate(lines[first : first + 1000])
+        ]
+        for first in range(0, len(lines), 1000)
+    ]  # fmt: skip
+
+
 def _cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``; None elsewhere)."""
     try:
@@ -116,20 +133,36 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def floor(run: Path, through_client: bool) -> tuple[int, float, float]:
+def floor(run: Path, kind: str) -> tuple[int, float, float]:
+    """Lines, wall and CPU seconds of the ``plain``, ``client`` or ``tagged`` floor (the module's)."""
     from datadog_api_client.model_utils import data_to_dict
+    from isal import isal_zlib
 
+    from spark_jobs.datadog_logs.entries import EntryBuilder, RunContext
+    from spark_jobs.datadog_logs.intake import GZIP_LEVEL
+    from spark_jobs.datadog_logs.layout import JobRunLogs, list_log_files
+
+    logs = JobRunLogs(f"file://{run.parents[3]}", run.parents[1].name, run.name)
+    context = RunContext("bench", "bench", "bench", "bench", {})
+    log_files = list_log_files(logs)  # the files the shipper finds, listed before the clock starts
     started, cpu_started = time.perf_counter(), time.process_time()
     count = 0
-    for relative in FILES:
-        lines = igzip.decompress((run / relative).read_bytes()).split(b"\n")[:-1]
+    for log_file in log_files:
+        lines = igzip.decompress((run / log_file.relative_path).read_bytes()).split(b"\n")[:-1]
         count += len(lines)
-        for batch in _batches(lines):
-            if through_client:
+        if kind == "tagged":
+            batches = _tagged_batches(lines, EntryBuilder(context, log_file, 0).base, log_file.relative_path)
+        else:
+            batches = _batches(lines)
+        for batch in batches:
+            if kind == "plain":
+                json.dumps(batch)
+            elif kind == "client":
                 compressor = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
                 compressor.compress(json.dumps(data_to_dict(batch)).encode()) + compressor.flush()
             else:
-                json.dumps(batch)
+                tagged = isal_zlib.compressobj(GZIP_LEVEL, wbits=16 + isal_zlib.MAX_WBITS)
+                tagged.compress(json.dumps(batch).encode()) + tagged.flush()
     return count, time.perf_counter() - started, time.process_time() - cpu_started
 
 
@@ -192,16 +225,20 @@ def main(argv: list[str] | None = None) -> None:
         )
         rounds = []
         for attempt in range(REPEATS):  # each round's floor runs right before the run it is compared with
-            client = floor(run, through_client=True)
+            client, tagged = floor(run, "client"), floor(run, "tagged")
             single = ship(root, 1, attempt)
-            floor_run = floor(run, through_client=False)
-            rounds.append((floor_run, client, single, ship(root, DEFAULT_CONCURRENT_REQUESTS, attempt)))
+            floor_run = floor(run, "plain")
+            rounds.append(
+                (floor_run, client, single, ship(root, DEFAULT_CONCURRENT_REQUESTS, attempt), tagged)
+            )
         count, floor_seconds, floor_cpu = min((r[0] for r in rounds), key=lambda measured: measured[1])
         _, client_seconds, client_cpu = min((r[1] for r in rounds), key=lambda measured: measured[1])
+        _, tagged_seconds, tagged_cpu = min((r[4] for r in rounds), key=lambda measured: measured[1])
         print(f"{'step (fastest of ' + str(REPEATS) + ')':58} {'lines/s':>10} {'seconds':>8} {'cpu s':>6}")
         for name, seconds, cpu in (
             ("floor: decompress + serialize the lines as JSON entries", floor_seconds, floor_cpu),
             ("client floor: ... + datadog-api-client serialization, gzip", client_seconds, client_cpu),
+            ("tagged floor: entries with the run's attributes, gzip", tagged_seconds, tagged_cpu),
         ):
             print(f"{name:58} {count / seconds:>10,.0f} {seconds:8.2f} {cpu:6.2f}", flush=True)
         for concurrent, runs in (
@@ -223,7 +260,8 @@ def main(argv: list[str] | None = None) -> None:
             f"shipping ({DEFAULT_CONCURRENT_REQUESTS} in flight): {count / ship_seconds:,.0f} lines/s (target >= 100,000), "
             f"{paired:.1f}x the floor (target <= 2x; median of {REPEATS} rounds, each run against the floor "
             f"run before it; fastest against fastest {ship_seconds / floor_seconds:.1f}x), "
-            f"{ship_seconds / client_seconds:.1f}x the client floor; "
+            f"{ship_seconds / client_seconds:.1f}x the client floor, {ship_seconds / tagged_seconds:.1f}x the tagged "
+            f"floor (which is {tagged_seconds / floor_seconds:.1f}x the floor); "
             f"in CPU seconds {paired_cpu:.1f}x the floor (fastest against fastest {ship_cpu / floor_cpu:.1f}x)"
         )
 
