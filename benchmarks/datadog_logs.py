@@ -50,13 +50,18 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from isal import igzip
+
+if TYPE_CHECKING:
+    from spark_jobs.datadog_logs.entries import RunContext
+    from spark_jobs.datadog_logs.layout import JobRunLogs
 
 DEFAULT_LINES = 300_000
 REPEATS = 5
 API_KEY = "bench-api-key"
+APPLICATION_ID, JOB_RUN_ID = "00fbench", "00frun"
 FILES = ["SPARK_DRIVER/stderr.gz", "SPARK_DRIVER/stdout.gz"] + [
     f"SPARK_EXECUTOR/{n}/{stream}.gz" for n in range(1, 5) for stream in ("stderr", "stdout")
 ]
@@ -93,8 +98,29 @@ def spark_output(lines: int, seed: int) -> bytes:
     return "\n".join(out[:lines]).encode("utf-8", "surrogateescape") + b"\n"
 
 
+def run_logs(root: Path) -> JobRunLogs:
+    """The benchmark's job run under ``root`` (what :func:`write_run` writes)."""
+    from spark_jobs.datadog_logs.layout import JobRunLogs
+
+    return JobRunLogs(f"file://{root}/logs", APPLICATION_ID, JOB_RUN_ID)
+
+
+def run_context() -> RunContext:
+    """What every entry of the benchmark's run carries besides its record."""
+    from spark_jobs.datadog_logs.entries import RunContext
+
+    return RunContext("bench", "bench", "bench", "bench", {})
+
+
+def run_folder(root: Path) -> Path:
+    """The folder of :func:`run_logs`' log files."""
+    from spark_jobs.common.lake import local_path
+
+    return Path(local_path(run_logs(root).prefix))
+
+
 def write_run(root: Path, lines: int) -> Path:
-    run = root / "logs" / "applications" / "00fbench" / "jobs" / "00frun"
+    run = run_folder(root)
     per_file = lines // len(FILES)
     for index, relative in enumerate(FILES):
         path = run / relative
@@ -133,18 +159,18 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def floor(run: Path, kind: Literal["plain", "client", "tagged"]) -> tuple[int, float, float]:
-    """Lines, wall and CPU seconds of the ``plain``, ``client`` or ``tagged`` floor (the module's)."""
+def floor(root: Path, kind: Literal["plain", "client", "tagged"]) -> tuple[int, float, float]:
+    """Lines, wall and CPU seconds of the ``plain``, ``client`` or ``tagged`` floor (the module's)
+    of the run written under ``root``."""
     from datadog_api_client.model_utils import data_to_dict
     from isal import isal_zlib
 
-    from spark_jobs.datadog_logs.entries import EntryBuilder, RunContext
+    from spark_jobs.datadog_logs.entries import EntryBuilder
     from spark_jobs.datadog_logs.intake import GZIP_LEVEL
-    from spark_jobs.datadog_logs.layout import JobRunLogs, list_log_files
+    from spark_jobs.datadog_logs.layout import list_log_files
 
-    logs = JobRunLogs(f"file://{run.parents[3]}", run.parents[1].name, run.name)
-    context = RunContext("bench", "bench", "bench", "bench", {})
-    log_files = list_log_files(logs)  # the files the shipper finds, listed before the clock starts
+    run, context = run_folder(root), run_context()
+    log_files = list_log_files(run_logs(root))  # the files the shipper finds, listed before the clock starts
     started, cpu_started = time.perf_counter(), time.process_time()
     count = 0
     for log_file in log_files:
@@ -170,9 +196,7 @@ def ship(
     root: Path, concurrent_requests: int, attempt: int = 0
 ) -> tuple[int, int, float, float, float | None]:
     """Lines and requests shipped into a new lake, wall seconds, CPU seconds of this process and of the intake."""
-    from spark_jobs.datadog_logs.entries import RunContext
     from spark_jobs.datadog_logs.intake import LogsIntake
-    from spark_jobs.datadog_logs.layout import JobRunLogs
     from spark_jobs.datadog_logs.shipper import ship_job_run
 
     command = [
@@ -188,12 +212,12 @@ def ship(
     try:
         assert server.stdout is not None
         url = server.stdout.readline().split(" on ", 1)[1].split("/api/")[0]
-        context = RunContext("bench", "bench", "bench", "bench", {})
+        logs, context = run_logs(root), run_context()
         intake_cpu = _cpu_seconds(server.pid)
         with LogsIntake(API_KEY, host=url, max_connections=concurrent_requests) as intake:
             started, cpu_started = time.perf_counter(), time.process_time()
             result = ship_job_run(
-                JobRunLogs(f"file://{root}/logs", "00fbench", "00frun"),
+                logs,
                 lake_root=f"file://{root}/lake-{concurrent_requests}-{attempt}",
                 intake=intake,
                 context=context,
@@ -225,9 +249,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         rounds = []
         for attempt in range(REPEATS):  # each round's floor runs right before the run it is compared with
-            client, tagged = floor(run, "client"), floor(run, "tagged")
+            client, tagged = floor(root, "client"), floor(root, "tagged")
             single = ship(root, 1, attempt)
-            floor_run = floor(run, "plain")
+            floor_run = floor(root, "plain")
             rounds.append(
                 (floor_run, client, single, ship(root, DEFAULT_CONCURRENT_REQUESTS, attempt), tagged)
             )
